@@ -1,1 +1,4 @@
-pub fn x(){}
+//! Vitrine's static-site generator.
+pub mod error;
+pub mod node;
+pub mod schema;

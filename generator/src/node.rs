@@ -1,0 +1,226 @@
+//! A YAML tree that remembers where every value came from.
+//!
+//! Front matter is parsed into `Node`s rather than straight into typed structs
+//! because its shape is only known at run time (from the collection schema), and
+//! every validation message must name the line and column of the offending value.
+//! serde-saphyr does the parsing (panic-free, with locations); this module only
+//! adds a recursive value type on top of its `Spanned` wrapper.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+
+/// Line and column (1-based) of a value in its source file; `0:0` when unknown
+/// (values that came from a web form rather than a file).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+/// One YAML value with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub pos: Pos,
+    pub value: Value,
+}
+
+/// The YAML data model we accept. Mapping keys are kept in file order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+/// A mapping key with its own position, so "unknown key" errors point at the key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    pub pos: Pos,
+    pub name: String,
+}
+
+impl Value {
+    /// A short French name of the value's type, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "une valeur vide",
+            Value::Bool(_) => "un booléen",
+            Value::Int(_) => "un nombre entier",
+            Value::Float(_) => "un nombre décimal",
+            Value::Str(_) => "un texte",
+            Value::Seq(_) => "une liste",
+            Value::Map(_) => "un dictionnaire",
+        }
+    }
+}
+
+impl Node {
+    pub fn new(value: Value) -> Self {
+        Node { pos: Pos::default(), value }
+    }
+
+    /// Converts JSON (a web form or the JSON API) into a node without positions.
+    pub fn from_json(v: &serde_json::Value) -> Self {
+        let value = match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::Str(s.clone()),
+            serde_json::Value::Array(a) => Value::Seq(a.iter().map(Node::from_json).collect()),
+            serde_json::Value::Object(o) => Value::Map(
+                o.iter()
+                    .map(|(k, v)| (Key { pos: Pos::default(), name: k.clone() }, Node::from_json(v)))
+                    .collect(),
+            ),
+        };
+        Node::new(value)
+    }
+}
+
+/// Raw value as produced by the visitor, before its position is attached.
+struct RawValue(Value);
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<RawValue, E> {
+        Ok(RawValue(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<RawValue, E> {
+        Ok(RawValue(Value::Int(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValue, E> {
+        match i64::try_from(v) {
+            Ok(i) => Ok(RawValue(Value::Int(i))),
+            Err(_) => Ok(RawValue(Value::Float(v as f64))),
+        }
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<RawValue, E> {
+        Ok(RawValue(Value::Float(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<RawValue, E> {
+        Ok(RawValue(Value::Str(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<RawValue, E> {
+        Ok(RawValue(Value::Str(v)))
+    }
+    fn visit_unit<E>(self) -> Result<RawValue, E> {
+        Ok(RawValue(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<RawValue, E> {
+        Ok(RawValue(Value::Null))
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<RawValue, D::Error> {
+        RawValue::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(n) = seq.next_element::<Node>()? {
+            items.push(n);
+        }
+        Ok(RawValue(Value::Seq(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+        let mut entries: Vec<(Key, Node)> = Vec::new();
+        while let Some(k) = map.next_key::<serde_saphyr::Spanned<RawValue>>()? {
+            let name = match k.value.0 {
+                Value::Str(s) => s,
+                Value::Int(i) => i.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "une clé doit être un texte, pas {}",
+                        other.kind_name()
+                    )));
+                }
+            };
+            let pos = Pos { line: k.referenced.line() as u32, col: k.referenced.column() as u32 };
+            let v: Node = map.next_value()?;
+            if entries.iter().any(|(e, _)| e.name == name) {
+                return Err(de::Error::custom(format!("clé « {name} » en double")));
+            }
+            entries.push((Key { pos, name }, v));
+        }
+        Ok(RawValue(Value::Map(entries)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<RawValue>::deserialize(d)?;
+        Ok(Node {
+            pos: Pos { line: s.referenced.line() as u32, col: s.referenced.column() as u32 },
+            value: s.value.0,
+        })
+    }
+}
+
+/// A YAML syntax error with its position, and the parser's message.
+#[derive(Debug, Clone)]
+pub struct YamlError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// Parses one YAML document. An empty document is `Null`.
+pub fn parse(text: &str) -> Result<Node, YamlError> {
+    if text.trim().is_empty() {
+        return Ok(Node { pos: Pos { line: 1, col: 1 }, value: Value::Null });
+    }
+    serde_saphyr::from_str::<Node>(text).map_err(|e| {
+        let pos = e
+            .location()
+            .map(|l| Pos { line: l.line() as u32, col: l.column() as u32 })
+            .unwrap_or(Pos { line: 1, col: 1 });
+        // The Display form may carry a rendered snippet; keep only the first line.
+        let full = e.to_string();
+        let message = full.lines().next().unwrap_or("YAML invalide").trim().to_string();
+        YamlError { pos, message }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_of_nested_values() {
+        let n = parse("title: Bonjour\nlist:\n  - a\n  - { x: 1 }\n").unwrap();
+        let Value::Map(m) = &n.value else { panic!("not a map") };
+        assert_eq!(m[0].0.name, "title");
+        assert_eq!(m[0].0.pos, Pos { line: 1, col: 1 });
+        assert_eq!(m[0].1.pos.line, 1);
+        let Value::Seq(items) = &m[1].1.value else { panic!("not a seq") };
+        assert_eq!(items[1].pos.line, 4);
+        let Value::Map(inner) = &items[1].value else { panic!() };
+        assert_eq!(inner[0].1.value, Value::Int(1));
+    }
+
+    #[test]
+    fn duplicate_keys_and_syntax_errors_have_positions() {
+        let e = parse("a: 1\nb: [1, 2\n").unwrap_err();
+        assert!(e.pos.line >= 2, "{e:?}");
+        let e = parse("a: 1\na: 2\n").unwrap_err();
+        assert!(e.message.contains("double") || e.message.to_lowercase().contains("duplicate"), "{e:?}");
+    }
+}
