@@ -1,0 +1,564 @@
+//! Submission forms generated from a collection's [`Schema`]: the HTML controls
+//! (both for the static site and for the daemon when it shows a form again
+//! with its errors) and the reverse mapping from posted `name=value` pairs to
+//! the JSON value that [`Schema::validate_json`] checks.
+//!
+//! The two directions live together so that a control's `name` and the path
+//! that `form_to_json` reads can never drift apart. Naming rules:
+//! `school`, `cover.alt`, `countries` (repeated checkboxes for a list of
+//! choices), `tags[0]`, `partners[1].country`. An image field is a file input
+//! named after its path (`cover`) plus a text input for its alternative
+//! (`cover.alt`); the daemon fills `src` from the stored upload.
+//!
+//! The markup is French, works without JavaScript and follows WCAG: every
+//! control has a `<label for>`, help and error texts are tied to it with
+//! `aria-describedby`, wrong controls carry `aria-invalid`, groups are
+//! `<fieldset>`s with a `<legend>`, required fields are marked in text (not by
+//! colour alone). It does not produce the `<form>` element itself, nor the
+//! submitter's name and e-mail (see [`render_submitter_fields`]).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::{Map, Value as Json};
+
+use crate::schema::{Field, FieldError, Kind, Schema};
+
+/// Extra data the controls need.
+#[derive(Debug, Clone, Default)]
+pub struct FormOptions {
+    /// For reference fields: collection name → [(slug, title)] of existing entries.
+    /// Without a list the reference is a text input for the slug.
+    pub references: BTreeMap<String, Vec<(String, String)>>,
+    /// Empty rows offered for lists of texts and lists of objects (capped by `max`).
+    pub blank_rows: usize,
+}
+
+/// HTML-escapes text for element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+/// The `id` of the control for a field path: `partners[1].country` → `f-partners-1-country`.
+pub fn control_id(path: &str) -> String {
+    let mut id = String::from("f-");
+    for c in path.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            id.push(c);
+        } else if !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    id.trim_end_matches('-').to_string()
+}
+
+/// Renders the controls of every field of the schema, filled with `values`
+/// (as returned by `form_to_json` or a stored submission) and with `errors`
+/// shown next to their fields.
+pub fn render_form_fields(schema: &Schema, values: &Json, errors: &[FieldError]) -> String {
+    render_form_fields_with(schema, values, errors, &FormOptions { blank_rows: 2, ..FormOptions::default() })
+}
+
+/// [`render_form_fields`] with reference lists and row counts.
+pub fn render_form_fields_with(schema: &Schema, values: &Json, errors: &[FieldError], opts: &FormOptions) -> String {
+    let mut out = String::new();
+    for f in &schema.fields {
+        render_field(&mut out, f, &f.name, values.get(&f.name), errors, opts);
+    }
+    out
+}
+
+fn errors_for<'a>(errors: &'a [FieldError], path: &str) -> Vec<&'a FieldError> {
+    // `cover.src` is reported on the file input of `cover`.
+    errors
+        .iter()
+        .filter(|e| e.field == path || (e.field.strip_suffix(".src") == Some(path)))
+        .collect()
+}
+
+fn required_mark(f: &Field) -> &'static str {
+    if f.required { " <span class=\"required\">(obligatoire)</span>" } else { "" }
+}
+
+fn limits_hint(f: &Field) -> Option<String> {
+    match (&f.kind, f.min, f.max) {
+        (Kind::Integer, Some(a), Some(b)) => Some(format!("Entre {a} et {b}.")),
+        (Kind::List { .. }, Some(a), Some(b)) => Some(format!("De {a} à {b} choix.")),
+        (Kind::List { .. }, None, Some(b)) => Some(format!("{b} au plus.")),
+        (Kind::List { .. }, Some(a), None) => Some(format!("{a} au moins.")),
+        (Kind::String { .. } | Kind::Text | Kind::Markdown, _, Some(b)) => Some(format!("{b} caractères au plus.")),
+        _ => None,
+    }
+}
+
+/// Writes help + error paragraphs; returns the `aria-describedby` value.
+fn describe(out: &mut String, f: &Field, id: &str, errs: &[&FieldError]) -> String {
+    let mut ids = Vec::new();
+    let mut help = f.help.clone().unwrap_or_default();
+    if let Some(h) = limits_hint(f) {
+        if !help.is_empty() {
+            help.push(' ');
+        }
+        help.push_str(&h);
+    }
+    if matches!(f.kind, Kind::Markdown) {
+        help.push_str(" Mise en forme Markdown simple (pas de HTML).");
+    }
+    let help = help.trim();
+    if !help.is_empty() {
+        let _ = write!(out, "<p class=\"help\" id=\"{id}-help\">{}</p>", esc(help));
+        ids.push(format!("{id}-help"));
+    }
+    if !errs.is_empty() {
+        let _ = write!(out, "<p class=\"error\" id=\"{id}-error\"><strong>Erreur :</strong> ");
+        for (i, e) in errs.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" ; ");
+            }
+            out.push_str(&esc(&e.message));
+        }
+        out.push_str("</p>");
+        ids.push(format!("{id}-error"));
+    }
+    ids.join(" ")
+}
+
+fn aria(describedby: &str, invalid: bool) -> String {
+    let mut s = String::new();
+    if !describedby.is_empty() {
+        let _ = write!(s, " aria-describedby=\"{describedby}\"");
+    }
+    if invalid {
+        s.push_str(" aria-invalid=\"true\"");
+    }
+    s
+}
+
+fn text_of(v: Option<&Json>) -> String {
+    match v {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(Json::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn render_field(out: &mut String, f: &Field, path: &str, value: Option<&Json>, errors: &[FieldError], opts: &FormOptions) {
+    let id = control_id(path);
+    let errs = errors_for(errors, path);
+    let invalid = !errs.is_empty();
+    let req = if f.required { " required" } else { "" };
+    match &f.kind {
+        Kind::Object { fields } => {
+            let _ = write!(out, "<fieldset class=\"group\" id=\"{id}\"><legend>{}{}</legend>", esc(&f.label), required_mark(f));
+            describe(out, f, &id, &errs);
+            for sub in fields {
+                let p = format!("{path}.{}", sub.name);
+                render_field(out, sub, &p, value.and_then(|v| v.get(&sub.name)), errors, opts);
+            }
+            out.push_str("</fieldset>");
+        }
+        Kind::List { item } => render_list(out, f, item, path, value, errors, opts),
+        Kind::Image => {
+            let alt_path = format!("{path}.alt");
+            let alt_id = control_id(&alt_path);
+            let alt_errs = errors_for(errors, &alt_path);
+            let _ = write!(out, "<fieldset class=\"group image\"><legend>{}{}</legend>", esc(&f.label), required_mark(f));
+            let _ = write!(out, "<div class=\"field\"><label for=\"{id}\">Fichier (JPEG, PNG, GIF ou WebP)</label>");
+            let d = describe(out, f, &id, &errs);
+            let _ = write!(
+                out,
+                "<input type=\"file\" id=\"{id}\" name=\"{}\" accept=\"image/jpeg,image/png,image/gif,image/webp\"{}></div>",
+                esc(path),
+                aria(&d, invalid)
+            );
+            let _ = write!(
+                out,
+                "<div class=\"field\"><label for=\"{alt_id}\">Description de l'image pour les personnes qui ne la voient pas</label>"
+            );
+            let d = if alt_errs.is_empty() {
+                String::new()
+            } else {
+                let _ = write!(out, "<p class=\"error\" id=\"{alt_id}-error\"><strong>Erreur :</strong> ");
+                out.push_str(&alt_errs.iter().map(|e| esc(&e.message)).collect::<Vec<_>>().join(" ; "));
+                out.push_str("</p>");
+                format!("{alt_id}-error")
+            };
+            let _ = write!(
+                out,
+                "<input type=\"text\" id=\"{alt_id}\" name=\"{}\" value=\"{}\" maxlength=\"300\"{}></div></fieldset>",
+                esc(&alt_path),
+                esc(&text_of(value.and_then(|v| v.get("alt")))),
+                aria(&d, !alt_errs.is_empty())
+            );
+        }
+        Kind::Boolean => {
+            let checked = matches!(value, Some(Json::Bool(true))) || text_of(value) == "on";
+            let _ = write!(out, "<div class=\"field checkbox\">");
+            let _ = write!(
+                out,
+                "<input type=\"checkbox\" id=\"{id}\" name=\"{}\" value=\"true\"{}",
+                esc(path),
+                if checked { " checked" } else { "" }
+            );
+            let mut tail = String::new();
+            let d = describe(&mut tail, f, &id, &errs);
+            let _ = write!(out, "{}> <label for=\"{id}\">{}</label>{tail}</div>", aria(&d, invalid), esc(&f.label));
+        }
+        _ => {
+            let _ = write!(out, "<div class=\"field\"><label for=\"{id}\">{}{}</label>", esc(&f.label), required_mark(f));
+            let d = describe(out, f, &id, &errs);
+            let a = aria(&d, invalid);
+            render_scalar_control(out, f, path, &id, value, req, &a, opts);
+            out.push_str("</div>");
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_scalar_control(
+    out: &mut String,
+    f: &Field,
+    path: &str,
+    id: &str,
+    value: Option<&Json>,
+    req: &str,
+    aria: &str,
+    opts: &FormOptions,
+) {
+    let v = esc(&text_of(value));
+    let name = esc(path);
+    let maxlen = f.max.filter(|_| matches!(f.kind, Kind::String { .. } | Kind::Text | Kind::Markdown));
+    let ml = maxlen.map(|m| format!(" maxlength=\"{m}\"")).unwrap_or_default();
+    match &f.kind {
+        Kind::Text | Kind::Markdown => {
+            let rows = if matches!(f.kind, Kind::Markdown) { 10 } else { 4 };
+            let _ = write!(out, "<textarea id=\"{id}\" name=\"{name}\" rows=\"{rows}\"{ml}{req}{aria}>{v}</textarea>");
+        }
+        Kind::Enum { values } => {
+            let _ = write!(out, "<select id=\"{id}\" name=\"{name}\"{req}{aria}><option value=\"\">— choisir —</option>");
+            let cur = text_of(value);
+            for opt in values {
+                let sel = if *opt == cur { " selected" } else { "" };
+                let _ = write!(out, "<option value=\"{0}\"{sel}>{0}</option>", esc(opt));
+            }
+            out.push_str("</select>");
+        }
+        Kind::Reference { collection } => match opts.references.get(collection) {
+            Some(list) => {
+                let _ = write!(out, "<select id=\"{id}\" name=\"{name}\"{req}{aria}><option value=\"\">— choisir —</option>");
+                let cur = text_of(value);
+                for (slug, title) in list {
+                    let sel = if *slug == cur { " selected" } else { "" };
+                    let _ = write!(out, "<option value=\"{}\"{sel}>{}</option>", esc(slug), esc(title));
+                }
+                out.push_str("</select>");
+            }
+            None => {
+                let _ = write!(out, "<input type=\"text\" id=\"{id}\" name=\"{name}\" value=\"{v}\"{req}{aria}>");
+            }
+        },
+        _ => {
+            let (ty, extra) = match &f.kind {
+                Kind::Date => ("date", String::new()),
+                Kind::Datetime => ("datetime-local", String::new()),
+                Kind::Url => ("url", " placeholder=\"https://\"".to_string()),
+                Kind::Email => ("email", " autocomplete=\"email\"".to_string()),
+                Kind::Integer => (
+                    "number",
+                    format!(
+                        "{}{}",
+                        f.min.map(|m| format!(" min=\"{m}\"")).unwrap_or_default(),
+                        f.max.map(|m| format!(" max=\"{m}\"")).unwrap_or_default()
+                    ),
+                ),
+                _ => ("text", String::new()),
+            };
+            let _ = write!(out, "<input type=\"{ty}\" id=\"{id}\" name=\"{name}\" value=\"{v}\"{ml}{extra}{req}{aria}>");
+        }
+    }
+}
+
+fn render_list(out: &mut String, f: &Field, item: &Field, path: &str, value: Option<&Json>, errors: &[FieldError], opts: &FormOptions) {
+    let id = control_id(path);
+    let errs = errors_for(errors, path);
+    let items: Vec<Json> = match value {
+        Some(Json::Array(a)) => a.clone(),
+        Some(v @ Json::String(_)) => vec![v.clone()],
+        _ => Vec::new(),
+    };
+    let _ = write!(out, "<fieldset class=\"group list\" id=\"{id}\"><legend>{}{}</legend>", esc(&f.label), required_mark(f));
+    let d = describe(out, f, &id, &errs);
+    match &item.kind {
+        Kind::Enum { values } => {
+            // A list of choices: one checkbox per value.
+            out.push_str("<div class=\"choices\">");
+            for (i, v) in values.iter().enumerate() {
+                let cid = format!("{id}-{i}");
+                let checked = items.iter().any(|x| x.as_str() == Some(v));
+                let _ = write!(
+                    out,
+                    "<div class=\"choice\"><input type=\"checkbox\" id=\"{cid}\" name=\"{}\" value=\"{}\"{}{}> <label for=\"{cid}\">{}</label></div>",
+                    esc(path),
+                    esc(v),
+                    if checked { " checked" } else { "" },
+                    if d.is_empty() { String::new() } else { format!(" aria-describedby=\"{d}\"") },
+                    esc(v)
+                );
+            }
+            out.push_str("</div>");
+        }
+        _ => {
+            let max = f.max.map(|m| m.max(0) as usize).unwrap_or(usize::MAX);
+            let rows = (items.len() + opts.blank_rows.max(1)).min(max.max(items.len())).max(1);
+            for i in 0..rows {
+                let p = format!("{path}[{i}]");
+                let row_label = Field { label: format!("{} {}", item_label(f, item), i + 1), required: false, ..item.clone() };
+                render_field(out, &row_label, &p, items.get(i), errors, opts);
+            }
+            if rows < max {
+                let _ = write!(
+                    out,
+                    "<p class=\"help\">Besoin de plus de lignes ? Envoyez le formulaire avec le bouton « Ajouter une ligne » : \
+                     <button type=\"submit\" name=\"vt_more\" value=\"{}\" formnovalidate>Ajouter une ligne</button></p>",
+                    esc(path)
+                );
+            }
+        }
+    }
+    out.push_str("</fieldset>");
+}
+
+fn item_label(list: &Field, item: &Field) -> String {
+    if item.label != item.name && item.label != list.name {
+        item.label.clone()
+    } else {
+        list.label.clone()
+    }
+}
+
+/// Turns posted `(name, value)` pairs into the JSON object that
+/// `Schema::validate_json` checks. Empty inputs are left out (so a required
+/// field left blank is reported as missing), empty list rows are dropped.
+/// Returns the value and the names that match no field of the schema
+/// (the caller decides which reserved names of its own it accepts).
+pub fn form_to_json(schema: &Schema, pairs: &[(String, String)]) -> (Json, Vec<String>) {
+    let mut unknown = Vec::new();
+    for (name, _) in pairs {
+        if !name_matches(&schema.fields, name) {
+            unknown.push(name.clone());
+        }
+    }
+    let obj = collect_map(&schema.fields, "", pairs);
+    (Json::Object(obj), unknown)
+}
+
+fn name_matches(fields: &[Field], name: &str) -> bool {
+    let (head, rest) = split_head(name);
+    let Some(f) = fields.iter().find(|f| f.name == head) else { return false };
+    field_accepts(f, rest)
+}
+
+/// `rest` is what follows the field name: "", ".alt", "[2]", "[2].school".
+fn field_accepts(f: &Field, rest: &str) -> bool {
+    match &f.kind {
+        Kind::Object { fields } => rest.strip_prefix('.').is_some_and(|r| name_matches(fields, r)),
+        Kind::Image => rest.is_empty() || rest == ".alt",
+        Kind::List { item } => {
+            if rest.is_empty() {
+                return true;
+            }
+            let Some(r) = rest.strip_prefix('[') else { return false };
+            let Some((idx, after)) = r.split_once(']') else { return false };
+            idx.parse::<usize>().is_ok_and(|i| i < 1000) && field_accepts(item, after)
+        }
+        _ => rest.is_empty(),
+    }
+}
+
+fn split_head(name: &str) -> (&str, &str) {
+    let end = name.find(['.', '[']).unwrap_or(name.len());
+    (&name[..end], &name[end..])
+}
+
+fn collect_map(fields: &[Field], prefix: &str, pairs: &[(String, String)]) -> Map<String, Json> {
+    let mut out = Map::new();
+    for f in fields {
+        let path = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
+        if let Some(v) = collect_field(f, &path, pairs) {
+            out.insert(f.name.clone(), v);
+        }
+    }
+    out
+}
+
+fn first_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, v)| n == name && !v.trim().is_empty()).map(|(_, v)| v.as_str())
+}
+
+fn collect_field(f: &Field, path: &str, pairs: &[(String, String)]) -> Option<Json> {
+    match &f.kind {
+        Kind::Object { fields } => {
+            let m = collect_map(fields, path, pairs);
+            (!m.is_empty()).then_some(Json::Object(m))
+        }
+        Kind::Image => first_value(pairs, &format!("{path}.alt")).map(|alt| {
+            let mut m = Map::new();
+            m.insert("alt".into(), Json::String(alt.to_string()));
+            Json::Object(m)
+        }),
+        Kind::List { item } => {
+            // Plain repeated names (checkboxes) first.
+            let mut vals: Vec<Json> = pairs
+                .iter()
+                .filter(|(n, v)| n == path && !v.trim().is_empty())
+                .map(|(_, v)| Json::String(v.clone()))
+                .collect();
+            // Then indexed rows, in index order.
+            let prefix = format!("{path}[");
+            let mut indexes: Vec<usize> = pairs
+                .iter()
+                .filter_map(|(n, _)| n.strip_prefix(&prefix)?.split_once(']')?.0.parse().ok())
+                .filter(|i| *i < 1000)
+                .collect();
+            indexes.sort_unstable();
+            indexes.dedup();
+            for i in indexes {
+                if let Some(v) = collect_field(item, &format!("{path}[{i}]"), pairs) {
+                    vals.push(v);
+                }
+            }
+            (!vals.is_empty()).then_some(Json::Array(vals))
+        }
+        _ => first_value(pairs, path).map(|v| Json::String(v.to_string())),
+    }
+}
+
+/// The common part of every submission form: the submitter's name and e-mail
+/// (kept in the review queue only, never published) and the honeypot field.
+/// `values` may hold `vt_name` and `vt_email`; `errors` use the same names.
+pub fn render_submitter_fields(values: &Json, errors: &[FieldError]) -> String {
+    let mut out = String::from(
+        "<fieldset class=\"group submitter\"><legend>Vous (non publié)</legend>\
+         <p class=\"help\">Votre nom et votre adresse servent seulement à vous répondre ; ils ne sont jamais publiés sur le site.</p>",
+    );
+    for (name, label, ty, auto) in [
+        ("vt_name", "Votre nom", "text", "name"),
+        ("vt_email", "Votre adresse électronique", "email", "email"),
+    ] {
+        let id = control_id(name);
+        let errs = errors_for(errors, name);
+        let _ = write!(out, "<div class=\"field\"><label for=\"{id}\">{label} <span class=\"required\">(obligatoire)</span></label>");
+        let mut d = String::new();
+        if !errs.is_empty() {
+            let _ = write!(out, "<p class=\"error\" id=\"{id}-error\"><strong>Erreur :</strong> {}</p>", esc(&errs[0].message));
+            d = format!("{id}-error");
+        }
+        let _ = write!(
+            out,
+            "<input type=\"{ty}\" id=\"{id}\" name=\"{name}\" value=\"{}\" maxlength=\"200\" autocomplete=\"{auto}\" required{}></div>",
+            esc(&text_of(values.get(name))),
+            aria(&d, !errs.is_empty())
+        );
+    }
+    out.push_str("</fieldset>");
+    // Honeypot: hidden from people (CSS and assistive technologies), filled by bots.
+    out.push_str(
+        "<div class=\"vt-hp\" aria-hidden=\"true\"><label for=\"f-vt_fax\">Ne pas remplir ce champ</label>\
+         <input type=\"text\" id=\"f-vt_fax\" name=\"vt_fax\" value=\"\" tabindex=\"-1\" autocomplete=\"off\"></div>",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{DataLists, RawField, compile_field, title_field};
+    use indexmap::IndexMap;
+
+    fn schema() -> Schema {
+        let yaml = "summary: { type: text, label: \"Résumé\", required: true, max: 400 }\n\
+            countries: { type: list, label: \"Pays\", min: 1, required: true, item: { type: enum, values: [France, Italie] } }\n\
+            partners: { type: list, label: \"Partenaires\", max: 3, item: { type: object, fields: { school: { type: string, label: \"Établissement\", required: true }, country: { type: enum, label: \"Pays\", required: true, values: [France, Italie] } } } }\n\
+            tags: { type: list, label: \"Mots-clés\", max: 8, item: { type: string, max: 40 } }\n\
+            year: { type: integer, label: \"Année\", min: 2005, max: 2100 }\n\
+            open: { type: boolean, label: \"Ouvert\" }\n\
+            cover: { type: image, label: \"Couverture\" }\n";
+        let raw: IndexMap<String, RawField> = serde_saphyr::from_str(yaml).unwrap();
+        let mut errs = Vec::new();
+        let mut fields = vec![title_field("Titre")];
+        fields.extend(raw.iter().map(|(n, f)| compile_field(n, f, n, &DataLists::new(), &mut errs)));
+        assert!(errs.is_empty());
+        Schema { fields }
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn posted_pairs_become_validated_json() {
+        let s = schema();
+        let (v, unknown) = form_to_json(
+            &s,
+            &pairs(&[
+                ("title", "Nos rivières"),
+                ("summary", "Un projet sur l'eau entre deux classes."),
+                ("countries", "France"),
+                ("countries", "Italie"),
+                ("partners[1].school", "Liceo Galilei"),
+                ("partners[1].country", "Italie"),
+                ("partners[0].school", ""),
+                ("partners[0].country", ""),
+                ("tags[0]", "eau"),
+                ("tags[1]", ""),
+                ("year", "2026"),
+                ("open", "true"),
+                ("cover.alt", "Des élèves au bord du Rhône"),
+                ("vt_name", "x"),
+                ("partners[1].evil", "x"),
+                ("../etc/passwd", "x"),
+            ]),
+        );
+        assert_eq!(unknown, ["vt_name", "partners[1].evil", "../etc/passwd"]);
+        assert_eq!(v["partners"], serde_json::json!([{"school": "Liceo Galilei", "country": "Italie"}]));
+        assert_eq!(v["tags"], serde_json::json!(["eau"]));
+        let mut with_src = v.clone();
+        with_src["cover"]["src"] = "cover.jpg".into();
+        let ok = s.validate_json(&with_src).unwrap();
+        assert_eq!(ok["year"], 2026);
+        assert_eq!(ok["open"], true);
+        assert_eq!(ok["countries"], serde_json::json!(["France", "Italie"]));
+    }
+
+    #[test]
+    fn controls_are_labelled_keep_values_and_show_errors() {
+        let s = schema();
+        let (v, _) = form_to_json(&s, &pairs(&[("title", "<script>alert(1)</script>"), ("partners[0].school", "Liceo")]));
+        let errors = s.validate_json(&v).unwrap_err();
+        let html = render_form_fields(&s, &v, &errors);
+        assert!(html.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""));
+        assert!(!html.contains("<script>"));
+        // Every field error is shown next to its control and tied to it.
+        for e in &errors {
+            let id = control_id(&e.field);
+            assert!(html.contains(&format!("id=\"{id}-error\"")), "no error for {}: {html}", e.field);
+            assert!(html.contains(&format!("aria-describedby=\"{id}-help {id}-error\"")) || html.contains(&format!("aria-describedby=\"{id}-error\"")), "{}", e.field);
+        }
+        assert!(html.contains("<label for=\"f-partners-0-school\">"));
+        assert!(html.contains("name=\"partners[0].school\" value=\"Liceo\""));
+        assert!(html.contains("<legend>Pays <span class=\"required\">(obligatoire)</span></legend>"));
+        assert!(html.contains("type=\"file\" id=\"f-cover\" name=\"cover\""));
+    }
+}
