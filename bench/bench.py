@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""Time `vitrine build` against Hugo on the same generated corpus.
+
+Usage:
+    python3 bench/bench.py [options] [PAGES ...]        (default: 1000 10000)
+
+For each corpus size N it:
+  1. generates the corpus with SHARED/bench/gen_corpus.py --pages N (cached in
+     the work dir while the generator's manifest matches);
+  2. makes the Hugo site with SHARED/bench/mk_hugo_site.py;
+  3. makes the vitrine site: bench/site/vitrine.yaml + bench/site/templates/
+     + the corpus's content/ copied as it is + the same style.css as Hugo's;
+  4. builds each site once untimed (warm-up, and a check that both produced
+     the same kinds of pages), then RUNS timed builds of each, interleaved;
+     every timed command is `rm -rf OUT && TOOL ...` under /usr/bin/time -v,
+     with OUT on tmpfs (/dev/shm) when there is one;
+  5. prints a table: tool, pages, wall median, CPU median (user+sys), peak
+     RSS median, and the vitrine/hugo ratio of the wall medians.
+
+SHARED is $SHARED, or --shared, or ../shared beside the repository.
+Standard library only. Needs root (or an existing install) for
+`apt-get install -y hugo time` when Hugo or GNU time is missing.
+Never run by the test suite.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+GNU_TIME = "/usr/bin/time"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log("bench: error: " + msg)
+    sys.exit(1)
+
+
+def run(cmd, **kw):
+    """Run a setup command, failing loudly with its output."""
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    if proc.returncode != 0:
+        die("command failed (exit %d): %s\n%s" % (proc.returncode, " ".join(cmd), proc.stdout[-4000:]))
+    return proc.stdout
+
+
+# --- prerequisites ---------------------------------------------------------------
+
+def ensure_tools(need_hugo):
+    missing = []
+    if need_hugo and shutil.which("hugo") is None:
+        missing.append("hugo")
+    if not os.access(GNU_TIME, os.X_OK):
+        missing.append("time")
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        die("missing %s: run `sudo apt-get install -y %s` first" % (", ".join(missing), " ".join(missing)))
+    log("bench: installing %s from Debian" % " ".join(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env, stdin=subprocess.DEVNULL)
+    run(["apt-get", "install", "-y", "-qq"] + missing, env=env, stdin=subprocess.DEVNULL)
+
+
+def build_vitrine():
+    log("bench: cargo build --release (vitrine)")
+    run(["cargo", "build", "--release", "--bin", "vitrine"], cwd=REPO)
+    meta = json.loads(run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=REPO))
+    exe = os.path.join(meta["target_directory"], "release", "vitrine")
+    if not os.access(exe, os.X_OK):
+        die("no vitrine binary at %s after cargo build" % exe)
+    return exe
+
+
+def tool_version(cmd):
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+        return out.strip().splitlines()[0] if out.strip() else "?"
+    except OSError:
+        return "not installed"
+
+
+def machine_description():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem_gib = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem_gib = "%.1f" % (kb / 1024 / 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    os_name = "?"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    os_name = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "os": os_name,
+        "kernel": platform.release(),
+    }
+
+
+def git_rev():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except OSError:
+        return "?"
+
+
+# --- sites -----------------------------------------------------------------------
+
+def make_corpus(shared, work, pages, seed):
+    corpus = os.path.join(work, "corpus-%d" % pages)
+    manifest = os.path.join(corpus, "manifest.json")
+    try:
+        with open(manifest) as f:
+            m = json.load(f)
+        if m.get("projects") == pages and m.get("seed") == seed and \
+                m.get("generator_version") == corpus_generator_version(shared):
+            return corpus
+    except (OSError, ValueError):
+        pass
+    log("bench: generating corpus of %d projects" % pages)
+    run([sys.executable, os.path.join(shared, "bench", "gen_corpus.py"),
+         "--pages", str(pages), "--out", corpus, "--seed", str(seed)])
+    return corpus
+
+
+def corpus_generator_version(shared):
+    with open(os.path.join(shared, "bench", "gen_corpus.py"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("GENERATOR_VERSION"):
+                return int(line.split("=")[1])
+    return None
+
+
+def make_hugo_site(shared, corpus, out):
+    run([sys.executable, os.path.join(shared, "bench", "mk_hugo_site.py"), corpus, out])
+
+
+def make_vitrine_site(shared, corpus, out):
+    """bench/site/ + the corpus's content as it is + Hugo's style.css."""
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    src = os.path.join(BENCH_DIR, "site")
+    shutil.copy(os.path.join(src, "vitrine.yaml"), out)
+    shutil.copytree(os.path.join(src, "templates"), os.path.join(out, "templates"))
+    shutil.copytree(os.path.join(corpus, "content"), os.path.join(out, "content"))
+    sys.path.insert(0, os.path.join(shared, "bench"))
+    try:
+        import site_common  # the same stylesheet the Hugo site gets
+    finally:
+        sys.path.pop(0)
+    os.makedirs(os.path.join(out, "static"))
+    with open(os.path.join(out, "static", "style.css"), "w", encoding="utf-8") as f:
+        f.write(site_common.STYLE_CSS)
+
+
+# --- timing ----------------------------------------------------------------------
+
+def parse_gnu_time(path):
+    vals = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            key, sep, val = line.strip().rpartition(": ")
+            if sep:
+                vals[key] = val
+    return {
+        "user": float(vals.get("User time (seconds)", "nan")),
+        "sys": float(vals.get("System time (seconds)", "nan")),
+        "max_rss_kib": int(vals.get("Maximum resident set size (kbytes)", "0")),
+        "exit": int(vals.get("Exit status", "-1")),
+    }
+
+
+def timed(cmd_line, scratch):
+    """Run `sh -c cmd_line` under GNU time; return wall, cpu, rss, exit, output."""
+    tfile = os.path.join(scratch, "time.txt")
+    ofile = os.path.join(scratch, "out.txt")
+    with open(ofile, "w") as out:
+        t0 = time.perf_counter()
+        rc = subprocess.run([GNU_TIME, "-v", "-o", tfile, "sh", "-c", cmd_line],
+                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT).returncode
+        wall = time.perf_counter() - t0
+    with open(ofile, encoding="utf-8", errors="replace") as f:
+        output = f.read()
+    t = parse_gnu_time(tfile)
+    return {"wall": wall, "cpu": t["user"] + t["sys"], "rss_mib": t["max_rss_kib"] / 1024,
+            "exit": rc, "output": output}
+
+
+def sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages):
+    """The timed command lines: removing the previous output is part of each."""
+    h_out = os.path.join(out_root, "hugo-%d" % pages)
+    v_out = os.path.join(out_root, "vitrine-%d" % pages)
+    v_cache = os.path.join(vitrine_site, ".vitrine")
+    return {
+        "hugo": ("rm -rf %s && exec hugo --quiet -s %s -d %s"
+                 % (sh_quote(h_out), sh_quote(hugo_site), sh_quote(h_out)), h_out),
+        # .vitrine/ (build cache, if any) goes too: this measures full builds.
+        "vitrine": ("rm -rf %s %s && exec %s build --site %s --out %s"
+                    % (sh_quote(v_out), sh_quote(v_cache), sh_quote(vitrine_exe),
+                       sh_quote(vitrine_site), sh_quote(v_out)), v_out),
+    }
+
+
+def output_census(out):
+    """Counts of what a build produced, to see that both tools did the same work."""
+    html = xml = 0
+    for _, _, files in os.walk(out):
+        for fn in files:
+            if fn.endswith(".html"):
+                html += 1
+            elif fn.endswith(".xml"):
+                xml += 1
+    checks = {}
+    for name, rel in [("home", "index.html"), ("projects list", "projects/index.html"),
+                      ("projects page 2", "projects/page/2/index.html"),
+                      ("trainings list", "trainings/index.html"),
+                      ("countries terms", "countries/index.html"),
+                      ("disciplines terms", "disciplines/index.html"),
+                      ("levels terms", "levels/index.html"),
+                      ("about page", "a-propos/index.html"),
+                      ("sitemap", "sitemap.xml"), ("robots", "robots.txt"), ("404", "404.html")]:
+        checks[name] = os.path.exists(os.path.join(out, rel))
+    return {"html": html, "xml": xml, "missing": [k for k, v in checks.items() if not v]}
+
+
+def fmt_row(cells, widths):
+    return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+
+def print_table(rows):
+    head = ["tool", "pages", "wall median (s)", "CPU median (s)", "peak RSS (MiB)", "ratio vitrine/hugo"]
+    body = []
+    for r in rows:
+        body.append([r["tool"], "{:,}".format(r["pages"]), "%.2f" % r["wall"], "%.2f" % r["cpu"],
+                     "%.0f" % r["rss_mib"], r.get("ratio", "")])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += [fmt_row(b, widths) for b in body]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("pages", nargs="*", type=int, default=[1000, 10000],
+                    help="corpus sizes in projects (default: 1000 10000)")
+    ap.add_argument("--runs", type=int, default=5, help="timed builds per tool and size (default 5)")
+    ap.add_argument("--tools", default="hugo,vitrine", help="comma-separated subset of hugo,vitrine")
+    ap.add_argument("--shared", default=os.environ.get("SHARED") or os.path.join(REPO, "..", "shared"),
+                    help="the shared/ folder holding bench/gen_corpus.py (default $SHARED or ../shared)")
+    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "vitrine-bench"),
+                    help="where corpora and sites go (default %(default)s)")
+    ap.add_argument("--out-root", default=None,
+                    help="where build outputs go (default /dev/shm/vitrine-bench-out if tmpfs, else WORK/out)")
+    ap.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    ap.add_argument("--vitrine", default=None, help="use this vitrine binary instead of building one")
+    ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = ap.parse_args(argv)
+
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    for t in tools:
+        if t not in ("hugo", "vitrine"):
+            ap.error("unknown tool %r" % t)
+    if args.runs < 1:
+        ap.error("--runs must be >= 1")
+    shared = os.path.abspath(args.shared)
+    if not os.path.isfile(os.path.join(shared, "bench", "gen_corpus.py")):
+        die("%s/bench/gen_corpus.py not found: set SHARED=/path/to/shared or --shared" % shared)
+
+    ensure_tools("hugo" in tools)
+    vitrine_exe = None
+    if "vitrine" in tools:
+        vitrine_exe = os.path.abspath(args.vitrine) if args.vitrine else build_vitrine()
+
+    work = os.path.abspath(args.work)
+    os.makedirs(work, exist_ok=True)
+    if args.out_root:
+        out_root = os.path.abspath(args.out_root)
+    elif os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        out_root = "/dev/shm/vitrine-bench-out"
+    else:
+        out_root = os.path.join(work, "out")
+    os.makedirs(out_root, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="bench-", dir=work)
+
+    machine = machine_description()
+    versions = {"hugo": tool_version(["hugo", "version"]) if "hugo" in tools else None,
+                "vitrine": git_rev() if "vitrine" in tools else None}
+    log("bench: machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB, %(os)s, Linux %(kernel)s" % machine)
+    log("bench: hugo: %s; vitrine: %s" % (versions["hugo"], versions["vitrine"]))
+    log("bench: outputs in %s, %d timed runs per tool" % (out_root, args.runs))
+
+    rows, failures = [], []
+    for pages in args.pages:
+        corpus = make_corpus(shared, work, pages, args.seed)
+        hugo_site = os.path.join(work, "hugo-site-%d" % pages)
+        vitrine_site = os.path.join(work, "vitrine-site-%d" % pages)
+        if "hugo" in tools:
+            make_hugo_site(shared, corpus, hugo_site)
+        if "vitrine" in tools:
+            make_vitrine_site(shared, corpus, vitrine_site)
+        cmds = commands(vitrine_exe or "vitrine", hugo_site, vitrine_site, out_root, pages)
+        active = []
+        for tool in tools:
+            line, out = cmds[tool]
+            log("bench: %s, %d projects: warm-up build" % (tool, pages))
+            r = timed(line, scratch)
+            if r["exit"] != 0:
+                failures.append((tool, pages, line, r["output"]))
+                log("bench: %s FAILED on %d projects (exit %d):\n%s"
+                    % (tool, pages, r["exit"], r["output"][-4000:]))
+                continue
+            census = output_census(out)
+            log("bench: %s output: %d HTML files, %d XML files%s"
+                % (tool, census["html"], census["xml"],
+                   "; missing: " + ", ".join(census["missing"]) if census["missing"] else ""))
+            active.append(tool)
+        samples = {t: [] for t in active}
+        for i in range(args.runs):
+            for tool in active:  # interleaved, so drift hits both tools alike
+                r = timed(cmds[tool][0], scratch)
+                if r["exit"] != 0:
+                    die("%s failed on run %d:\n%s" % (tool, i + 1, r["output"][-4000:]))
+                samples[tool].append(r)
+        medians = {}
+        for tool in active:
+            s = samples[tool]
+            medians[tool] = {
+                "tool": tool, "pages": pages,
+                "wall": statistics.median(x["wall"] for x in s),
+                "cpu": statistics.median(x["cpu"] for x in s),
+                "rss_mib": statistics.median(x["rss_mib"] for x in s),
+                "walls": [round(x["wall"], 3) for x in s],
+            }
+        if "hugo" in medians and "vitrine" in medians:
+            medians["vitrine"]["ratio"] = "%.2f" % (medians["vitrine"]["wall"] / medians["hugo"]["wall"])
+            medians["hugo"]["ratio"] = "1.00"
+        for tool in active:
+            rows.append(medians[tool])
+            log("bench: %s, %d projects: walls %s" % (tool, pages, medians[tool]["walls"]))
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    print()
+    print("Machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB RAM, %(os)s, Linux %(kernel)s" % machine)
+    print("Hugo: %s · vitrine: %s · median of %d runs, output on %s"
+          % (versions["hugo"], versions["vitrine"], args.runs, out_root))
+    print()
+    if rows:
+        print_table(rows)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"machine": machine, "versions": versions, "runs": args.runs, "rows": rows,
+                       "failures": [{"tool": t, "pages": p, "command": c, "output": o[-4000:]}
+                                    for t, p, c, o in failures]}, f, indent=2)
+    if failures:
+        for tool, pages, line, _ in failures:
+            log("bench: %s failed on %d projects: %s" % (tool, pages, line))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
