@@ -61,6 +61,32 @@ impl Value {
 }
 
 impl Node {
+    /// Position of a dotted path (`partners[1].country`) inside this node: the
+    /// deepest part of the path that exists, so a missing key points at its parent.
+    pub fn pos_of(&self, path: &str) -> Pos {
+        let mut node = self;
+        let mut best = self.pos;
+        for seg in path.split('.').filter(|s| !s.is_empty()) {
+            let (name, indexes) = match seg.find('[') {
+                Some(i) => (&seg[..i], &seg[i..]),
+                None => (seg, ""),
+            };
+            if !name.is_empty() {
+                let Value::Map(m) = &node.value else { break };
+                let Some((k, v)) = m.iter().find(|(k, _)| k.name == name) else { break };
+                best = k.pos;
+                node = v;
+            }
+            for ix in indexes.split('[').filter_map(|x| x.strip_suffix(']')?.parse::<usize>().ok()) {
+                let Value::Seq(items) = &node.value else { return best };
+                let Some(it) = items.get(ix) else { return best };
+                best = it.pos;
+                node = it;
+            }
+        }
+        best
+    }
+
     pub fn new(value: Value) -> Self {
         Node { pos: Pos::default(), value }
     }

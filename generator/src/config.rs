@@ -1,0 +1,335 @@
+//! The site configuration (`vitrine.yaml`), parsed and then validated into `Config`.
+//!
+//! Parsing is strict: an unknown key anywhere is an error with its line and
+//! column, because a misspelt option silently ignored is the worst kind of bug
+//! for a correspondent. After parsing, `Config::from_raw` checks what serde
+//! cannot (templates named, taxonomies that exist, references to known
+//! collections, `values_from` lists present in `data/`) and compiles schemas.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::error::{self, Diagnostic, Error};
+use crate::node::{self, Node, Pos};
+use crate::schema::{self, DataLists, Kind, RawField, Schema};
+
+pub const CONFIG_FILE: &str = "vitrine.yaml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    title: String,
+    #[serde(default)]
+    description: String,
+    base_url: String,
+    #[serde(default = "default_language")]
+    language: String,
+    #[serde(default = "default_theme")]
+    theme: String,
+    #[serde(default = "default_paginate")]
+    paginate: usize,
+    #[serde(default = "default_timezone")]
+    timezone: String,
+    #[serde(default)]
+    taxonomies: Vec<RawTaxonomy>,
+    collections: IndexMap<String, RawCollection>,
+    #[serde(default)]
+    daemon: DaemonConfig,
+}
+
+fn default_language() -> String {
+    "fr".into()
+}
+fn default_theme() -> String {
+    "default".into()
+}
+fn default_paginate() -> usize {
+    12
+}
+fn default_timezone() -> String {
+    "Europe/Paris".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTaxonomy {
+    name: String,
+    title: String,
+    path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCollection {
+    title: String,
+    path: Option<String>,
+    dir: Option<String>,
+    template: Option<String>,
+    list_template: Option<String>,
+    #[serde(default)]
+    sort: Sort,
+    paginate: Option<usize>,
+    #[serde(default)]
+    feed: bool,
+    submit: Option<Submit>,
+    #[serde(default)]
+    fields: IndexMap<String, RawField>,
+}
+
+/// Order of a collection's listing.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    DateDesc,
+    DateAsc,
+    Title,
+}
+
+/// A collection that teachers may submit entries to through the daemon.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submit {
+    pub title: String,
+    #[serde(default)]
+    pub intro: String,
+}
+
+/// Settings of the moderation daemon (all optional).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Address to bind, `127.0.0.1:8080` by default.
+    pub listen: Option<String>,
+    /// Public URL prefix of the daemon's routes when it is not served with the site.
+    #[serde(default)]
+    pub url: String,
+    /// Trust `X-Forwarded-For` (only behind a reverse proxy).
+    #[serde(default)]
+    pub trust_forwarded: bool,
+    /// Mark cookies `Secure` (site served over HTTPS).
+    #[serde(default)]
+    pub secure_cookies: bool,
+    pub smtp: Option<Smtp>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    pub username: Option<String>,
+    /// Name of the environment variable holding the password (never the password itself).
+    pub password_env: Option<String>,
+    pub from: String,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    pub name: String,
+    pub title: String,
+    /// URL prefix, without slashes.
+    pub path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Collection {
+    pub name: String,
+    pub title: String,
+    /// URL prefix without slashes; "" puts entries at the site root.
+    pub path: String,
+    /// Directory under `content/`; "" is `content/` itself.
+    pub dir: String,
+    pub template: String,
+    pub list_template: Option<String>,
+    pub sort: Sort,
+    /// Entries per listing page; 0 lists them all on one page.
+    pub paginate: usize,
+    pub feed: bool,
+    pub submit: Option<Submit>,
+    pub schema: Schema,
+}
+
+impl Collection {
+    /// URL of the listing (`/projets/`), or of the site root for `path: ""`.
+    pub fn url(&self) -> String {
+        if self.path.is_empty() { "/".into() } else { format!("/{}/", self.path) }
+    }
+    pub fn entry_url(&self, slug: &str) -> String {
+        if self.path.is_empty() { format!("/{slug}/") } else { format!("/{}/{slug}/", self.path) }
+    }
+}
+
+/// The validated configuration of a site.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub root: PathBuf,
+    pub title: String,
+    pub description: String,
+    /// Without trailing slash.
+    pub base_url: String,
+    pub language: String,
+    pub theme: String,
+    pub paginate: usize,
+    pub timezone: String,
+    pub taxonomies: Vec<Taxonomy>,
+    pub collections: Vec<Collection>,
+    pub daemon: DaemonConfig,
+}
+
+impl Config {
+    /// Reads `vitrine.yaml` and the `data/` lists it may refer to.
+    pub fn load(root: &Path) -> Result<Config, Error> {
+        let data = crate::load::load_data(root)?;
+        Self::load_with_data(root, &data.lists())
+    }
+
+    pub fn load_with_data(root: &Path, data: &DataLists) -> Result<Config, Error> {
+        let path = root.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Self::parse(root, &text, data)
+    }
+
+    pub fn parse(root: &Path, text: &str, data: &DataLists) -> Result<Config, Error> {
+        let raw: RawConfig = serde_saphyr::from_str(text).map_err(|e| {
+            let pos = e.location().map(|l| Pos { line: l.line() as u32, col: l.column() as u32 }).unwrap_or_default();
+            let msg = e.to_string();
+            let msg = msg.lines().next().unwrap_or("configuration invalide").to_string();
+            Error::Invalid(error::Diagnostics(vec![Diagnostic::new(CONFIG_FILE, pos, "", msg)]))
+        })?;
+        let tree = node::parse(text).ok();
+        let mut problems: Vec<(String, String)> = Vec::new();
+        let config = Self::from_raw(root, raw, data, &mut problems);
+        let diags = problems
+            .into_iter()
+            .map(|(path, msg)| {
+                let pos = tree.as_ref().map(|t| pos_of(t, &path)).unwrap_or_default();
+                Diagnostic::new(CONFIG_FILE, pos, path, msg)
+            })
+            .collect();
+        error::check(diags)?;
+        Ok(config)
+    }
+
+    fn from_raw(root: &Path, raw: RawConfig, data: &DataLists, problems: &mut Vec<(String, String)>) -> Config {
+        let base_url = raw.base_url.trim_end_matches('/').to_string();
+        if !schema::is_http_url(&base_url) {
+            problems.push(("base_url".into(), format!("« {base_url} » n'est pas une adresse http(s)")));
+        }
+        if jiff::tz::TimeZone::get(&raw.timezone).is_err() {
+            problems.push(("timezone".into(), format!("fuseau horaire inconnu « {} »", raw.timezone)));
+        }
+        let mut taxonomies = Vec::new();
+        for (i, t) in raw.taxonomies.into_iter().enumerate() {
+            let path = t.path.unwrap_or_else(|| t.name.clone());
+            if !schema::is_slug(&path) {
+                problems.push((format!("taxonomies[{i}].path"), format!("« {path} » : lettres minuscules, chiffres et tirets")));
+            }
+            if taxonomies.iter().any(|x: &Taxonomy| x.name == t.name) {
+                problems.push((format!("taxonomies[{i}].name"), format!("taxonomie « {} » en double", t.name)));
+            }
+            taxonomies.push(Taxonomy { name: t.name, title: t.title, path });
+        }
+        let mut collections: Vec<Collection> = Vec::new();
+        for (name, c) in raw.collections {
+            let at = format!("collections.{name}");
+            let path = c.path.unwrap_or_else(|| name.clone());
+            if !path.is_empty() && !path.split('/').all(schema::is_slug) {
+                problems.push((format!("{at}.path"), format!("« {path} » : lettres minuscules, chiffres, tirets")));
+            }
+            let dir = c.dir.unwrap_or_else(|| name.clone());
+            if dir.contains("..") || dir.starts_with('/') {
+                problems.push((format!("{at}.dir"), format!("dossier invalide « {dir} »")));
+            }
+            let mut fields = vec![schema::title_field("Titre")];
+            for (fname, f) in &c.fields {
+                if fname == "title" || schema::FILE_ONLY_KEYS.contains(&fname.as_str()) {
+                    problems.push((format!("{at}.fields.{fname}"), format!("« {fname} » est un champ prédéfini de toute entrée")));
+                    continue;
+                }
+                fields.push(schema::compile_field(fname, f, &format!("{at}.fields.{fname}"), data, problems));
+            }
+            let template = c.template.unwrap_or_else(|| "page.html".into());
+            collections.push(Collection {
+                name,
+                title: c.title,
+                path,
+                dir,
+                template,
+                list_template: c.list_template,
+                sort: c.sort,
+                paginate: c.paginate.unwrap_or(raw.paginate),
+                feed: c.feed,
+                submit: c.submit,
+                schema: Schema { fields },
+            });
+        }
+        // Cross-checks that need every collection and taxonomy.
+        let names: BTreeSet<&str> = collections.iter().map(|c| c.name.as_str()).collect();
+        let tax: BTreeSet<&str> = taxonomies.iter().map(|t| t.name.as_str()).collect();
+        for c in &collections {
+            for f in &c.schema.fields {
+                check_field(f, &format!("collections.{}.fields.{}", c.name, f.name), &names, &tax, problems);
+            }
+        }
+        let mut dirs = BTreeSet::new();
+        for c in &collections {
+            if !dirs.insert(c.dir.as_str()) {
+                problems.push((format!("collections.{}.dir", c.name), format!("dossier « {} » déjà utilisé", c.dir)));
+            }
+        }
+        Config {
+            root: root.to_path_buf(),
+            title: raw.title,
+            description: raw.description,
+            base_url,
+            language: raw.language,
+            theme: raw.theme,
+            paginate: raw.paginate,
+            timezone: raw.timezone,
+            taxonomies,
+            collections,
+            daemon: raw.daemon,
+        }
+    }
+
+    pub fn collection(&self, name: &str) -> Option<&Collection> {
+        self.collections.iter().find(|c| c.name == name)
+    }
+
+    pub fn content_dir(&self) -> PathBuf {
+        self.root.join("content")
+    }
+}
+
+fn check_field(f: &schema::Field, at: &str, names: &BTreeSet<&str>, tax: &BTreeSet<&str>, problems: &mut Vec<(String, String)>) {
+    if let Some(t) = &f.taxonomy
+        && !tax.contains(t.as_str())
+    {
+        problems.push((format!("{at}.taxonomy"), format!("taxonomie « {t} » non déclarée dans `taxonomies`")));
+    }
+    match &f.kind {
+        Kind::Reference { collection } if !names.contains(collection.as_str()) => {
+            problems.push((format!("{at}.collection"), format!("collection « {collection} » inconnue")));
+        }
+        Kind::Object { fields } => {
+            for sub in fields {
+                check_field(sub, &format!("{at}.fields.{}", sub.name), names, tax, problems);
+            }
+        }
+        Kind::List { item } => check_field(item, &format!("{at}.item"), names, tax, problems),
+        _ => {}
+    }
+}
+
+fn pos_of(tree: &Node, path: &str) -> Pos {
+    tree.pos_of(path)
+}

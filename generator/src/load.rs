@@ -1,0 +1,204 @@
+//! Reading the site's files from disk: content, data, templates, static files.
+//!
+//! This is the only stage that reads the site directory (apart from
+//! `config`). It returns plain values; it does not parse Markdown or validate
+//! front matter (that is `model`'s job), so it can be re-run on a single file
+//! by the incremental path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::Value as Json;
+use walkdir::WalkDir;
+
+use crate::error::{self, Diagnostic, Error};
+use crate::node::{self, Node, Value};
+use crate::schema::DataLists;
+
+/// A Markdown file under `content/`.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to `content/`, with `/` separators (`projects/foo.md`).
+    pub rel: String,
+    pub text: String,
+}
+
+/// A file copied as it is: `rel` is its path relative to its root
+/// (`content/` for assets, the output directory for static files).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Asset {
+    pub rel: String,
+    pub src: PathBuf,
+}
+
+/// The files of `data/`, by file stem.
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    pub values: BTreeMap<String, Json>,
+}
+
+impl Data {
+    /// The data files that are lists of strings (for `values_from`).
+    pub fn lists(&self) -> DataLists {
+        self.values
+            .iter()
+            .filter_map(|(k, v)| {
+                let list: Option<Vec<String>> =
+                    v.as_array()?.iter().map(|x| x.as_str().map(str::to_string)).collect();
+                Some((k.clone(), list?))
+            })
+            .collect()
+    }
+}
+
+/// Template files: the theme's, then the site's own `templates/` overriding by name.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub name: String,
+    pub path: PathBuf,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub pages: Vec<SourceFile>,
+    pub assets: Vec<Asset>,
+    pub statics: Vec<Asset>,
+    pub templates: Vec<Template>,
+    /// Theme strings for the site language (`themes/<t>/i18n/<lang>.yaml`).
+    pub strings: Json,
+}
+
+pub fn to_json(n: &Node) -> Json {
+    match &n.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),
+    }
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+/// Parses a YAML file into JSON, reporting a syntax error with its position.
+fn yaml_file(root: &Path, path: &Path) -> Result<Json, Diagnostic> {
+    let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(&rel, Default::default(), "", format!("lecture impossible : {e}")))?;
+    node::parse(&text).map(|n| to_json(&n)).map_err(|e| Diagnostic::new(&rel, e.pos, "", e.message))
+}
+
+/// Reads `data/*.yaml`.
+pub fn load_data(root: &Path) -> Result<Data, Error> {
+    let dir = root.join("data");
+    let mut values = BTreeMap::new();
+    let mut diags = Vec::new();
+    if dir.is_dir() {
+        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let path = e.map_err(|e| Error::io(&dir, e))?.path();
+            let ext = path.extension().and_then(|x| x.to_str());
+            if !matches!(ext, Some("yaml" | "yml")) {
+                continue;
+            }
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            match yaml_file(root, &path) {
+                Ok(v) => {
+                    values.insert(stem, v);
+                }
+                Err(d) => diags.push(d),
+            }
+        }
+    }
+    error::check(diags)?;
+    Ok(Data { values })
+}
+
+fn rel_string(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn hidden(e: &walkdir::DirEntry) -> bool {
+    e.depth() > 0 && e.file_name().to_str().is_some_and(|s| s.starts_with('.') || s.ends_with('~'))
+}
+
+/// Files below `dir` (recursively, hidden ones and editor backups skipped), sorted.
+pub fn walk_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for e in WalkDir::new(dir).follow_links(true).into_iter().filter_entry(|e| !hidden(e)) {
+        let e = e.map_err(|e| {
+            let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+            Error::io(p, e.into_io_error().unwrap_or_else(|| std::io::Error::other("boucle de liens")))
+        })?;
+        if e.file_type().is_file() {
+            out.push(e.into_path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads one content file (used by the incremental path too).
+pub fn read_source(content_dir: &Path, path: &Path) -> Result<SourceFile, Error> {
+    Ok(SourceFile { rel: rel_string(path, content_dir), text: read(path)? })
+}
+
+/// Reads everything the build needs besides the config and data.
+pub fn load_sources(root: &Path, theme: &str, language: &str) -> Result<Sources, Error> {
+    let content = root.join("content");
+    let files = walk_files(&content)?;
+    let (md, other): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.into_iter().partition(|p| p.extension().is_some_and(|e| e == "md"));
+    let pages = md.par_iter().map(|p| read_source(&content, p)).collect::<Result<Vec<_>, _>>()?;
+    let assets = other.into_iter().map(|p| Asset { rel: rel_string(&p, &content), src: p }).collect();
+
+    let theme_dir = root.join("themes").join(theme);
+    if !theme_dir.is_dir() {
+        return Err(Error::Invalid(error::Diagnostics(vec![Diagnostic::new(
+            crate::config::CONFIG_FILE,
+            Default::default(),
+            "theme",
+            format!("thème introuvable : {}", theme_dir.display()),
+        )])));
+    }
+    // Static files: the site's own override the theme's with the same path.
+    let mut statics: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for base in [theme_dir.join("static"), root.join("static")] {
+        for p in walk_files(&base)? {
+            statics.insert(rel_string(&p, &base), p);
+        }
+    }
+    let statics = statics.into_iter().map(|(rel, src)| Asset { rel, src }).collect();
+
+    let mut templates: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for base in [theme_dir.join("templates"), root.join("templates")] {
+        for p in walk_files(&base)? {
+            templates.insert(rel_string(&p, &base), p);
+        }
+    }
+    let templates = templates
+        .into_iter()
+        .map(|(name, path)| Ok(Template { text: read(&path)?, name, path }))
+        .collect::<Result<Vec<_>, Error>>()?;
+
+    let strings_path = theme_dir.join("i18n").join(format!("{language}.yaml"));
+    let strings = if strings_path.is_file() {
+        yaml_file(root, &strings_path).map_err(|d| Error::Invalid(error::Diagnostics(vec![d])))?
+    } else {
+        Json::Object(Default::default())
+    };
+    Ok(Sources { pages, assets, statics, templates, strings })
+}

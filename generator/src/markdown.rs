@@ -1,0 +1,168 @@
+//! Markdown to HTML, with the site's rules applied on the way.
+//!
+//! - Headings get stable ids and an anchor link; the table of contents is returned.
+//! - `@/collection/file.md#anchor` links are resolved to URLs; unknown targets
+//!   are reported with their line so the build fails with a clear message.
+//! - Raw HTML is never passed through: it is shown as text. Link schemes other
+//!   than http(s), mailto, tel and relative ones are neutralised. This keeps
+//!   Markdown that came from teachers' submissions harmless even once it is a
+//!   file in `content/`.
+//!
+//! `render_untrusted` additionally runs ammonia on the result, for previews of
+//! submissions in the daemon.
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TocItem {
+    pub level: u8,
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub html: String,
+    pub toc: Vec<TocItem>,
+    /// (line within the Markdown text, 1-based; link target) of `@/` links that resolve to nothing.
+    pub broken_links: Vec<(u32, String)>,
+}
+
+pub fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_SMART_PUNCTUATION
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+fn safe_scheme(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    match lower.find(':') {
+        // A colon before any '/', '?' or '#' means a scheme.
+        Some(i) if !lower[..i].contains(['/', '?', '#']) => {
+            matches!(&lower[..i], "http" | "https" | "mailto" | "tel")
+        }
+        _ => true,
+    }
+}
+
+/// Renders `md`; `resolve` maps a content path (`projects/foo.md`) to its URL.
+pub fn render(md: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
+    let mut out = Rendered::default();
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(md.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) as u32;
+
+    let mut events: Vec<Event> = Vec::with_capacity(md.len() / 16);
+    let mut heading: Option<(usize, HeadingLevel)> = None; // index of the Start event
+    let mut used_ids: Vec<String> = Vec::new();
+    for (ev, range) in Parser::new_ext(md, options()).into_offset_iter() {
+        match ev {
+            Event::Html(h) | Event::InlineHtml(h) => events.push(Event::Text(h)),
+            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+                let dest = if let Some(path) = dest_url.strip_prefix("@/") {
+                    let (file, anchor) = path.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((path, None));
+                    match resolve(file) {
+                        Some(url) => CowStr::from(match anchor {
+                            Some(a) => format!("{url}#{a}"),
+                            None => url,
+                        }),
+                        None => {
+                            out.broken_links.push((line_of(range.start), dest_url.to_string()));
+                            dest_url
+                        }
+                    }
+                } else if safe_scheme(&dest_url) {
+                    dest_url
+                } else {
+                    CowStr::from("#")
+                };
+                events.push(Event::Start(Tag::Link { link_type, dest_url: dest, title, id }));
+            }
+            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+                let dest = if safe_scheme(&dest_url) { dest_url } else { CowStr::from("") };
+                events.push(Event::Start(Tag::Image { link_type, dest_url: dest, title, id }));
+            }
+            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+                heading = Some((events.len(), level));
+                events.push(Event::Start(Tag::Heading { level, id, classes, attrs }));
+            }
+            Event::End(TagEnd::Heading(level)) => {
+                if let Some((start, _)) = heading.take() {
+                    let text: String = events[start + 1..]
+                        .iter()
+                        .filter_map(|e| match e {
+                            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                            _ => None,
+                        })
+                        .collect();
+                    let explicit = match &events[start] {
+                        Event::Start(Tag::Heading { id: Some(id), .. }) => Some(id.to_string()),
+                        _ => None,
+                    };
+                    let base = explicit.unwrap_or_else(|| crate::model::slugify(&text));
+                    let mut id = base.clone();
+                    let mut n = 1;
+                    while used_ids.contains(&id) {
+                        n += 1;
+                        id = format!("{base}-{n}");
+                    }
+                    used_ids.push(id.clone());
+                    if let Event::Start(Tag::Heading { id: hid, .. }) = &mut events[start] {
+                        *hid = Some(CowStr::from(id.clone()));
+                    }
+                    events.push(Event::Html(CowStr::from(format!(
+                        " <a class=\"heading-anchor\" href=\"#{id}\" aria-hidden=\"true\" tabindex=\"-1\">#</a>"
+                    ))));
+                    out.toc.push(TocItem { level: level as u8, id, title: text });
+                }
+                events.push(Event::End(TagEnd::Heading(level)));
+            }
+            other => events.push(other),
+        }
+    }
+    out.html.reserve(md.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut out.html, events.into_iter());
+    out
+}
+
+/// For Markdown written by people outside the team (teachers' submissions):
+/// the same rendering without `@/` links, then sanitised by ammonia.
+pub fn render_untrusted(md: &str) -> String {
+    let html = render(md, &|_| None).html;
+    ammonia::Builder::default()
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener noreferrer nofollow ugc"))
+        .clean(&html)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headings_links_and_raw_html() {
+        let md = "# Été 2027\n\nVoir [ce projet](@/projects/a.md#bilan) et [rien](@/projects/x.md).\n\n<script>alert(1)</script>\n\n## Été 2027\n\n[x](javascript:alert(1))\n";
+        let r = render(md, &|p| (p == "projects/a.md").then(|| "/projets/a/".to_string()));
+        assert!(r.html.contains("<h1 id=\"ete-2027\">"), "{}", r.html);
+        assert!(r.html.contains("id=\"ete-2027-2\""));
+        assert!(r.html.contains("href=\"/projets/a/#bilan\""));
+        assert!(!r.html.contains("<script>"));
+        assert!(r.html.contains("&lt;script&gt;"));
+        assert!(!r.html.contains("javascript:"));
+        assert_eq!(r.broken_links, vec![(3, "@/projects/x.md".to_string())]);
+        assert_eq!(r.toc.len(), 2);
+    }
+
+    #[test]
+    fn untrusted_is_sanitised() {
+        let html = render_untrusted("[a](https://example.org) <img src=x onerror=alert(1)> ![i](data:x)");
+        assert!(!html.contains("<img src=\"x\""), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+        assert!(!html.contains("data:"), "{html}");
+        assert!(html.contains("rel=\"noopener noreferrer nofollow ugc\""));
+    }
+}

@@ -1,0 +1,522 @@
+//! From raw sources to a validated model of the site.
+//!
+//! Every content file is parsed and validated against its collection's schema
+//! (in parallel), then cross-file rules are checked: duplicate slugs, references
+//! to entries that do not exist, images that are not there. All problems of all
+//! files are returned together. Drafts and entries dated in the future are
+//! validated too, but left out of the model unless asked for.
+//!
+//! The model knows nothing about templates or HTML; Markdown bodies are kept as
+//! text and rendered by `render`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value as Json};
+
+use crate::config::{Collection, Config, Sort};
+use crate::error::{self, Diagnostic, Error};
+use crate::load::{Asset, Sources, SourceFile};
+use crate::node::{self, Node, Pos, Value};
+use crate::schema::{self, Field, Kind};
+
+/// What varies between two builds of the same sources.
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    pub drafts: bool,
+    /// Entries dated after this day are not published yet.
+    pub today: jiff::civil::Date,
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub collection: usize,
+    pub slug: String,
+    pub url: String,
+    /// Path relative to `content/`.
+    pub source: String,
+    pub title: String,
+    pub date: Option<jiff::civil::Date>,
+    pub draft: bool,
+    pub fields: Map<String, Json>,
+    pub body: String,
+    /// Line of the first body line in the file (for Markdown diagnostics).
+    pub body_line: u32,
+}
+
+/// The `_index.md` of the home page or of a collection.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    pub title: String,
+    pub body: String,
+    pub source: String,
+    pub body_line: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub name: String,
+    pub slug: String,
+    /// Indices into `Model::entries`, in the order of their collection listing.
+    pub entries: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub entries: Vec<Entry>,
+    /// Per collection (config order), published entries in listing order.
+    pub lists: Vec<Vec<usize>>,
+    pub home: Section,
+    pub sections: Vec<Option<Section>>,
+    /// Per taxonomy (config order), terms sorted by slug.
+    pub taxonomies: Vec<Vec<Term>>,
+    /// Content-relative source path → URL, for `@/` links.
+    pub links: HashMap<String, String>,
+    /// Files copied next to the pages (output-relative path, source).
+    pub assets: Vec<Asset>,
+    /// For each entry, the entries of other collections that reference it.
+    pub backrefs: Vec<Vec<usize>>,
+    /// For each entry, its resolved references: (field name, entry indices).
+    pub refs: Vec<Vec<(String, Vec<usize>)>>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Splits `---\nYAML\n---\nbody`; returns (yaml, body, line of the body).
+pub fn split_front_matter(text: &str) -> Result<(&str, &str, u32), String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+        .ok_or("le fichier doit commencer par une ligne `---` suivie du front matter YAML")?;
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            let yaml = &rest[..offset];
+            let body = &rest[offset + line.len()..];
+            let body_line = 2 + yaml.lines().count() as u32 + 1;
+            return Ok((yaml, body, body_line));
+        }
+        offset += line.len();
+    }
+    Err("front matter non fermé : il manque la ligne `---` de fin".into())
+}
+
+/// ASCII slug: lowercase letters, digits and single hyphens.
+pub fn slugify(s: &str) -> String {
+    let ascii = deunicode::deunicode(s).to_lowercase();
+    let mut out = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() { "sans-titre".into() } else { out }
+}
+
+/// Where a content file belongs.
+enum Place {
+    Home,
+    Section(usize),
+    Entry { collection: usize, slug: String, bundle: Option<String> },
+}
+
+fn place_of(config: &Config, rel: &str) -> Result<Place, String> {
+    if rel == "_index.md" {
+        return Ok(Place::Home);
+    }
+    // The collection whose directory is the longest prefix of the file's directory.
+    let (dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let mut best: Option<(usize, &Collection)> = None;
+    for (i, c) in config.collections.iter().enumerate() {
+        let matches = c.dir.is_empty() || dir == c.dir || dir.starts_with(&format!("{}/", c.dir));
+        if matches && best.is_none_or(|(_, b)| c.dir.len() > b.dir.len()) {
+            best = Some((i, c));
+        }
+    }
+    let Some((ci, c)) = best else {
+        return Err(format!("aucune collection ne correspond au dossier « {dir} » (voir `dir` dans vitrine.yaml)"));
+    };
+    let inner = if c.dir.is_empty() { dir } else { dir[c.dir.len()..].trim_start_matches('/') };
+    match (inner, file) {
+        ("", "_index.md") => Ok(Place::Section(ci)),
+        ("", f) => Ok(Place::Entry { collection: ci, slug: slugify(f.trim_end_matches(".md")), bundle: None }),
+        (b, "index.md") if !b.contains('/') => {
+            Ok(Place::Entry { collection: ci, slug: slugify(b), bundle: Some(dir.to_string()) })
+        }
+        _ => Err(format!(
+            "emplacement non pris en charge : un fichier de la collection « {} » est soit `{}/nom.md`, soit `{}/nom/index.md`",
+            c.name, c.dir, c.dir
+        )),
+    }
+}
+
+/// One parsed file, before cross-file checks.
+struct Parsed {
+    place: Place,
+    source: String,
+    node: Node,
+    title: String,
+    date: Option<jiff::civil::Date>,
+    draft: bool,
+    fields: Map<String, Json>,
+    body: String,
+    body_line: u32,
+}
+
+fn parse_file(config: &Config, f: &SourceFile) -> Result<Parsed, Vec<Diagnostic>> {
+    let file = PathBuf::from("content").join(&f.rel);
+    let d = |pos: Pos, field: &str, msg: String| Diagnostic::new(&file, pos, field, msg);
+    let place = place_of(config, &f.rel).map_err(|m| vec![d(Pos { line: 1, col: 1 }, "", m)])?;
+    let (yaml, body, body_line) = split_front_matter(&f.text).map_err(|m| vec![d(Pos { line: 1, col: 1 }, "", m)])?;
+    // Positions from the YAML parser are relative to the front matter: shift by the `---` line.
+    let mut node = node::parse(yaml).map_err(|e| vec![d(Pos { line: e.pos.line + 1, col: e.pos.col }, "", e.message)])?;
+    shift(&mut node, 1);
+    let mut errors = Vec::new();
+    let (title, date, draft, fields) = match &place {
+        Place::Home | Place::Section(_) => {
+            // Sections only carry a title.
+            let title_only = schema::Schema { fields: vec![schema::title_field("Titre")] };
+            let (m, errs) = title_only.validate_node(&node, &[]);
+            errors.extend(errs.into_iter().map(|e| d(e.pos, &e.field, e.message)));
+            (m.get("title").and_then(Json::as_str).unwrap_or_default().to_string(), None, false, Map::new())
+        }
+        Place::Entry { collection, .. } => {
+            let c = &config.collections[*collection];
+            let (mut m, errs) = c.schema.validate_node(&node, schema::FILE_ONLY_KEYS);
+            errors.extend(errs.into_iter().map(|e| d(e.pos, &e.field, e.message)));
+            let mut date = None;
+            let mut draft = false;
+            if let Value::Map(entries) = &node.value {
+                for (k, v) in entries {
+                    match (k.name.as_str(), &v.value) {
+                        ("date", Value::Str(s)) => match schema::parse_date(s.trim()) {
+                            Some(x) => date = Some(x),
+                            None => errors.push(d(v.pos, "date", format!("date invalide « {s} » : attendu AAAA-MM-JJ"))),
+                        },
+                        ("date", Value::Null) => {}
+                        ("date", other) => errors.push(d(v.pos, "date", format!("attendu une date AAAA-MM-JJ, trouvé {}", other.kind_name()))),
+                        ("draft", Value::Bool(b)) => draft = *b,
+                        ("draft", other) => errors.push(d(v.pos, "draft", format!("attendu true ou false, trouvé {}", other.kind_name()))),
+                        _ => {}
+                    }
+                }
+            }
+            let title = m.remove("title").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            (title, date, draft, m)
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Parsed { place, source: f.rel.clone(), node, title, date, draft, fields, body: body.to_string(), body_line })
+}
+
+fn shift(n: &mut Node, lines: u32) {
+    if n.pos.line > 0 {
+        n.pos.line += lines;
+    }
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|i| shift(i, lines)),
+        Value::Map(m) => m.iter_mut().for_each(|(k, v)| {
+            if k.pos.line > 0 {
+                k.pos.line += lines;
+            }
+            shift(v, lines)
+        }),
+        _ => {}
+    }
+}
+
+/// Visits every value of `fields` that the schema marks with `pred`, with its dotted path.
+fn visit_fields<'a>(fields: &'a [Field], values: &'a Map<String, Json>, f: &mut dyn FnMut(&'a Field, String, &'a Json)) {
+    for field in fields {
+        if let Some(v) = values.get(&field.name) {
+            visit_value(field, field.name.clone(), v, f);
+        }
+    }
+}
+
+fn visit_value<'a>(field: &'a Field, path: String, v: &'a Json, f: &mut dyn FnMut(&'a Field, String, &'a Json)) {
+    f(field, path.clone(), v);
+    match (&field.kind, v) {
+        (Kind::List { item }, Json::Array(items)) => {
+            for (i, x) in items.iter().enumerate() {
+                visit_value(item, format!("{path}[{i}]"), x, f);
+            }
+        }
+        (Kind::Object { fields }, Json::Object(m)) => {
+            for sub in fields {
+                if let Some(x) = m.get(&sub.name) {
+                    visit_value(sub, format!("{path}.{}", sub.name), x, f);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn term_names(field: &Field, v: &Json) -> Vec<String> {
+    let one = |x: &Json| match x {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match v {
+        Json::Array(items) => items.iter().filter_map(one).collect(),
+        other => {
+            let _ = field;
+            one(other).into_iter().collect()
+        }
+    }
+}
+
+pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> Result<Model, Error> {
+    let results: Vec<Result<Parsed, Vec<Diagnostic>>> =
+        sources.pages.par_iter().map(|f| parse_file(config, f)).collect();
+    let mut diags = Vec::new();
+    let mut parsed = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(p) => parsed.push(p),
+            Err(d) => diags.extend(d),
+        }
+    }
+
+    let mut model = Model { sections: vec![None; config.collections.len()], ..Default::default() };
+    // Every entry that exists (drafts and future ones too), for duplicate and reference checks.
+    let mut known: HashMap<(usize, String), String> = HashMap::new();
+    let mut bundles: HashMap<String, usize> = HashMap::new();
+    let mut entry_nodes: Vec<Node> = Vec::new();
+    for p in parsed {
+        let section = |p: &Parsed| Section { title: p.title.clone(), body: p.body.clone(), source: p.source.clone(), body_line: p.body_line };
+        match &p.place {
+            Place::Home => {
+                model.links.insert(p.source.clone(), "/".into());
+                model.home = section(&p);
+            }
+            Place::Section(c) => {
+                model.links.insert(p.source.clone(), config.collections[*c].url());
+                model.sections[*c] = Some(section(&p));
+            }
+            Place::Entry { collection, slug, bundle } => {
+                let c = &config.collections[*collection];
+                if let Some(other) = known.insert((*collection, slug.clone()), p.source.clone()) {
+                    diags.push(Diagnostic::new(
+                        PathBuf::from("content").join(&p.source),
+                        Pos { line: 1, col: 1 },
+                        "",
+                        format!("identifiant « {slug} » déjà utilisé dans la collection « {} » par content/{other}", c.name),
+                    ));
+                    continue;
+                }
+                let publish = (!p.draft || opts.drafts) && p.date.is_none_or(|d| d <= opts.today);
+                if !publish {
+                    continue;
+                }
+                let url = c.entry_url(slug);
+                model.links.insert(p.source.clone(), url.clone());
+                let idx = model.entries.len();
+                if let Some(b) = bundle {
+                    bundles.insert(b.clone(), idx);
+                }
+                model.entries.push(Entry {
+                    collection: *collection,
+                    slug: slug.clone(),
+                    url,
+                    source: p.source.clone(),
+                    title: p.title.clone(),
+                    date: p.date,
+                    draft: p.draft,
+                    fields: p.fields.clone(),
+                    body: p.body.clone(),
+                    body_line: p.body_line,
+                });
+                // Keep the YAML tree of published entries for positions of cross-file errors.
+                entry_nodes.push(p.node);
+            }
+        }
+    }
+
+    // Assets: files of a bundle follow their entry; others follow their collection's URL prefix.
+    for a in &sources.assets {
+        let (dir, file) = a.rel.rsplit_once('/').unwrap_or(("", a.rel.as_str()));
+        if let Some(&e) = bundles.get(dir) {
+            model.assets.push(Asset { rel: format!("{}{file}", model.entries[e].url.trim_start_matches('/')), src: a.src.clone() });
+        } else if let Ok(Place::Entry { collection, .. }) = place_of(config, &format!("{dir}/x.md").trim_start_matches('/')) {
+            let c = &config.collections[collection];
+            let inner = if c.dir.is_empty() { a.rel.as_str() } else { a.rel[c.dir.len()..].trim_start_matches('/') };
+            let rel = if c.path.is_empty() { inner.to_string() } else { format!("{}/{inner}", c.path) };
+            model.assets.push(Asset { rel, src: a.src.clone() });
+        } else if !bundles.keys().any(|b| dir.starts_with(&format!("{b}/"))) {
+            model.assets.push(Asset { rel: a.rel.clone(), src: a.src.clone() });
+        }
+    }
+    let asset_set: std::collections::HashSet<&str> = model.assets.iter().map(|a| a.rel.as_str()).collect();
+
+    // Cross-file checks on published entries: references and images.
+    let slugs: HashMap<(usize, &str), usize> =
+        model.entries.iter().enumerate().map(|(i, e)| ((e.collection, e.slug.as_str()), i)).collect();
+    let coll_index: HashMap<&str, usize> = config.collections.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
+    let mut refs: Vec<Vec<(String, Vec<usize>)>> = vec![Vec::new(); model.entries.len()];
+    let mut image_fixes: Vec<(usize, String, Json)> = Vec::new();
+    for (i, e) in model.entries.iter().enumerate() {
+        let c = &config.collections[e.collection];
+        let file = PathBuf::from("content").join(&e.source);
+        let node = &entry_nodes[i];
+        visit_fields(&c.schema.fields, &e.fields, &mut |field, path, v| match (&field.kind, v) {
+            (Kind::Reference { collection }, Json::String(slug)) => {
+                let tc = coll_index[collection.as_str()];
+                match slugs.get(&(tc, slug.as_str())) {
+                    Some(&t) => {
+                        let top = path.split(['.', '[']).next().unwrap_or("").to_string();
+                        match refs[i].iter_mut().find(|(f, _)| *f == top) {
+                            Some((_, v)) => v.push(t),
+                            None => refs[i].push((top, vec![t])),
+                        }
+                    }
+                    None if known.contains_key(&(tc, slug.clone())) => model.warnings.push(Diagnostic::new(
+                        &file,
+                        node.pos_of(&path),
+                        &path,
+                        format!("« {slug} » n'est pas publié (brouillon ou date future) : la référence est ignorée"),
+                    )),
+                    None => {
+                        let names: Vec<&str> = known.keys().filter(|(k, _)| *k == tc).map(|(_, s)| s.as_str()).collect();
+                        let hint = schema::closest(slug, &names).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+                        diags.push(Diagnostic::new(
+                            &file,
+                            node.pos_of(&path),
+                            &path,
+                            format!("aucune entrée « {slug} » dans la collection « {collection} »{hint}"),
+                        ))
+                    }
+                }
+            }
+            (Kind::Image, Json::Object(m)) => {
+                let src = m.get("src").and_then(Json::as_str).unwrap_or_default();
+                let url = if src.starts_with('/') { src.to_string() } else { format!("{}{src}", e.url) };
+                if !src.starts_with('/') && !asset_set.contains(url.trim_start_matches('/')) {
+                    diags.push(Diagnostic::new(
+                        &file,
+                        node.pos_of(&format!("{path}.src")),
+                        format!("{path}.src"),
+                        format!("image « {src} » introuvable à côté de content/{}", e.source),
+                    ));
+                } else {
+                    let mut m = m.clone();
+                    m.insert("src".into(), Json::String(url.clone()));
+                    if let Some(a) = model.assets.iter().find(|a| a.rel == url.trim_start_matches('/'))
+                        && let Ok(size) = imagesize::size(&a.src)
+                    {
+                        m.insert("width".into(), Json::from(size.width));
+                        m.insert("height".into(), Json::from(size.height));
+                    }
+                    image_fixes.push((i, path, Json::Object(m)));
+                }
+            }
+            _ => {}
+        });
+    }
+    for (i, path, v) in image_fixes {
+        set_path(&mut model.entries[i].fields, &path, v);
+    }
+    error::check(diags)?;
+
+    // Listings.
+    model.lists = vec![Vec::new(); config.collections.len()];
+    for (i, e) in model.entries.iter().enumerate() {
+        model.lists[e.collection].push(i);
+    }
+    for (c, list) in config.collections.iter().zip(model.lists.iter_mut()) {
+        let es = &model.entries;
+        match c.sort {
+            Sort::DateDesc => list.sort_by(|a, b| {
+                es[*b].date.cmp(&es[*a].date).then_with(|| (&es[*a].title, &es[*a].slug).cmp(&(&es[*b].title, &es[*b].slug)))
+            }),
+            Sort::DateAsc => list.sort_by(|a, b| (es[*a].date, &es[*a].slug).cmp(&(es[*b].date, &es[*b].slug))),
+            Sort::Title => list.sort_by(|a, b| (es[*a].title.to_lowercase(), &es[*a].slug).cmp(&(es[*b].title.to_lowercase(), &es[*b].slug))),
+        }
+    }
+
+    // Taxonomies: walk entries in listing order so term pages inherit it.
+    let tax_index: HashMap<&str, usize> = config.taxonomies.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    let mut terms: Vec<BTreeMap<String, Term>> = vec![BTreeMap::new(); config.taxonomies.len()];
+    for (c, list) in config.collections.iter().zip(&model.lists) {
+        let tax_fields: Vec<(&Field, usize)> = c
+            .schema
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let t = f.taxonomy.as_deref().or(match &f.kind {
+                    Kind::List { item } => item.taxonomy.as_deref(),
+                    _ => None,
+                })?;
+                Some((f, tax_index[t]))
+            })
+            .collect();
+        for &i in list {
+            for (f, t) in &tax_fields {
+                if let Some(v) = model.entries[i].fields.get(&f.name) {
+                    for name in term_names(f, v) {
+                        let slug = slugify(&name);
+                        let term = terms[*t].entry(slug.clone()).or_insert_with(|| Term { name, slug, entries: Vec::new() });
+                        if term.entries.last() != Some(&i) {
+                            term.entries.push(i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    model.taxonomies = terms.into_iter().map(|m| m.into_values().collect()).collect();
+
+    // Back-references: who points at me.
+    model.backrefs = vec![Vec::new(); model.entries.len()];
+    for (i, r) in refs.iter().enumerate() {
+        for (_, targets) in r {
+            for &t in targets {
+                model.backrefs[t].push(i);
+            }
+        }
+    }
+    for b in &mut model.backrefs {
+        b.sort_by(|x, y| (model.entries[*y].date, *x).cmp(&(model.entries[*x].date, *y)));
+    }
+    model.refs = refs;
+    Ok(model)
+}
+
+/// Replaces the value at a dotted path (`cover`, `partners[2].logo`) in a field map.
+fn set_path(fields: &mut Map<String, Json>, path: &str, value: Json) {
+    let mut segs = path.split('.');
+    let Some(first) = segs.next() else { return };
+    let (name, idx) = split_index(first);
+    let Some(mut cur) = fields.get_mut(name) else { return };
+    for i in idx {
+        let Some(next) = cur.get_mut(i) else { return };
+        cur = next;
+    }
+    for seg in segs {
+        let (name, idx) = split_index(seg);
+        let Some(next) = cur.get_mut(name) else { return };
+        cur = next;
+        for i in idx {
+            let Some(next) = cur.get_mut(i) else { return };
+            cur = next;
+        }
+    }
+    *cur = value;
+}
+
+fn split_index(seg: &str) -> (&str, Vec<usize>) {
+    match seg.find('[') {
+        Some(i) => (&seg[..i], seg[i..].split('[').filter_map(|x| x.strip_suffix(']')?.parse().ok()).collect()),
+        None => (seg, Vec::new()),
+    }
+}
