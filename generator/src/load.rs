@@ -68,6 +68,8 @@ pub struct Sources {
     pub templates: Vec<Template>,
     /// Theme strings for the site language (`themes/<t>/i18n/<lang>.yaml`).
     pub strings: Json,
+    /// The files of `data/` as one object by stem (filled by the caller from `Data`).
+    pub data: Json,
 }
 
 pub fn to_json(n: &Node) -> Json {
@@ -200,5 +202,5 @@ pub fn load_sources(root: &Path, theme: &str, language: &str) -> Result<Sources,
     } else {
         Json::Object(Default::default())
     };
-    Ok(Sources { pages, assets, statics, templates, strings })
+    Ok(Sources { pages, assets, statics, templates, strings, data: Json::Null })
 }

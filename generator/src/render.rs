@@ -1,0 +1,592 @@
+//! Rendering: the model becomes a list of outputs (path + bytes) in memory.
+//!
+//! Each entry's *card* (the view templates see in listings) is built once per
+//! build as a Tera value; Tera 2 values are reference-counted, so putting a card
+//! in a listing, a term page and the home page costs a pointer copy, never a
+//! re-serialisation. Outputs are independent `Job`s rendered in parallel; the
+//! incremental path (serve, approvals) renders only the jobs a change affects.
+//!
+//! Feeds, the sitemap and robots.txt are written here in Rust rather than by
+//! templates, so they are always well-formed. This stage never touches the
+//! output directory: that is `write`'s job.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value as Json, json};
+use tera::{Context, Kwargs, State, Tera, Value};
+
+use crate::config::Config;
+use crate::error::{self, Diagnostic, Error};
+use crate::load::Sources;
+use crate::markdown;
+use crate::model::Model;
+use crate::node::Pos;
+
+/// What a rendered file contains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Bytes(Vec<u8>),
+    /// Copied from this source file.
+    Copy(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Relative to the output directory, `/` separators (`projets/x/index.html`).
+    pub path: String,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub now: jiff::Zoned,
+    /// Inject the live-reload script (serve mode only).
+    pub live_reload: bool,
+}
+
+/// One independent piece of output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Job {
+    Home,
+    NotFound,
+    Entry(usize),
+    /// Collection, page number (1-based).
+    Listing(usize, usize),
+    TaxonomyIndex(usize),
+    /// Taxonomy, term, page number.
+    Term(usize, usize, usize),
+    Feed(usize),
+    Form(usize),
+    Sitemap,
+    Robots,
+    Assets,
+}
+
+fn pages(n: usize, per: usize) -> usize {
+    if per == 0 { 1 } else { n.div_ceil(per).max(1) }
+}
+
+/// Every job of a full build, in a stable order.
+pub fn all_jobs(config: &Config, model: &Model) -> Vec<Job> {
+    let mut jobs = vec![Job::Home, Job::NotFound, Job::Sitemap, Job::Robots, Job::Assets];
+    jobs.extend((0..model.entries.len()).map(Job::Entry));
+    for (ci, c) in config.collections.iter().enumerate() {
+        if c.list_template.is_some() && !c.path.is_empty() {
+            jobs.extend((1..=pages(model.lists[ci].len(), c.paginate)).map(|p| Job::Listing(ci, p)));
+        }
+        if c.feed {
+            jobs.push(Job::Feed(ci));
+        }
+        if c.submit.is_some() {
+            jobs.push(Job::Form(ci));
+        }
+    }
+    for (ti, terms) in model.taxonomies.iter().enumerate() {
+        jobs.push(Job::TaxonomyIndex(ti));
+        for (k, term) in terms.iter().enumerate() {
+            jobs.extend((1..=pages(term.entries.len(), config.paginate)).map(|p| Job::Term(ti, k, p)));
+        }
+    }
+    jobs
+}
+
+/// Everything the jobs share: templates with their globals, and the cards.
+pub struct Renderer<'a> {
+    pub config: &'a Config,
+    pub model: &'a Model,
+    pub sources: &'a Sources,
+    tera: Tera,
+    /// Per entry: card without refs (for nesting), and full card.
+    cards: Vec<(Value, Value)>,
+}
+
+/// Where the daemon's submission form of a collection is published.
+pub fn form_url(c: &crate::config::Collection) -> String {
+    format!("/proposer/{}/", if c.path.is_empty() { &c.name } else { &c.path })
+}
+
+fn url_to_path(url: &str) -> String {
+    let u = url.trim_start_matches('/');
+    if u.is_empty() || u.ends_with('/') { format!("{u}index.html") } else { u.to_string() }
+}
+
+fn paged_url(base: &str, page: usize) -> String {
+    if page <= 1 { base.to_string() } else { format!("{base}page/{page}/") }
+}
+
+const MONTHS_FR: [&str; 12] =
+    ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"];
+const MONTHS_EN: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const DAYS_FR: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
+const DAYS_EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/// Formats "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" for people, in the site language.
+pub fn format_date(lang: &str, s: &str, format: &str) -> Option<String> {
+    let (date, time) = match s.len() {
+        10 => (crate::schema::parse_date(s)?, None),
+        _ => {
+            let dt = crate::schema::parse_datetime(s)?;
+            (dt.date(), Some(dt.time()))
+        }
+    };
+    let fr = lang == "fr";
+    let m = (date.month() - 1) as usize;
+    let wd = date.weekday().to_monday_zero_offset() as usize;
+    let day = if fr && date.day() == 1 { "1er".to_string() } else { date.day().to_string() };
+    let long = if fr {
+        format!("{day} {} {}", MONTHS_FR[m], date.year())
+    } else {
+        format!("{} {}, {}", MONTHS_EN[m], date.day(), date.year())
+    };
+    let time_str = time.map(|t| {
+        if fr { format!("{} h {:02}", t.hour(), t.minute()) } else { format!("{:02}:{:02}", t.hour(), t.minute()) }
+    });
+    Some(match format {
+        "short" => {
+            if fr { format!("{:02}/{:02}/{}", date.day(), date.month(), date.year()) } else { date.to_string() }
+        }
+        "month" => {
+            if fr { format!("{} {}", MONTHS_FR[m], date.year()) } else { format!("{} {}", MONTHS_EN[m], date.year()) }
+        }
+        "weekday" => {
+            if fr { format!("{} {long}", DAYS_FR[wd]) } else { format!("{}, {long}", DAYS_EN[wd]) }
+        }
+        "time" => time_str.unwrap_or_default(),
+        "iso" => s.to_string(),
+        "datetime" => match time_str {
+            Some(t) => {
+                if fr { format!("{long} à {t}") } else { format!("{long}, {t}") }
+            }
+            None => long,
+        },
+        _ => long,
+    })
+}
+
+fn build_tera(config: &Config, sources: &Sources) -> Result<Tera, Error> {
+    let mut tera = Tera::new();
+    tera.autoescape_on([".html", ".xml", ".htm"]);
+    let lang = config.language.clone();
+    let l2 = lang.clone();
+    tera.register_filter("date", move |s: &str, kw: Kwargs, _: &State| -> tera::TeraResult<String> {
+        let f = kw.get::<&str>("format")?.unwrap_or("long");
+        format_date(&lang, s, f).ok_or_else(|| tera::Error::message(format!("date invalide « {s} »")))
+    });
+    tera.register_filter("datetime", move |s: &str, _: Kwargs, _: &State| -> tera::TeraResult<String> {
+        format_date(&l2, s, "datetime").ok_or_else(|| tera::Error::message(format!("date invalide « {s} »")))
+    });
+    tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| crate::model::slugify(s));
+    let base = config.base_url.clone();
+    tera.register_filter("abs_url", move |s: &str, _: Kwargs, _: &State| format!("{base}{s}"));
+    tera.register_filter("markdown", |s: &str, _: Kwargs, _: &State| {
+        Value::safe_string(&markdown::render_untrusted(s))
+    });
+    let templates: Vec<(&str, &str)> = sources.templates.iter().map(|t| (t.name.as_str(), t.text.as_str())).collect();
+    tera.add_raw_templates(templates).map_err(|e| template_error(sources, &e))?;
+    Ok(tera)
+}
+
+fn template_error(sources: &Sources, e: &tera::Error) -> Error {
+    let msg = e.to_string();
+    let file = sources
+        .templates
+        .iter()
+        .find(|t| msg.contains(&format!("{}:", t.name)) || msg.contains(&format!("'{}'", t.name)))
+        .map(|t| t.path.clone())
+        .unwrap_or_else(|| PathBuf::from("templates"));
+    Error::Template { file, message: msg }
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(config: &'a Config, model: &'a Model, sources: &'a Sources, opts: &RenderOptions) -> Result<Self, Error> {
+        let mut tera = build_tera(config, sources)?;
+        for needed in ["index.html", "404.html", "taxonomy.html", "term.html"] {
+            if !tera.contains_template(needed) {
+                return Err(Error::Template { file: PathBuf::from("templates").join(needed), message: "modèle manquant".into() });
+            }
+        }
+        for c in &config.collections {
+            for t in std::iter::once(&c.template).chain(c.list_template.as_ref()) {
+                if !tera.contains_template(t) {
+                    return Err(Error::Template {
+                        file: PathBuf::from("templates").join(t),
+                        message: format!("modèle manquant (collection « {} »)", c.name),
+                    });
+                }
+            }
+        }
+        // Cards: base cards first (no refs), then full cards that nest base cards.
+        let base: Vec<Map<String, Json>> = model.entries.par_iter().map(|e| base_card(config, model, e)).collect();
+        let base_values: Vec<Value> = base.par_iter().map(Value::from_serializable).collect();
+        let cards: Vec<(Value, Value)> = (0..model.entries.len())
+            .into_par_iter()
+            .map(|i| {
+                let mut full = base[i].clone();
+                let mut refs = Map::new();
+                for (field, targets) in &model.refs[i] {
+                    let f = config.collections[model.entries[i].collection].schema.field(field);
+                    let is_list = f.is_some_and(|f| matches!(f.kind, crate::schema::Kind::List { .. }));
+                    let v: Vec<Json> = targets.iter().map(|t| Json::Object(base[*t].clone())).collect();
+                    refs.insert(field.clone(), if is_list { Json::Array(v) } else { v.into_iter().next().unwrap_or(Json::Null) });
+                }
+                let mut back: Map<String, Json> = Map::new();
+                for &b in &model.backrefs[i] {
+                    let cname = &config.collections[model.entries[b].collection].name;
+                    back.entry(cname.clone()).or_insert_with(|| Json::Array(Vec::new()));
+                    if let Some(Json::Array(a)) = back.get_mut(cname) {
+                        a.push(Json::Object(base[b].clone()));
+                    }
+                }
+                full.insert("refs".into(), Json::Object(refs));
+                full.insert("backrefs".into(), Json::Object(back));
+                (base_values[i].clone(), Value::from_serializable(&full))
+            })
+            .collect();
+
+        let g = tera.global_context();
+        let collections: Map<String, Json> = config
+            .collections
+            .iter()
+            .map(|c| (c.name.clone(), json!({"name": c.name, "title": c.title, "url": c.url()})))
+            .collect();
+        let taxonomies: Vec<Json> = config
+            .taxonomies
+            .iter()
+            .map(|t| json!({"name": t.name, "title": t.title, "url": format!("/{}/", t.path)}))
+            .collect();
+        let mut menu: Vec<(i64, usize)> = model
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((e.fields.get("menu")?.as_i64()?, i)))
+            .collect();
+        menu.sort();
+        let menu: Vec<Value> = menu.iter().map(|(_, i)| cards[*i].0.clone()).collect();
+        let mut site = Value::from_serializable(&json!({
+            "title": config.title, "description": config.description, "base_url": config.base_url,
+            "language": config.language, "collections": collections, "taxonomies": taxonomies,
+        }))
+        .into_map()
+        .unwrap_or_default();
+        site.insert("menu".into(), Value::from(menu));
+        g.insert_value("site", Value::from(site));
+        let mut all = tera::Map::new();
+        for (c, list) in config.collections.iter().zip(&model.lists) {
+            let v: Vec<Value> = list.iter().map(|i| cards[*i].1.clone()).collect();
+            all.insert(c.name.clone().into(), Value::from(v));
+        }
+        g.insert_value("all", Value::from(all));
+        g.insert("data", &sources.data);
+        g.insert("t", &sources.strings);
+        g.insert("today", &opts.now.date().to_string());
+        g.insert("now", &opts.now.strftime("%Y-%m-%dT%H:%M").to_string());
+        let forms: Map<String, Json> = config
+            .collections
+            .iter()
+            .filter(|c| c.submit.is_some())
+            .map(|c| (c.name.clone(), Json::String(form_url(c))))
+            .collect();
+        g.insert("forms", &forms);
+        g.insert("daemon_url", &config.daemon.url);
+        g.insert("live_reload", &opts.live_reload);
+        Ok(Renderer { config, model, sources, tera, cards })
+    }
+
+    fn render_template(&self, name: &str, ctx: &Context, source: &str) -> Result<Vec<u8>, Error> {
+        self.tera.render(name, ctx).map(String::into_bytes).map_err(|e| {
+            let mut err = template_error(self.sources, &e);
+            if let Error::Template { message, .. } = &mut err {
+                *message = format!("{message}\n(en rendant {source})");
+            }
+            err
+        })
+    }
+
+    fn section_value(&self, section: Option<&crate::model::Section>, title: &str, url: &str, collection: &str) -> Result<Json, Vec<Diagnostic>> {
+        let (content, stitle) = match section {
+            Some(s) => (self.markdown(&s.body, &s.source, s.body_line)?.html, s.title.clone()),
+            None => (String::new(), title.to_string()),
+        };
+        Ok(json!({"title": stitle, "url": url, "content": content, "collection": collection}))
+    }
+
+    fn markdown(&self, md: &str, source: &str, body_line: u32) -> Result<markdown::Rendered, Vec<Diagnostic>> {
+        let r = markdown::render(md, &|p| self.model.links.get(p).cloned());
+        if r.broken_links.is_empty() {
+            Ok(r)
+        } else {
+            Err(r
+                .broken_links
+                .iter()
+                .map(|(line, target)| {
+                    let known: Vec<&str> = self.model.links.keys().map(String::as_str).collect();
+                    let wanted = target.trim_start_matches("@/").split('#').next().unwrap_or("");
+                    let hint = crate::schema::closest(wanted, &known).map(|s| format!(" ; vouliez-vous dire « @/{s} » ?")).unwrap_or_default();
+                    Diagnostic::new(
+                        PathBuf::from("content").join(source),
+                        Pos { line: body_line + line - 1, col: 1 },
+                        "",
+                        format!("lien interne cassé « {target} » : aucun fichier content/{wanted} publié{hint}"),
+                    )
+                })
+                .collect())
+        }
+    }
+
+    fn paginator(&self, items: &[usize], per: usize, page: usize, base: &str) -> Value {
+        let total_pages = pages(items.len(), per);
+        let slice = if per == 0 { items } else { &items[((page - 1) * per).min(items.len())..(page * per).min(items.len())] };
+        let cards: Vec<Value> = slice.iter().map(|i| self.cards[*i].1.clone()).collect();
+        let mut m = tera::Map::new();
+        m.insert("pages".into(), Value::from(cards));
+        m.insert("number".into(), Value::from(page));
+        m.insert("total_pages".into(), Value::from(total_pages));
+        m.insert("total_items".into(), Value::from(items.len()));
+        let url = |p: usize| Value::from(paged_url(base, p));
+        m.insert("previous".into(), if page > 1 { url(page - 1) } else { Value::none() });
+        m.insert("next".into(), if page < total_pages { url(page + 1) } else { Value::none() });
+        m.insert("first".into(), url(1));
+        m.insert("last".into(), url(total_pages));
+        m.insert("base".into(), Value::from(base));
+        Value::from(m)
+    }
+
+    /// Renders one job into its outputs.
+    pub fn render_job(&self, job: Job) -> Result<Vec<Output>, Error> {
+        let html = |url: &str, bytes: Vec<u8>| Output { path: url_to_path(url), body: Body::Bytes(bytes) };
+        let invalid = |d: Vec<Diagnostic>| Error::Invalid(error::Diagnostics(d));
+        let (config, model) = (self.config, self.model);
+        Ok(match job {
+            Job::Home => {
+                let mut ctx = Context::new();
+                ctx.insert("section", &self.section_value(Some(&model.home), &config.title, "/", "").map_err(invalid)?);
+                ctx.insert("page_url", "/");
+                vec![html("/", self.render_template("index.html", &ctx, "content/_index.md")?)]
+            }
+            Job::NotFound => {
+                let mut ctx = Context::new();
+                ctx.insert("page_url", "/404.html");
+                vec![Output { path: "404.html".into(), body: Body::Bytes(self.render_template("404.html", &ctx, "404")?) }]
+            }
+            Job::Entry(i) => {
+                let e = &model.entries[i];
+                let c = &config.collections[e.collection];
+                let r = self.markdown(&e.body, &e.source, e.body_line).map_err(invalid)?;
+                let mut page = self.cards[i].1.clone().into_map().unwrap_or_default();
+                page.insert("content".into(), Value::safe_string(&r.html));
+                page.insert("toc".into(), Value::from_serializable(&r.toc));
+                let mut ctx = Context::new();
+                ctx.insert_value("page", Value::from(page));
+                ctx.insert("page_url", &e.url);
+                vec![html(&e.url, self.render_template(&c.template, &ctx, &format!("content/{}", e.source))?)]
+            }
+            Job::Listing(ci, p) => {
+                let c = &config.collections[ci];
+                let url = c.url();
+                let section = self.section_value(model.sections[ci].as_ref(), &c.title, &url, &c.name).map_err(invalid)?;
+                let mut ctx = Context::new();
+                ctx.insert("section", &section);
+                ctx.insert_value("paginator", self.paginator(&model.lists[ci], c.paginate, p, &url));
+                let all: Vec<Value> = model.lists[ci].iter().map(|i| self.cards[*i].1.clone()).collect();
+                ctx.insert_value("pages", Value::from(all));
+                let page_url = paged_url(&url, p);
+                ctx.insert("page_url", &page_url);
+                let tpl = c.list_template.as_deref().unwrap_or("list.html");
+                vec![html(&page_url, self.render_template(tpl, &ctx, &format!("la liste {}", c.name))?)]
+            }
+            Job::TaxonomyIndex(ti) => {
+                let t = &config.taxonomies[ti];
+                let url = format!("/{}/", t.path);
+                let terms: Vec<Json> = model.taxonomies[ti]
+                    .iter()
+                    .map(|term| json!({"name": term.name, "slug": term.slug, "url": format!("{url}{}/", term.slug), "count": term.entries.len()}))
+                    .collect();
+                let mut ctx = Context::new();
+                ctx.insert("taxonomy", &json!({"name": t.name, "title": t.title, "url": url, "terms": terms}));
+                ctx.insert("page_url", &url);
+                vec![html(&url, self.render_template("taxonomy.html", &ctx, &format!("la taxonomie {}", t.name))?)]
+            }
+            Job::Term(ti, k, p) => {
+                let t = &config.taxonomies[ti];
+                let term = &model.taxonomies[ti][k];
+                let turl = format!("/{}/", t.path);
+                let url = format!("{turl}{}/", term.slug);
+                let mut ctx = Context::new();
+                ctx.insert("taxonomy", &json!({"name": t.name, "title": t.title, "url": turl}));
+                ctx.insert("term", &json!({"name": term.name, "slug": term.slug, "url": url, "count": term.entries.len()}));
+                ctx.insert_value("paginator", self.paginator(&term.entries, config.paginate, p, &url));
+                let page_url = paged_url(&url, p);
+                ctx.insert("page_url", &page_url);
+                vec![html(&page_url, self.render_template("term.html", &ctx, &format!("le terme {}", term.name))?)]
+            }
+            Job::Form(ci) => {
+                let c = &config.collections[ci];
+                let Some(submit) = &c.submit else { return Ok(Vec::new()) };
+                if !self.tera.contains_template("form.html") {
+                    return Ok(Vec::new());
+                }
+                let url = form_url(c);
+                let fields_html = crate::forms::render_form_fields(&c.schema, &Json::Null, &[]);
+                let submitter = crate::forms::render_submitter_fields(&Json::Null, &[]);
+                let mut ctx = Context::new();
+                ctx.insert(
+                    "form",
+                    &json!({
+                        "collection": c.name, "title": submit.title, "intro": submit.intro,
+                        "action": format!("{}/submit/{}", config.daemon.url, c.name),
+                        "fields_html": fields_html, "submitter_html": submitter, "hidden_html": "",
+                        "errors": [], "values": {},
+                    }),
+                );
+                ctx.insert("page_url", &url);
+                vec![html(&url, self.render_template("form.html", &ctx, &format!("le formulaire {}", c.name))?)]
+            }
+            Job::Feed(ci) => vec![Output { path: format!("{}atom.xml", config.collections[ci].url().trim_start_matches('/')), body: Body::Bytes(self.feed(ci)) }],
+            Job::Sitemap => vec![Output { path: "sitemap.xml".into(), body: Body::Bytes(self.sitemap()) }],
+            Job::Robots => vec![Output {
+                path: "robots.txt".into(),
+                body: Body::Bytes(format!("User-agent: *\nAllow: /\n\nSitemap: {}/sitemap.xml\n", config.base_url).into_bytes()),
+            }],
+            Job::Assets => self
+                .sources
+                .statics
+                .iter()
+                .chain(&model.assets)
+                .map(|a| Output { path: a.rel.clone(), body: Body::Copy(a.src.clone()) })
+                .collect(),
+        })
+    }
+
+    /// Atom feed of the 50 newest entries of a collection.
+    fn feed(&self, ci: usize) -> Vec<u8> {
+        let (config, model) = (self.config, self.model);
+        let c = &config.collections[ci];
+        let base = &config.base_url;
+        let mut items: Vec<usize> = model.lists[ci].clone();
+        items.sort_by(|a, b| model.entries[*b].date.cmp(&model.entries[*a].date).then(a.cmp(b)));
+        items.truncate(50);
+        let stamp = |d: Option<jiff::civil::Date>| d.map(|d| format!("{d}T00:00:00Z")).unwrap_or_else(|| "1970-01-01T00:00:00Z".into());
+        let updated = items.first().map(|i| stamp(model.entries[*i].date)).unwrap_or_else(|| stamp(None));
+        let mut x = String::with_capacity(items.len() * 600 + 512);
+        x.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"");
+        x.push_str(&xml_escape(&config.language));
+        x.push_str("\">\n");
+        x.push_str(&format!(
+            "  <title>{} · {}</title>\n  <id>{base}{}</id>\n  <link rel=\"self\" href=\"{base}{}atom.xml\"/>\n  <link rel=\"alternate\" type=\"text/html\" href=\"{base}{}\"/>\n  <updated>{updated}</updated>\n  <author><name>{}</name></author>\n",
+            xml_escape(&c.title), xml_escape(&config.title), c.url(), c.url(), c.url(), xml_escape(&config.title)
+        ));
+        for i in items {
+            let e = &model.entries[i];
+            let summary = e.fields.get("summary").and_then(Json::as_str).unwrap_or("");
+            x.push_str(&format!(
+                "  <entry>\n    <title>{}</title>\n    <id>{base}{}</id>\n    <link href=\"{base}{}\"/>\n    <updated>{}</updated>\n    <summary>{}</summary>\n  </entry>\n",
+                xml_escape(&e.title), e.url, e.url, stamp(e.date), xml_escape(summary)
+            ));
+        }
+        x.push_str("</feed>\n");
+        x.into_bytes()
+    }
+
+    fn sitemap(&self) -> Vec<u8> {
+        let (config, model) = (self.config, self.model);
+        let mut urls: Vec<(String, Option<jiff::civil::Date>)> = vec![("/".into(), None)];
+        for job in all_jobs(config, model) {
+            match job {
+                Job::Entry(i) => urls.push((model.entries[i].url.clone(), model.entries[i].date)),
+                Job::Listing(ci, p) => urls.push((paged_url(&config.collections[ci].url(), p), None)),
+                Job::TaxonomyIndex(ti) => urls.push((format!("/{}/", config.taxonomies[ti].path), None)),
+                Job::Term(ti, k, p) => urls.push((
+                    paged_url(&format!("/{}/{}/", config.taxonomies[ti].path, model.taxonomies[ti][k].slug), p),
+                    None,
+                )),
+                _ => {}
+            }
+        }
+        let mut x = String::with_capacity(urls.len() * 100 + 200);
+        x.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+        for (u, d) in urls {
+            x.push_str("  <url><loc>");
+            x.push_str(&xml_escape(&format!("{}{u}", config.base_url)));
+            x.push_str("</loc>");
+            if let Some(d) = d {
+                x.push_str(&format!("<lastmod>{d}</lastmod>"));
+            }
+            x.push_str("</url>\n");
+        }
+        x.push_str("</urlset>\n");
+        x.into_bytes()
+    }
+
+    /// Renders the given jobs in parallel; every error of every job is returned.
+    pub fn render_jobs(&self, jobs: &[Job]) -> Result<Vec<Output>, Error> {
+        let results: Vec<Result<Vec<Output>, Error>> = jobs.par_iter().map(|j| self.render_job(*j)).collect();
+        let mut outputs = Vec::new();
+        let mut diags = Vec::new();
+        for r in results {
+            match r {
+                Ok(o) => outputs.extend(o),
+                Err(Error::Invalid(d)) => diags.extend(d.0),
+                Err(other) => return Err(other),
+            }
+        }
+        error::check(diags)?;
+        Ok(outputs)
+    }
+}
+
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn base_card(config: &Config, model: &Model, e: &crate::model::Entry) -> Map<String, Json> {
+    let c = &config.collections[e.collection];
+    let mut terms: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
+    for f in &c.schema.fields {
+        let tax = f.taxonomy.as_deref().or(match &f.kind {
+            crate::schema::Kind::List { item } => item.taxonomy.as_deref(),
+            _ => None,
+        });
+        let Some(tax) = tax else { continue };
+        let Some(t) = config.taxonomies.iter().find(|t| t.name == tax) else { continue };
+        let Some(v) = e.fields.get(&f.name) else { continue };
+        let names: Vec<String> = match v {
+            Json::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string).or_else(|| x.as_i64().map(|n| n.to_string()))).collect(),
+            Json::String(s) => vec![s.clone()],
+            Json::Number(n) => vec![n.to_string()],
+            _ => vec![],
+        };
+        let list = terms.entry(tax).or_default();
+        for n in names {
+            let slug = crate::model::slugify(&n);
+            list.push(json!({"name": n, "slug": slug, "url": format!("/{}/{slug}/", t.path)}));
+        }
+    }
+    let _ = model;
+    let mut m = Map::new();
+    m.insert("collection".into(), Json::String(c.name.clone()));
+    m.insert("slug".into(), Json::String(e.slug.clone()));
+    m.insert("url".into(), Json::String(e.url.clone()));
+    m.insert("permalink".into(), Json::String(format!("{}{}", config.base_url, e.url)));
+    m.insert("title".into(), Json::String(e.title.clone()));
+    m.insert("date".into(), e.date.map(|d| Json::String(d.to_string())).unwrap_or(Json::Null));
+    m.insert("draft".into(), Json::Bool(e.draft));
+    m.insert("summary".into(), e.fields.get("summary").cloned().unwrap_or(Json::Null));
+    m.insert("fields".into(), Json::Object(e.fields.clone()));
+    m.insert("terms".into(), serde_json::to_value(terms).unwrap_or(Json::Null));
+    m
+}

@@ -1,0 +1,69 @@
+//! `vitrine new`: a new entry file filled from its collection's schema.
+//!
+//! Required fields get a placeholder that passes validation (so the site still
+//! builds), optional ones are listed as YAML comments with their help text, and
+//! the entry starts as a draft. The file is created, never overwritten.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Diagnostic, Diagnostics, Error};
+use crate::model::slugify;
+use crate::schema::{Field, Kind};
+
+fn placeholder(f: &Field, today: &str) -> String {
+    match &f.kind {
+        Kind::String { .. } | Kind::Text | Kind::Markdown => "\"À compléter\"".into(),
+        Kind::Date => today.into(),
+        Kind::Datetime => format!("{today}T09:00"),
+        Kind::Url => "https://example.org/".into(),
+        Kind::Email => "contact@example.org".into(),
+        Kind::Integer => f.min.unwrap_or(1).to_string(),
+        Kind::Boolean => "false".into(),
+        Kind::Enum { values } => format!("\"{}\"", values.first().cloned().unwrap_or_default()),
+        Kind::Reference { .. } => "identifiant-de-l-entree".into(),
+        Kind::Image => "{ src: image.jpg, alt: \"Décrire l'image\" }".into(),
+        Kind::Object { fields } => {
+            let inner: Vec<String> = fields.iter().filter(|x| x.required).map(|x| format!("{}: {}", x.name, placeholder(x, today))).collect();
+            format!("{{ {} }}", inner.join(", "))
+        }
+        Kind::List { item } => format!("[{}]", placeholder(item, today)),
+    }
+}
+
+pub fn new_entry(site: &Path, collection: &str, title: &str) -> Result<PathBuf, Error> {
+    let config = Config::load(site)?;
+    let Some(c) = config.collection(collection) else {
+        let names: Vec<&str> = config.collections.iter().map(|c| c.name.as_str()).collect();
+        return Err(Error::Invalid(Diagnostics(vec![Diagnostic::new(
+            crate::config::CONFIG_FILE,
+            Default::default(),
+            "collections",
+            format!("collection « {collection} » inconnue (collections : {})", names.join(", ")),
+        )])));
+    };
+    let today = crate::build_time(&config, None).date().to_string();
+    let slug = slugify(title);
+    let dir = config.content_dir().join(&c.dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut path = dir.join(format!("{slug}.md"));
+    let mut n = 2;
+    while path.exists() || dir.join(&slug).exists() {
+        path = dir.join(format!("{slug}-{n}.md"));
+        n += 1;
+    }
+    let mut fm = format!("---\ntitle: {}\ndate: {today}\ndraft: true\n", serde_json::to_string(title).unwrap_or_default());
+    for f in c.schema.fields.iter().skip(1) {
+        let help = f.help.as_deref().map(|h| format!(" — {h}")).unwrap_or_default();
+        if f.required {
+            fm.push_str(&format!("# {}{help}\n{}: {}\n", f.label, f.name, placeholder(f, &today)));
+        } else {
+            fm.push_str(&format!("# {} (facultatif){help}\n# {}: {}\n", f.label, f.name, placeholder(f, &today)));
+        }
+    }
+    fm.push_str("---\n\nÉcrivez ici le texte de la page, en Markdown.\n");
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| Error::io(&path, e))?;
+    file.write_all(fm.as_bytes()).map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}

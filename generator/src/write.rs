@@ -1,0 +1,113 @@
+//! The only stage that touches the output directory.
+//!
+//! A file is written only when its bytes differ from what is already there
+//! (so a no-op rebuild writes nothing and rsync/CDN deploys upload only what
+//! changed), through a temporary file renamed into place so a reader never
+//! sees half a page. Files that the build no longer produces are removed, so
+//! no stale page survives a deleted entry.
+//!
+//! It does not decide *what* to write: it gets the complete list of outputs.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::Error;
+use crate::render::{Body, Output};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub written: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+}
+
+fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
+    match fs::metadata(path) {
+        Ok(m) if m.len() == bytes.len() as u64 => fs::read(path).is_ok_and(|b| b == bytes),
+        _ => false,
+    }
+}
+
+fn same_file(path: &Path, src: &Path) -> bool {
+    match (fs::metadata(path), fs::metadata(src)) {
+        (Ok(a), Ok(b)) if a.len() == b.len() => match (fs::read(path), fs::read(src)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{name}.vitrine-tmp"));
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// Writes one output if it changed; returns whether it wrote.
+pub fn write_output(out_dir: &Path, o: &Output) -> Result<bool, Error> {
+    let path = out_dir.join(&o.path);
+    match &o.body {
+        Body::Bytes(b) => {
+            if same_bytes(&path, b) {
+                return Ok(false);
+            }
+            write_atomic(&path, b).map_err(|e| Error::io(&path, e))?;
+        }
+        Body::Copy(src) => {
+            if same_file(&path, src) {
+                return Ok(false);
+            }
+            let bytes = fs::read(src).map_err(|e| Error::io(src, e))?;
+            write_atomic(&path, &bytes).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(true)
+}
+
+/// Makes `out_dir` contain exactly `outputs`.
+pub fn write_outputs(out_dir: &Path, outputs: &[Output]) -> Result<WriteStats, Error> {
+    fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let results: Vec<Result<bool, Error>> = outputs.par_iter().map(|o| write_output(out_dir, o)).collect();
+    let mut stats = WriteStats::default();
+    for r in results {
+        if r? {
+            stats.written += 1;
+        } else {
+            stats.unchanged += 1;
+        }
+    }
+    let keep: HashSet<PathBuf> = outputs.iter().map(|o| out_dir.join(&o.path)).collect();
+    stats.removed = remove_stale(out_dir, &keep)?;
+    Ok(stats)
+}
+
+/// Removes files under `out_dir` not in `keep`, then empty directories.
+pub fn remove_stale(out_dir: &Path, keep: &HashSet<PathBuf>) -> Result<usize, Error> {
+    let mut removed = 0;
+    let mut dirs = Vec::new();
+    for e in walkdir::WalkDir::new(out_dir).min_depth(1) {
+        let e = e.map_err(|e| Error::io(out_dir, e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk"))))?;
+        if e.file_type().is_dir() {
+            dirs.push(e.into_path());
+        } else if !keep.contains(e.path()) {
+            fs::remove_file(e.path()).map_err(|err| Error::io(e.path(), err))?;
+            removed += 1;
+        }
+    }
+    for d in dirs.iter().rev() {
+        let _ = fs::remove_dir(d); // fails, harmlessly, when not empty
+    }
+    Ok(removed)
+}
