@@ -1,1 +1,53 @@
+//! Vitrine's moderation daemon: teachers' submission forms, a durable SQLite
+//! review queue, the moderators' pages, and publishing approved entries as new
+//! Markdown files followed by an in-process rebuild of the site.
+//!
+//! Entry points: [`run`] (the `vitrine daemon` command), [`web::app`] (the
+//! axum router, usable in tests with `oneshot`), and [`auth`]'s `cli_*`
+//! functions (the `vitrine user` commands). Nothing here is global: every
+//! handler reads the [`AppState`] it is given.
+//!
+//! What it deliberately does not do: deliver e-mail over SMTP (messages go to
+//! the `.vitrine/outbox/` folder), or edit existing content files (approval
+//! only ever creates new files).
 
+pub mod auth;
+pub mod db;
+pub mod images;
+pub mod markdown;
+pub mod outbox;
+pub mod publish;
+pub mod queue;
+pub mod ratelimit;
+pub mod security;
+pub mod server;
+pub mod state;
+pub mod templates;
+pub mod web;
+
+use std::path::PathBuf;
+
+pub use server::{Options, run};
+pub use state::AppState;
+
+/// Folder of the daemon's private data inside the site (git-ignored).
+pub const DATA_DIR: &str = ".vitrine";
+/// The queue database inside [`DATA_DIR`].
+pub const DB_FILE: &str = "queue.sqlite3";
+
+/// Errors that stop the daemon or a command-line operation.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("configuration du site : {0}")]
+    Config(String),
+    #[error("{0}")]
+    Db(#[from] db::DbError),
+    #[error("{0}")]
+    User(#[from] auth::UserError),
+    #[error("adresse d'écoute « {0} » invalide")]
+    Listen(String),
+    #[error("modèles de page du démon : {0}")]
+    Template(String),
+}

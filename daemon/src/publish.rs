@@ -1,0 +1,233 @@
+//! Publishing an approved submission: a **new** page bundle
+//! `content/<collection dir>/<slug>/index.md` (YAML front matter + Markdown
+//! body) with the re-encoded pictures beside it.
+//!
+//! Guarantees: the slug is made by the server from the title (ASCII letters,
+//! digits and dashes only, so no path can be smuggled in); the bundle folder is
+//! created with `create_dir`, which fails if it exists, so nothing is ever
+//! overwritten; every file is written to a hidden temp file, fsynced, renamed,
+//! and the folders are fsynced; `index.md` is written last, so the generator
+//! never sees a half-written entry. Only the schema's fields, the title, the
+//! date and the body are written: never the submitter's name or e-mail.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use vitrine_generator::config::{Collection, Config};
+use vitrine_generator::schema::Kind;
+
+use crate::queue::{StoredImage, Submission};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("collection « {0} » absente de la configuration")]
+    UnknownCollection(String),
+    #[error("aucun identifiant libre pour « {0} »")]
+    NoFreeSlug(String),
+    #[error("contenu refusé : {0}")]
+    Invalid(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
+    move |source| PublishError::Io { path: path.to_owned(), source }
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Bundle folder relative to the site root, e.g. `content/projects/nos-rivieres`.
+    pub rel_dir: String,
+    pub dir: PathBuf,
+    pub slug: String,
+    pub url: String,
+}
+
+/// ASCII slug of a title: lowercase letters, digits, single dashes; at most 60 characters.
+pub fn slugify(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars().flat_map(fold) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let mut s: String = out.trim_matches('-').chars().take(60).collect();
+    while s.ends_with('-') {
+        s.pop();
+    }
+    if s.is_empty() { "proposition".into() } else { s }
+}
+
+fn fold(c: char) -> Vec<char> {
+    let s: &str = match c {
+        'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ä' | 'Ã' | 'Å' => "a",
+        'ç' | 'Ç' | 'ć' | 'č' | 'Č' => "c",
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ę' | 'ě' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+        'ñ' | 'Ñ' | 'ń' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Ö' | 'Õ' | 'Ø' => "o",
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'ů' => "u",
+        'ý' | 'ÿ' | 'Ý' => "y",
+        'š' | 'Š' | 'ś' | 'ș' => "s",
+        'ž' | 'Ž' | 'ź' | 'ż' => "z",
+        'ł' | 'Ł' => "l",
+        'ř' => "r",
+        'ț' | 'ť' => "t",
+        'œ' | 'Œ' => "oe",
+        'æ' | 'Æ' => "ae",
+        'ß' => "ss",
+        _ => return vec![c],
+    };
+    s.chars().collect()
+}
+
+/// File name of a stored picture: `cover.jpg`, `gallery-2.png`.
+pub fn image_file_name(field_path: &str, ext: &str) -> String {
+    let mut base = String::new();
+    for c in field_path.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            base.push(c.to_ascii_lowercase());
+        } else if !base.ends_with('-') {
+            base.push('-');
+        }
+    }
+    format!("{}.{ext}", base.trim_matches('-'))
+}
+
+/// YAML front matter + body. Values are written as JSON, which is valid YAML 1.2
+/// flow syntax, so no quoting rule can be got wrong.
+pub fn render_entry(collection: &Collection, payload: &Json, date: &str) -> String {
+    let fields = payload.get("fields").cloned().unwrap_or(Json::Null);
+    let mut fm = String::from("---\n");
+    let title = payload.get("title").or_else(|| fields.get("title")).cloned().unwrap_or(Json::String(String::new()));
+    fm.push_str(&format!("title: {}\n", title));
+    fm.push_str(&format!("date: {date}\n"));
+    for f in &collection.schema.fields {
+        if f.name == "title" {
+            continue;
+        }
+        if let Some(v) = fields.get(&f.name) {
+            if !v.is_null() {
+                fm.push_str(&format!("{}: {}\n", f.name, v));
+            }
+        }
+    }
+    fm.push_str("---\n\n");
+    if let Some(body) = payload.get("body").and_then(Json::as_str) {
+        fm.push_str(body.trim());
+        fm.push('\n');
+    }
+    fm
+}
+
+fn write_new_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PublishError> {
+    let tmp = dir.join(format!(".{name}.tmp-{}", crate::security::random_token(4)));
+    let dest = dir.join(name);
+    if dest.exists() {
+        return Err(PublishError::Io {
+            path: dest,
+            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "le fichier existe déjà"),
+        });
+    }
+    let mut f = std::fs::File::create_new(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    // Hard link refuses to replace an existing file (unlike rename); then drop the temp name.
+    std::fs::hard_link(&tmp, &dest).map_err(io(&dest))?;
+    std::fs::remove_file(&tmp).map_err(io(&tmp))?;
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<(), PublishError> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Creates the bundle of an approved submission. Never overwrites anything.
+pub fn publish(config: &Config, sub: &Submission, images: &[StoredImage]) -> Result<Published, PublishError> {
+    let collection =
+        config.collection(&sub.collection).ok_or_else(|| PublishError::UnknownCollection(sub.collection.clone()))?;
+    // Defence in depth: the payload was validated on submission and on every edit.
+    if let Some(body) = sub.payload.get("body").and_then(Json::as_str) {
+        let problems = crate::markdown::check_untrusted(body);
+        if !problems.is_empty() {
+            return Err(PublishError::Invalid(problems.join("; ")));
+        }
+    }
+    let parent = config.content_dir().join(&collection.dir);
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let title = sub.payload.get("title").and_then(Json::as_str).unwrap_or("");
+    let base = slugify(title);
+    let mut chosen = None;
+    for n in 1..=200 {
+        let slug = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+        if parent.join(format!("{slug}.md")).exists() {
+            continue;
+        }
+        let dir = parent.join(&slug);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                chosen = Some((slug, dir));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(PublishError::Io { path: dir, source: e }),
+        }
+    }
+    let (slug, dir) = chosen.ok_or_else(|| PublishError::NoFreeSlug(base.clone()))?;
+    sync_dir(&parent)?;
+    for img in images {
+        let name = image_file_name(&img.field, &img.ext);
+        write_new_file(&dir, &name, &img.data)?;
+    }
+    let date = jiff::Zoned::now().date().to_string();
+    let text = render_entry(collection, &sub.payload, &date);
+    write_new_file(&dir, "index.md", text.as_bytes())?;
+    sync_dir(&dir)?;
+    let rel_dir = format!("content/{}/{}", collection.dir, slug);
+    Ok(Published { rel_dir, dir, url: collection.entry_url(&slug), slug })
+}
+
+/// Which schema fields of a collection are pictures (top level or list items).
+pub fn image_fields(collection: &Collection) -> Vec<(String, bool)> {
+    collection
+        .schema
+        .fields
+        .iter()
+        .filter_map(|f| match &f.kind {
+            Kind::Image => Some((f.name.clone(), false)),
+            Kind::List { item } if matches!(item.kind, Kind::Image) => Some((f.name.clone(), true)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_safe() {
+        assert_eq!(slugify("Été à Zürich : l'œuvre !"), "ete-a-zurich-l-oeuvre");
+        assert_eq!(slugify("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slugify("<script>"), "script");
+        assert_eq!(slugify("!!!"), "proposition");
+        assert!(slugify(&"a".repeat(500)).len() <= 60);
+        assert_eq!(image_file_name("gallery[1]", "jpg"), "gallery-1.jpg");
+        assert_eq!(image_file_name("../x", "png"), "x.png");
+    }
+
+    #[test]
+    fn new_file_never_overwrites() {
+        let d = tempfile::tempdir().unwrap();
+        write_new_file(d.path(), "a.md", b"one").unwrap();
+        assert!(write_new_file(d.path(), "a.md", b"two").is_err());
+        assert_eq!(std::fs::read(d.path().join("a.md")).unwrap(), b"one");
+        let leftovers: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1);
+    }
+}

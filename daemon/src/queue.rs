@@ -1,0 +1,420 @@
+//! Submissions in the review queue: typed rows and the queries the web pages
+//! need (insert with idempotency, list with filters and counts, detail, state
+//! changes with their audit entries).
+//!
+//! Personal data (submitter name and e-mail) lives only in these rows; the
+//! publisher never reads those columns.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use crate::db::{DbError, audit, now_string};
+use crate::images::CleanImage;
+use crate::security;
+
+/// Lifecycle of a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    ChangesRequested,
+    Approved,
+    Published,
+    Rejected,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] =
+        [Status::Pending, Status::ChangesRequested, Status::Approved, Status::Published, Status::Rejected];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::ChangesRequested => "changes_requested",
+            Status::Approved => "approved",
+            Status::Published => "published",
+            Status::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// French label shown to moderators and submitters.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pending => "en attente de relecture",
+            Status::ChangesRequested => "modifications demandées",
+            Status::Approved => "acceptée, pas encore publiée",
+            Status::Published => "publiée",
+            Status::Rejected => "refusée",
+        }
+    }
+
+    /// Whether a moderator can still decide on it.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Pending | Status::ChangesRequested | Status::Approved)
+    }
+}
+
+/// A submission to insert.
+#[derive(Debug)]
+pub struct NewSubmission {
+    pub collection: String,
+    /// Validated content: `{"title": .., "body": .., "fields": {..}}`.
+    pub payload: serde_json::Value,
+    pub submitter_name: String,
+    pub submitter_email: String,
+    pub idempotency_key: Option<String>,
+    /// (field name, position, picture).
+    pub images: Vec<(String, usize, CleanImage)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub id: i64,
+    pub reference: String,
+    pub status_token: String,
+    /// True when the idempotency key had already been used with the same content.
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Submission {
+    pub id: i64,
+    pub reference: String,
+    pub collection: String,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub payload: serde_json::Value,
+    pub submitter_name: String,
+    pub submitter_email: String,
+    pub status_token: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub decision_reason: Option<String>,
+    pub publish_error: Option<String>,
+    pub published_path: Option<String>,
+    pub published_url: Option<String>,
+}
+
+const COLS: &str = "id, reference, collection, status, payload, submitter_name, submitter_email, \
+    status_token, created_at, updated_at, decision_reason, publish_error, published_path, published_url";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Submission> {
+    let status: String = r.get(3)?;
+    let payload: String = r.get(4)?;
+    let status = Status::parse(&status).unwrap_or(Status::Pending);
+    Ok(Submission {
+        id: r.get(0)?,
+        reference: r.get(1)?,
+        collection: r.get(2)?,
+        status,
+        status_label: status.label(),
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        submitter_name: r.get(5)?,
+        submitter_email: r.get(6)?,
+        status_token: r.get(7)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+        decision_reason: r.get(10)?,
+        publish_error: r.get(11)?,
+        published_path: r.get(12)?,
+        published_url: r.get(13)?,
+    })
+}
+
+fn payload_hash(s: &NewSubmission) -> String {
+    let mut h = serde_json::json!({
+        "c": s.collection, "p": s.payload, "n": s.submitter_name, "e": s.submitter_email,
+    })
+    .to_string();
+    for (f, p, img) in &s.images {
+        h.push_str(&format!("|{f}:{p}:{}", security::sha256_hex(&img.data)));
+    }
+    security::sha256_hex(h.as_bytes())
+}
+
+/// Inserts a submission (writer job). A reused idempotency key with the same
+/// content returns the first receipt; with different content it is a conflict.
+pub fn insert(conn: &Connection, s: NewSubmission) -> Result<Receipt, DbError> {
+    let hash = payload_hash(&s);
+    if let Some(key) = &s.idempotency_key {
+        let existing: Option<(i64, String, String, String)> = conn
+            .query_row(
+                "SELECT id, reference, status_token, payload_hash FROM submissions WHERE idempotency_key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        if let Some((id, reference, status_token, old_hash)) = existing {
+            if old_hash == hash {
+                return Ok(Receipt { id, reference, status_token, replayed: true });
+            }
+            return Err(DbError::Conflict(
+                "cette clé d'idempotence a déjà servi pour une autre soumission".into(),
+            ));
+        }
+    }
+    let now = now_string();
+    let status_token = security::random_token(24);
+    let mut reference = security::reference_number();
+    // Reference numbers are random; retry on the (unlikely) collision.
+    while conn
+        .query_row("SELECT 1 FROM submissions WHERE reference = ?1", [&reference], |_| Ok(()))
+        .optional()?
+        .is_some()
+    {
+        reference = security::reference_number();
+    }
+    conn.prepare_cached(
+        "INSERT INTO submissions (reference, collection, status, payload, submitter_name, submitter_email, \
+         status_token, idempotency_key, payload_hash, created_at, updated_at) \
+         VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        reference,
+        s.collection,
+        s.payload.to_string(),
+        s.submitter_name,
+        s.submitter_email,
+        status_token,
+        s.idempotency_key,
+        hash,
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    for (field, pos, img) in &s.images {
+        conn.prepare_cached(
+            "INSERT INTO images (submission_id, field, position, mime, ext, width, height, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![id, field, *pos as i64, img.mime, img.ext, img.width, img.height, img.data])?;
+    }
+    audit(conn, Some(id), "soumission", "submitted", &serde_json::json!({"collection": s.collection}))?;
+    Ok(Receipt { id, reference, status_token, replayed: false })
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Submission>, DbError> {
+    Ok(conn
+        .query_row(&format!("SELECT {COLS} FROM submissions WHERE id = ?1"), [id], from_row)
+        .optional()?)
+}
+
+pub fn get_by_token(conn: &Connection, token: &str) -> Result<Option<Submission>, DbError> {
+    Ok(conn
+        .query_row(&format!("SELECT {COLS} FROM submissions WHERE status_token = ?1"), [token], from_row)
+        .optional()?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub collection: Option<String>,
+    pub status: Option<Status>,
+    pub newest_first: bool,
+}
+
+pub fn list(conn: &Connection, f: &Filter, limit: i64) -> Result<Vec<Submission>, DbError> {
+    let order = if f.newest_first { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {COLS} FROM submissions WHERE (?1 IS NULL OR collection = ?1) AND (?2 IS NULL OR status = ?2) \
+         ORDER BY created_at {order}, id {order} LIMIT ?3"
+    );
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(params![f.collection, f.status.map(|s| s.as_str()), limit], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Counts per (collection, status).
+pub fn counts(conn: &Connection) -> Result<Vec<(String, String, i64)>, DbError> {
+    let mut st =
+        conn.prepare("SELECT collection, status, COUNT(*) FROM submissions GROUP BY collection, status")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn total(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredImage {
+    pub id: i64,
+    pub field: String,
+    pub position: i64,
+    pub mime: String,
+    pub ext: String,
+    pub width: i64,
+    pub height: i64,
+    #[serde(skip)]
+    pub data: Vec<u8>,
+}
+
+pub fn images(conn: &Connection, submission_id: i64, with_data: bool) -> Result<Vec<StoredImage>, DbError> {
+    let data_col = if with_data { "data" } else { "x''" };
+    let mut st = conn.prepare(&format!(
+        "SELECT id, field, position, mime, ext, width, height, {data_col} FROM images \
+         WHERE submission_id = ?1 ORDER BY field, position"
+    ))?;
+    let rows = st.query_map([submission_id], |r| {
+        Ok(StoredImage {
+            id: r.get(0)?,
+            field: r.get(1)?,
+            position: r.get(2)?,
+            mime: r.get(3)?,
+            ext: r.get(4)?,
+            width: r.get(5)?,
+            height: r.get(6)?,
+            data: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn image(conn: &Connection, submission_id: i64, image_id: i64) -> Result<Option<StoredImage>, DbError> {
+    Ok(images(conn, submission_id, true)?.into_iter().find(|i| i.id == image_id))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub at: String,
+}
+
+pub fn audit_entries(conn: &Connection, submission_id: i64) -> Result<Vec<AuditEntry>, DbError> {
+    let mut st = conn.prepare(
+        "SELECT actor, action, detail, at FROM audit_log WHERE submission_id = ?1 ORDER BY id",
+    )?;
+    let rows = st.query_map([submission_id], |r| {
+        Ok(AuditEntry { actor: r.get(0)?, action: r.get(1)?, detail: r.get(2)?, at: r.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Changes the status (writer job), only from one of `from`; records the audit entry.
+pub fn transition(
+    conn: &Connection,
+    id: i64,
+    from: &[Status],
+    to: Status,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<(), DbError> {
+    let current: Option<String> =
+        conn.query_row("SELECT status FROM submissions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let Some(current) = current.and_then(|s| Status::parse(&s)) else {
+        return Err(DbError::Conflict("soumission introuvable".into()));
+    };
+    if !from.contains(&current) {
+        return Err(DbError::Conflict(format!(
+            "impossible : la soumission est déjà « {} »",
+            current.label()
+        )));
+    }
+    conn.execute(
+        "UPDATE submissions SET status = ?2, decision_reason = COALESCE(?3, decision_reason), updated_at = ?4 WHERE id = ?1",
+        params![id, to.as_str(), reason, now_string()],
+    )?;
+    audit(
+        conn,
+        Some(id),
+        actor,
+        to.as_str(),
+        &serde_json::json!({"from": current.as_str(), "to": to.as_str(), "reason": reason}),
+    )?;
+    Ok(())
+}
+
+/// Replaces the payload after a moderator's edit (writer job), recording what changed.
+pub fn update_payload(
+    conn: &Connection,
+    id: i64,
+    payload: &serde_json::Value,
+    actor: &str,
+) -> Result<(), DbError> {
+    let old: Option<String> =
+        conn.query_row("SELECT payload FROM submissions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let Some(old) = old else { return Err(DbError::Conflict("soumission introuvable".into())) };
+    let old: serde_json::Value = serde_json::from_str(&old).unwrap_or_default();
+    let mut changed = Vec::new();
+    diff_paths("", &old, payload, &mut changed);
+    conn.execute(
+        "UPDATE submissions SET payload = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, payload.to_string(), now_string()],
+    )?;
+    audit(conn, Some(id), actor, "edited", &serde_json::json!({ "changed": changed }))?;
+    Ok(())
+}
+
+fn diff_paths(prefix: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                diff_paths(&p, x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
+            }
+        }
+        _ if a != b => out.push(prefix.to_string()),
+        _ => {}
+    }
+}
+
+/// Records the outcome of publishing (writer job).
+pub fn set_published(
+    conn: &Connection,
+    id: i64,
+    result: Result<(&str, &str), &str>,
+) -> Result<(), DbError> {
+    match result {
+        Ok((path, url)) => {
+            conn.execute(
+                "UPDATE submissions SET status = 'published', publish_error = NULL, published_path = ?2, \
+                 published_url = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id, path, url, now_string()],
+            )?;
+            audit(conn, Some(id), "publication", "published", &serde_json::json!({"path": path, "url": url}))?;
+        }
+        Err(e) => {
+            conn.execute(
+                "UPDATE submissions SET status = 'approved', publish_error = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, e, now_string()],
+            )?;
+            audit(conn, Some(id), "publication", "publish_failed", &serde_json::json!({"error": e}))?;
+        }
+    }
+    Ok(())
+}
+
+/// Records that the file was written even if the rebuild later fails, so a retry never writes a second copy.
+pub fn set_published_path(conn: &Connection, id: i64, path: &str) -> Result<(), DbError> {
+    conn.execute("UPDATE submissions SET published_path = ?2 WHERE id = ?1", params![id, path])?;
+    Ok(())
+}
+
+/// Due date of a label request: last day of the month following the request.
+pub fn label_due_date(created_at: &str) -> Option<jiff::civil::Date> {
+    let d: jiff::civil::Date = created_at.get(..10)?.parse().ok()?;
+    let first_of_month = d.first_of_month();
+    let in_two = first_of_month.checked_add(jiff::Span::new().months(2)).ok()?;
+    in_two.yesterday().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_date_is_end_of_following_month() {
+        assert_eq!(label_due_date("2026-11-28T10:00:00Z").unwrap().to_string(), "2026-12-31");
+        assert_eq!(label_due_date("2026-12-01T00:00:00Z").unwrap().to_string(), "2027-01-31");
+        assert_eq!(label_due_date("2027-01-31T23:59:59Z").unwrap().to_string(), "2027-02-28");
+        assert!(label_due_date("garbage").is_none());
+    }
+}

@@ -1,0 +1,180 @@
+//! Running the daemon: binding the socket, serving connections with hyper's
+//! HTTP/1 server (with a header-read timeout, which axum's own `serve` does not
+//! offer, so slow clients cannot hold connections forever), printing the
+//! one-time setup link when there is no moderator yet, and shutting down
+//! gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
+//! close the database).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tower::ServiceExt;
+
+use crate::state::{AppState, Rebuilder, Settings};
+use crate::{DaemonError, auth, web};
+
+/// Options of `vitrine daemon`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub site_dir: PathBuf,
+    /// Overrides `daemon.listen` of `vitrine.yaml` (default 127.0.0.1:8080).
+    pub listen: Option<String>,
+    /// Requests per minute and IP on the public POST routes (0 = no limit).
+    pub rate_limit_per_minute: Option<u32>,
+    /// Rebuild the site after each publication (default true).
+    pub rebuild: bool,
+    /// Serve `public/` for paths the daemon does not handle (default true).
+    pub serve_public: bool,
+    /// Seconds a form must stay open before it is accepted (default 3).
+    pub min_fill_secs: Option<i64>,
+}
+
+impl Options {
+    pub fn new(site_dir: impl Into<PathBuf>) -> Self {
+        Options {
+            site_dir: site_dir.into(),
+            listen: None,
+            rate_limit_per_minute: None,
+            rebuild: true,
+            serve_public: true,
+            min_fill_secs: None,
+        }
+    }
+}
+
+/// The default rebuild: a full build of the site into `public/`.
+pub fn full_build_rebuilder(site: PathBuf) -> Rebuilder {
+    Arc::new(move |_config, _changed| {
+        vitrine_generator::build(&vitrine_generator::BuildOptions::new(site.clone()))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Builds the state from options and the site's `daemon:` settings.
+pub fn state_from_options(opts: &Options) -> Result<(AppState, SocketAddr), DaemonError> {
+    let config = vitrine_generator::Config::load(&opts.site_dir).map_err(|e| DaemonError::Config(e.to_string()))?;
+    let listen = opts.listen.clone().or(config.daemon.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr: SocketAddr = listen.parse().map_err(|_| DaemonError::Listen(listen.clone()))?;
+    let mut settings = Settings {
+        trust_forwarded: config.daemon.trust_forwarded,
+        secure_cookies: config.daemon.secure_cookies,
+        serve_public: opts.serve_public,
+        ..Settings::default()
+    };
+    settings.public_url = if config.daemon.url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        config.daemon.url.trim_end_matches('/').to_string()
+    };
+    if let Some(r) = opts.rate_limit_per_minute {
+        settings.rate_limit_per_minute = r;
+    }
+    if let Some(m) = opts.min_fill_secs {
+        settings.min_fill_secs = m;
+    }
+    if let Some(smtp) = &config.daemon.smtp {
+        settings.mail_from = smtp.from.clone();
+    }
+    let rebuilder = opts.rebuild.then(|| full_build_rebuilder(opts.site_dir.clone()));
+    Ok((AppState::new(&opts.site_dir, settings, rebuilder)?, addr))
+}
+
+/// Prints the one-time setup link when no moderator account exists.
+pub fn announce_setup(state: &AppState) -> Result<Option<String>, DaemonError> {
+    let n = state.db.read_blocking(auth::user_count)?;
+    if n > 0 {
+        return Ok(None);
+    }
+    let token = state.db.write_blocking(auth::new_setup_token)?;
+    let url = format!("{}/moderation/setup/{token}", state.settings.public_url);
+    println!("Aucun compte de modération. Lien d'installation (à usage unique) : {url}");
+    Ok(Some(url))
+}
+
+/// `vitrine daemon`: serves until SIGTERM or SIGINT.
+pub fn run(opts: Options) -> Result<(), DaemonError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::Io { path: "<runtime>".into(), source: e })?;
+    rt.block_on(async move {
+        let (state, addr) = state_from_options(&opts)?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| DaemonError::Io { path: PathBuf::from(addr.to_string()), source: e })?;
+        let local = listener.local_addr().map_err(|e| DaemonError::Io { path: addr.to_string().into(), source: e })?;
+        println!("vitrine daemon : http://{local}/ (formulaires : /submit/<collection>, modération : /moderation)");
+        announce_setup(&state)?;
+        serve(listener, state.clone(), shutdown_signal()).await;
+        state.db.close();
+        println!("vitrine daemon arrêté proprement");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Accept loop: HTTP/1.1 with a header-read timeout and graceful shutdown.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()>) {
+    let header_timeout = state.settings.header_read_timeout;
+    let router = web::app(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = router.clone().map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req.map(axum::body::Body::new)
+        });
+        let svc = hyper_util::service::TowerToHyperService::new(svc);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connexion {peer} : {e}");
+            }
+        });
+    }
+    drop(listener);
+    // Let in-flight requests finish (bounded).
+    tokio::select! {
+        _ = graceful.shutdown() => {},
+        _ = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("arrêt : des connexions n'ont pas fini à temps"),
+    }
+}

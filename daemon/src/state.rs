@@ -1,0 +1,146 @@
+//! The state every handler receives: the queue database, the site's
+//! configuration (schemas), secrets, limiters, templates and the rebuild hook.
+//! Built once by [`AppState::new`]; cheap to clone.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use vitrine_generator::config::Config;
+
+use crate::auth::LoginThrottle;
+use crate::db::Db;
+use crate::images::ImageLimits;
+use crate::ratelimit::RateLimiter;
+use crate::{DATA_DIR, DB_FILE, DaemonError};
+
+/// Rebuilds the site after a publication; returns a readable error on failure.
+/// `changed` is the entry file (or bundle directory) that was just created.
+pub type Rebuilder = Arc<dyn Fn(&Config, &Path) -> Result<(), String> + Send + Sync>;
+
+/// Tunables of the daemon, with production defaults.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Requests a minute per client IP on public POST routes (0 disables).
+    pub rate_limit_per_minute: u32,
+    pub rate_limit_burst: u32,
+    /// Seconds a form must have been open before it can be sent.
+    pub min_fill_secs: i64,
+    /// Seconds a form token stays valid.
+    pub form_token_max_age: i64,
+    /// Largest request body (multipart with pictures included).
+    pub max_body_bytes: usize,
+    /// Largest JSON body for the API.
+    pub max_json_bytes: usize,
+    /// Largest single text field.
+    pub max_field_bytes: usize,
+    /// Largest number of name/value pairs in a form.
+    pub max_fields: usize,
+    pub max_images: usize,
+    pub image_limits: ImageLimits,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Trust `X-Forwarded-For` (behind a reverse proxy only).
+    pub trust_forwarded: bool,
+    /// Mark the session cookie `Secure` (site served over HTTPS).
+    pub secure_cookies: bool,
+    /// Serve the static `public/` folder for paths the daemon does not handle.
+    pub serve_public: bool,
+    /// Sender of notification e-mails.
+    pub mail_from: String,
+    /// Recipient of "new submission" notifications.
+    pub moderators_mail: String,
+    /// Public base URL of the daemon (for links in e-mails and the setup link).
+    pub public_url: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rate_limit_per_minute: 20,
+            rate_limit_burst: 10,
+            min_fill_secs: 3,
+            form_token_max_age: 24 * 3600,
+            max_body_bytes: 40 * 1024 * 1024,
+            max_json_bytes: 256 * 1024,
+            max_field_bytes: 64 * 1024,
+            max_fields: 600,
+            max_images: 12,
+            image_limits: ImageLimits::default(),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            trust_forwarded: false,
+            secure_cookies: false,
+            serve_public: true,
+            mail_from: "vitrine@localhost".into(),
+            moderators_mail: "moderation@localhost".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+pub struct Inner {
+    pub site_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub outbox_dir: PathBuf,
+    pub db: Db,
+    pub config: RwLock<Arc<Config>>,
+    pub secret: Vec<u8>,
+    pub settings: Settings,
+    pub limiter: RateLimiter,
+    pub login_throttle: LoginThrottle,
+    pub tera: tera::Tera,
+    /// One publication (file write + rebuild) at a time.
+    pub publish_lock: tokio::sync::Mutex<()>,
+    pub rebuilder: Option<Rebuilder>,
+}
+
+/// Shared state of the daemon.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Loads the site's configuration, opens (and migrates) the queue, loads the secret.
+    pub fn new(site_dir: &Path, settings: Settings, rebuilder: Option<Rebuilder>) -> Result<AppState, DaemonError> {
+        let config = Config::load(site_dir).map_err(|e| DaemonError::Config(e.to_string()))?;
+        let data_dir = site_dir.join(DATA_DIR);
+        std::fs::create_dir_all(&data_dir).map_err(|e| DaemonError::Io { path: data_dir.clone(), source: e })?;
+        let secret_path = data_dir.join("secret");
+        let secret = crate::security::load_or_create_secret(&secret_path)
+            .map_err(|e| DaemonError::Io { path: secret_path, source: e })?;
+        let db = Db::open(&data_dir.join(DB_FILE))?;
+        let tera = crate::templates::load().map_err(|e| DaemonError::Template(e.to_string()))?;
+        Ok(AppState(Arc::new(Inner {
+            site_dir: site_dir.to_owned(),
+            outbox_dir: data_dir.join("outbox"),
+            data_dir,
+            db,
+            config: RwLock::new(Arc::new(config)),
+            secret,
+            limiter: RateLimiter::new(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            login_throttle: LoginThrottle::new(5, Duration::from_secs(15 * 60)),
+            settings,
+            tera,
+            publish_lock: tokio::sync::Mutex::new(()),
+            rebuilder,
+        })))
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap().clone()
+    }
+
+    /// Re-reads `vitrine.yaml` (after the operator changed it).
+    pub fn reload_config(&self) -> Result<(), DaemonError> {
+        let c = Config::load(&self.site_dir).map_err(|e| DaemonError::Config(e.to_string()))?;
+        *self.config.write().unwrap() = Arc::new(c);
+        Ok(())
+    }
+}

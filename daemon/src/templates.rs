@@ -1,0 +1,33 @@
+//! The daemon's own pages (forms, status, moderation), as Tera templates
+//! embedded in the binary so that the daemon works without the theme folder.
+//! Autoescaping is on for every `.html` template; only HTML produced by
+//! `vitrine_generator::forms` and the sanitised Markdown renderer is marked safe.
+
+pub const STYLE_CSS: &str = include_str!("../templates/style.css");
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("form.html", include_str!("../templates/form.html")),
+    ("status.html", include_str!("../templates/status.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("setup.html", include_str!("../templates/setup.html")),
+    ("queue.html", include_str!("../templates/queue.html")),
+    ("item.html", include_str!("../templates/item.html")),
+    ("users.html", include_str!("../templates/users.html")),
+];
+
+pub fn load() -> Result<tera::Tera, tera::Error> {
+    let mut t = tera::Tera::default();
+    t.autoescape_on([".html"]);
+    t.add_raw_templates(TEMPLATES.iter().copied())?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn templates_compile() {
+        super::load().unwrap();
+    }
+}

@@ -1,0 +1,976 @@
+//! The HTTP side: [`app`] builds the axum router; [`AppError`] is the one
+//! error type every handler returns (an HTML page with the right 4xx/5xx, or
+//! JSON on API routes); and the public handlers: submission forms (plain
+//! POST or multipart with pictures), the JSON API and the status page.
+//!
+//! The moderation pages live in [`crate::web_mod`]-style submodule `moderation`.
+
+pub mod moderation;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value as Json, json};
+use vitrine_generator::config::Collection;
+use vitrine_generator::forms::{self, FormOptions};
+use vitrine_generator::schema::{self, FieldError, Kind, Schema};
+
+use crate::db::DbError;
+use crate::images::clean_image;
+use crate::queue::{self, NewSubmission, Status};
+use crate::ratelimit::client_ip;
+use crate::security::{self, TokenProblem};
+use crate::state::AppState;
+
+/// Every handler error. Client mistakes are 4xx with a French explanation.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("page introuvable")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("envoi trop volumineux")]
+    TooLarge,
+    #[error("trop de requêtes : réessayez dans une minute")]
+    TooManyRequests,
+    #[error("connexion requise")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("type de contenu non accepté : {0}")]
+    UnsupportedMedia(String),
+    #[error("erreur interne : {0}")]
+    Internal(String),
+    /// A fully rendered response (form shown again with its errors, etc.).
+    #[error("réponse")]
+    Page(StatusCode, String),
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Conflict(m) => AppError::Conflict(m),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Page(s, _) => *s,
+        }
+    }
+}
+
+fn title_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Requête invalide",
+        401 => "Connexion requise",
+        403 => "Accès refusé",
+        404 => "Page introuvable",
+        405 => "Méthode non permise",
+        409 => "Conflit",
+        413 => "Envoi trop volumineux",
+        415 => "Type de contenu non accepté",
+        429 => "Trop de requêtes",
+        _ => "Erreur",
+    }
+}
+
+/// A minimal standalone error page (no template needed, so it cannot fail).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = title_for(status);
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/_vitrine/style.css\"></head><body>\
+         <a class=\"skip\" href=\"#contenu\">Aller au contenu</a><main id=\"contenu\"><h1>{title}</h1>\
+         <div class=\"alert\" role=\"alert\"><p>{}</p></div><p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
+        forms::esc(message)
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self {
+            AppError::Page(s, html) => (s, Html(html)).into_response(),
+            AppError::Internal(m) => {
+                tracing::error!("erreur interne : {m}");
+                error_page(status, "Une erreur interne est survenue ; rien n'a été perdu de ce qui a déjà été confirmé. Réessayez dans un instant.")
+            }
+            other => error_page(status, &other.to_string()),
+        }
+    }
+}
+
+/// Errors of the JSON API: `{"error": "...", "errors": [{"field", "message"}]}`.
+pub struct ApiError(pub StatusCode, pub Json);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(self.1)).into_response()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let s = e.status();
+        let msg = match &e {
+            AppError::Internal(m) => {
+                tracing::error!("erreur interne : {m}");
+                "erreur interne".to_string()
+            }
+            other => other.to_string(),
+        };
+        ApiError(s, json!({ "error": msg }))
+    }
+}
+
+/// The client's IP (socket peer, or the proxy's header when configured).
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(ClientIp(client_ip(peer, &parts.headers, state.settings.trust_forwarded)))
+    }
+}
+
+/// Renders one of the daemon's templates with the common variables.
+pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<String, AppError> {
+    if !ctx.contains_key("site_title") {
+        ctx.insert("site_title", &state.config().title);
+    }
+    for k in ["user", "csrf", "flash"] {
+        if !ctx.contains_key(k) {
+            ctx.insert(k, &Json::Null);
+        }
+    }
+    state.tera.render(name, &ctx).map_err(|e| AppError::Internal(format!("modèle {name} : {e:?}")))
+}
+
+async fn security_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// The daemon's router. Kept apart from [`crate::run`] so tests drive it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    let timeout = state.settings.request_timeout;
+    let public_dir = state.site_dir.join("public");
+    let serve_public = state.settings.serve_public;
+    let r = Router::new()
+        .route("/_vitrine/style.css", get(style_css))
+        .route("/submit/{collection}", get(form_page).post(submit_form))
+        .route("/api/submissions", post(api_submit))
+        .route("/suivi/{token}", get(status_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(moderation::routes())
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .with_state(state);
+    if serve_public {
+        r.fallback_service(
+            tower_http::services::ServeDir::new(&public_dir)
+                .append_index_html_on_directories(true)
+                .not_found_service(axum::routing::any(|| async { error_page(StatusCode::NOT_FOUND, "Cette page n'existe pas.") })),
+        )
+    } else {
+        r.fallback(|| async { error_page(StatusCode::NOT_FOUND, "Cette page n'existe pas.") })
+    }
+}
+
+async fn style_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        crate::templates::STYLE_CSS,
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Body parsing
+
+/// An uploaded file: form field name and bytes.
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+fn hexval(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn percent_decode(s: &[u8]) -> Result<String, String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let (Some(a), Some(b)) = (s.get(i + 1).and_then(|x| hexval(*x)), s.get(i + 2).and_then(|x| hexval(*x)))
+                else {
+                    return Err("séquence %XX invalide".into());
+                };
+                out.push(a * 16 + b);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "texte qui n'est pas en UTF-8".to_string())
+}
+
+/// Strict `application/x-www-form-urlencoded` parsing: invalid UTF-8 or escapes are errors, not replaced.
+pub fn parse_urlencoded(body: &[u8], max_fields: usize) -> Result<Vec<(String, String)>, AppError> {
+    let mut out = Vec::new();
+    for part in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (k, v) = match part.iter().position(|b| *b == b'=') {
+            Some(i) => (&part[..i], &part[i + 1..]),
+            None => (part, &b""[..]),
+        };
+        let k = percent_decode(k).map_err(|e| AppError::BadRequest(format!("formulaire illisible : {e}")))?;
+        let v = percent_decode(v).map_err(|e| AppError::BadRequest(format!("champ « {k} » illisible : {e}")))?;
+        out.push((k, v));
+        if out.len() > max_fields {
+            return Err(AppError::BadRequest("formulaire illisible : trop de champs".into()));
+        }
+    }
+    Ok(out)
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge
+    } else {
+        AppError::BadRequest(format!("envoi multipart illisible : {}", e.body_text()))
+    }
+}
+
+/// Reads a form body (urlencoded or multipart) into text pairs and uploaded files.
+pub async fn read_form(state: &AppState, req: Request) -> Result<(Vec<(String, String)>, Vec<Upload>), AppError> {
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let s = &state.settings;
+    if ct.starts_with("application/x-www-form-urlencoded") {
+        let bytes = axum::body::to_bytes(req.into_body(), s.max_field_bytes * 4 + 64 * 1024)
+            .await
+            .map_err(|_| AppError::TooLarge)?;
+        for (k, v) in parse_urlencoded(&bytes, s.max_fields)? {
+            if v.len() > s.max_field_bytes {
+                return Err(AppError::BadRequest(format!("le champ « {k} » est trop long")));
+            }
+            let _ = &k;
+        }
+        return parse_urlencoded(&bytes, s.max_fields).map(|p| (p, Vec::new()));
+    }
+    if ct.starts_with("multipart/form-data") {
+        let mut mp = axum::extract::Multipart::from_request(req, &())
+            .await
+            .map_err(|e| AppError::BadRequest(format!("envoi multipart illisible : {}", e.body_text())))?;
+        let mut pairs = Vec::new();
+        let mut uploads = Vec::new();
+        while let Some(mut field) = mp.next_field().await.map_err(multipart_error)? {
+            let Some(name) = field.name().map(str::to_string) else {
+                return Err(AppError::BadRequest("champ multipart sans nom".into()));
+            };
+            if name.len() > 200 {
+                return Err(AppError::BadRequest("nom de champ trop long".into()));
+            }
+            let is_file = field.file_name().is_some();
+            let limit = if is_file { s.image_limits.max_bytes } else { s.max_field_bytes };
+            let mut data = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                if data.len() + chunk.len() > limit {
+                    return Err(if is_file {
+                        AppError::Page(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            error_html(state, StatusCode::PAYLOAD_TOO_LARGE, &format!(
+                                "Le fichier envoyé dans « {name} » dépasse {} Mo.",
+                                s.image_limits.max_bytes / (1024 * 1024)
+                            )),
+                        )
+                    } else {
+                        AppError::BadRequest(format!("le champ « {name} » est trop long"))
+                    });
+                }
+                data.extend_from_slice(&chunk);
+            }
+            if is_file {
+                // A file input left empty still sends an empty part.
+                if !data.is_empty() {
+                    uploads.push(Upload { name, bytes: data });
+                    if uploads.len() > s.max_images {
+                        return Err(AppError::BadRequest(format!("{} images au plus", s.max_images)));
+                    }
+                }
+            } else {
+                let text = String::from_utf8(data)
+                    .map_err(|_| AppError::BadRequest(format!("le champ « {name} » n'est pas du texte UTF-8")))?;
+                pairs.push((name, text));
+                if pairs.len() > s.max_fields {
+                    return Err(AppError::BadRequest("trop de champs".into()));
+                }
+            }
+        }
+        return Ok((pairs, uploads));
+    }
+    Err(AppError::UnsupportedMedia(if ct.is_empty() { "aucun".into() } else { ct }))
+}
+
+fn error_html(state: &AppState, status: StatusCode, message: &str) -> String {
+    let mut ctx = tera::Context::new();
+    ctx.insert("page_title", title_for(status));
+    ctx.insert("message", message);
+    ctx.insert("back", &Json::Null);
+    render(state, "error.html", ctx).unwrap_or_else(|_| forms::esc(message))
+}
+
+// ---------------------------------------------------------------------------
+// Validation shared by the form and the API
+
+/// A submission as received, before storage.
+pub struct Draft {
+    pub fields: Json,
+    pub body: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// Everything wrong with a draft, as field errors (`vt_name`, `vt_body`, schema paths).
+pub struct Checked {
+    pub fields: Map<String, Json>,
+}
+
+pub fn submittable<'a>(config: &'a vitrine_generator::config::Config, name: &str) -> Option<&'a Collection> {
+    config.collection(name).filter(|c| c.submit.is_some())
+}
+
+fn fe(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: field.into(), pos: Default::default(), message: message.into() }
+}
+
+/// Whether an entry `slug` exists in collection `target` (file or bundle).
+pub fn entry_exists(config: &vitrine_generator::config::Config, target: &str, slug: &str) -> bool {
+    let Some(c) = config.collection(target) else { return false };
+    if !schema::is_slug(slug) {
+        return false;
+    }
+    let dir = config.content_dir().join(&c.dir);
+    dir.join(format!("{slug}.md")).is_file() || dir.join(slug).join("index.md").is_file()
+}
+
+/// Existing entries of a collection as (slug, title), for reference menus.
+pub fn list_entries(config: &vitrine_generator::config::Config, target: &str) -> Vec<(String, String)> {
+    let Some(c) = config.collection(target) else { return Vec::new() };
+    let dir = config.content_dir().join(&c.dir);
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(&dir) else { return out };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        let (slug, file) = if p.is_dir() {
+            (name.clone(), p.join("index.md"))
+        } else if let Some(stem) = name.strip_suffix(".md") {
+            (stem.to_string(), p.clone())
+        } else {
+            continue;
+        };
+        if slug.starts_with('_') || slug.starts_with('.') || !schema::is_slug(&slug) {
+            continue;
+        }
+        if let Some(title) = read_title(&file) {
+            out.push((slug, title));
+        }
+    }
+    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    out
+}
+
+fn read_title(file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let fm = text.strip_prefix("---")?;
+    for line in fm.lines().take(200) {
+        if line.trim() == "---" {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("title:") {
+            let v = v.trim();
+            if v.starts_with('"') {
+                return serde_json::from_str::<String>(v).ok();
+            }
+            return Some(v.trim_matches('\'').to_string());
+        }
+    }
+    None
+}
+
+/// Validates a draft against the collection's schema and the daemon's own rules.
+pub fn check_draft(
+    config: &vitrine_generator::config::Config,
+    collection: &Collection,
+    draft: &Draft,
+    check_submitter: bool,
+) -> Result<Checked, Vec<FieldError>> {
+    let mut errors = match collection.schema.validate_json(&draft.fields) {
+        Ok(fields) => {
+            let mut errs = Vec::new();
+            for f in &collection.schema.fields {
+                match (&f.kind, fields.get(&f.name)) {
+                    (Kind::Markdown, Some(Json::String(s))) => {
+                        for p in crate::markdown::check_untrusted(s) {
+                            errs.push(fe(&f.name, p));
+                        }
+                    }
+                    (Kind::Reference { collection: target }, Some(Json::String(slug))) => {
+                        if !entry_exists(config, target, slug) {
+                            errs.push(fe(&f.name, format!("aucune entrée « {slug} » n'existe dans {target}")));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if errs.is_empty() {
+                return finish(draft, check_submitter, fields);
+            }
+            errs
+        }
+        Err(errs) => errs,
+    };
+    for e in &mut errors {
+        if e.field.ends_with(".src") {
+            e.message = "choisissez un fichier image (JPEG, PNG, GIF ou WebP)".into();
+        }
+    }
+    errors.extend(check_extras(draft, check_submitter));
+    Err(errors)
+}
+
+fn finish(draft: &Draft, check_submitter: bool, fields: Map<String, Json>) -> Result<Checked, Vec<FieldError>> {
+    let extra = check_extras(draft, check_submitter);
+    if extra.is_empty() { Ok(Checked { fields }) } else { Err(extra) }
+}
+
+fn check_extras(draft: &Draft, check_submitter: bool) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if draft.body.chars().count() > 20_000 {
+        errors.push(fe("vt_body", "texte trop long (20 000 caractères au plus)"));
+    }
+    for p in crate::markdown::check_untrusted(&draft.body) {
+        errors.push(fe("vt_body", p));
+    }
+    if check_submitter {
+        let name = draft.name.trim();
+        if name.is_empty() {
+            errors.push(fe("vt_name", "indiquez votre nom"));
+        } else if name.chars().count() > 200 || name.chars().any(char::is_control) {
+            errors.push(fe("vt_name", "nom trop long ou invalide"));
+        }
+        if draft.email.trim().is_empty() {
+            errors.push(fe("vt_email", "indiquez votre adresse électronique"));
+        } else if !schema::is_email(draft.email.trim()) {
+            errors.push(fe("vt_email", format!("adresse électronique invalide « {} »", draft.email.trim())));
+        }
+    }
+    errors
+}
+
+/// Human label of a field path, for error summaries.
+pub fn label_for(schema: &Schema, path: &str) -> String {
+    match path {
+        "vt_name" => return "Votre nom".into(),
+        "vt_email" => return "Votre adresse électronique".into(),
+        "vt_body" => return "Texte".into(),
+        _ => {}
+    }
+    let head = path.split(['.', '[']).next().unwrap_or(path);
+    let base = schema.field(head).map(|f| f.label.clone()).unwrap_or_else(|| head.to_string());
+    if head.len() < path.len() { format!("{base} ({})", &path[head.len()..].trim_start_matches('.')) } else { base }
+}
+
+pub fn error_summary(schema: &Schema, errors: &[FieldError]) -> Vec<Json> {
+    errors
+        .iter()
+        .map(|e| {
+            let target = e.field.strip_suffix(".src").unwrap_or(&e.field);
+            json!({ "id": forms::control_id(target), "label": label_for(schema, &e.field), "message": e.message })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Public form
+
+fn form_options(config: &vitrine_generator::config::Config, collection: &Collection, extra_rows: usize) -> FormOptions {
+    let mut opts = FormOptions { blank_rows: 2 + extra_rows, ..FormOptions::default() };
+    for f in &collection.schema.fields {
+        if let Kind::Reference { collection: target } = &f.kind {
+            opts.references.insert(target.clone(), list_entries(config, target));
+        }
+    }
+    opts
+}
+
+struct FormView<'a> {
+    values: Json,
+    body: String,
+    errors: Vec<FieldError>,
+    notice: Option<&'a str>,
+    extra_rows: usize,
+}
+
+fn render_form(state: &AppState, collection: &Collection, view: FormView<'_>) -> Result<String, AppError> {
+    let config = state.config();
+    let submit = collection.submit.as_ref().ok_or(AppError::NotFound)?;
+    let now = jiff::Timestamp::now().as_second();
+    let opts = form_options(&config, collection, view.extra_rows);
+    let mut ctx = tera::Context::new();
+    ctx.insert("page_title", &submit.title);
+    ctx.insert("intro", &submit.intro);
+    ctx.insert("action", &format!("/submit/{}", collection.name));
+    ctx.insert("token", &security::issue_form_token(&state.secret, &collection.name, now));
+    ctx.insert("fields_html", &forms::render_form_fields_with(&collection.schema, &view.values, &view.errors, &opts));
+    ctx.insert("submitter_html", &forms::render_submitter_fields(&view.values, &view.errors));
+    ctx.insert("body", &view.body);
+    ctx.insert("body_label", "Présentation (publiée avec la fiche)");
+    let body_errors: Vec<&str> = view.errors.iter().filter(|e| e.field == "vt_body").map(|e| e.message.as_str()).collect();
+    ctx.insert("body_error", &if body_errors.is_empty() { Json::Null } else { Json::String(body_errors.join(" ; ")) });
+    ctx.insert("errors", &error_summary(&collection.schema, &view.errors));
+    ctx.insert("notice", &view.notice);
+    render(state, "form.html", ctx)
+}
+
+async fn form_page(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Result<Html<String>, AppError> {
+    let config = state.config();
+    let collection = submittable(&config, &name).ok_or(AppError::NotFound)?;
+    let view = FormView { values: json!({}), body: String::new(), errors: Vec::new(), notice: None, extra_rows: 0 };
+    Ok(Html(render_form(&state, collection, view)?))
+}
+
+const RESERVED: &[&str] = &["vt_token", "vt_name", "vt_email", "vt_body", "vt_fax", "vt_more"];
+
+fn take<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// Which picture field an upload name designates: `cover` or `gallery[2]`.
+fn image_target(collection: &Collection, name: &str) -> Option<(String, Option<usize>)> {
+    for (field, is_list) in crate::publish::image_fields(collection) {
+        if !is_list && name == field {
+            return Some((field, None));
+        }
+        if is_list {
+            if let Some(idx) = name.strip_prefix(&format!("{field}[")).and_then(|r| r.strip_suffix(']')) {
+                if let Ok(i) = idx.parse::<usize>() {
+                    if i < 100 {
+                        return Some((field, Some(i)));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+async fn submit_form(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    UrlPath(name): UrlPath<String>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let config = state.config();
+    let collection = submittable(&config, &name).ok_or(AppError::NotFound)?.clone();
+    if !state.limiter.check(ip) {
+        return Err(AppError::TooManyRequests);
+    }
+    let (pairs, uploads) = read_form(&state, req).await?;
+    if take(&pairs, "vt_fax").is_some_and(|v| !v.is_empty()) {
+        return Err(AppError::BadRequest("formulaire refusé".into()));
+    }
+    let schema_pairs: Vec<(String, String)> =
+        pairs.iter().filter(|(n, _)| !RESERVED.contains(&n.as_str())).cloned().collect();
+    let (mut values, unknown) = forms::form_to_json(&collection.schema, &schema_pairs);
+    if let Some(u) = unknown.first() {
+        return Err(AppError::BadRequest(format!(
+            "champ inconnu « {} » dans le formulaire",
+            u.chars().take(80).collect::<String>()
+        )));
+    }
+    let body = take(&pairs, "vt_body").unwrap_or("").replace("\r\n", "\n");
+    let sub_name = take(&pairs, "vt_name").unwrap_or("").to_string();
+    let sub_email = take(&pairs, "vt_email").unwrap_or("").to_string();
+    if let Some(obj) = values.as_object_mut() {
+        obj.insert("vt_name".into(), Json::String(sub_name.clone()));
+        obj.insert("vt_email".into(), Json::String(sub_email.clone()));
+    }
+    let redisplay = |values: Json, errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode, extra: usize| {
+        let view = FormView { values, body: body.clone(), errors, notice, extra_rows: extra };
+        render_form(&state, &collection, view).map(|html| AppError::Page(status, html))
+    };
+    // "Add a row" button: show the form again with more empty rows, nothing stored.
+    if take(&pairs, "vt_more").is_some() {
+        return Err(redisplay(values, Vec::new(), None, StatusCode::OK, 2)?);
+    }
+    let now = jiff::Timestamp::now().as_second();
+    let nonce = match security::check_form_token(
+        &state.secret,
+        &collection.name,
+        take(&pairs, "vt_token"),
+        now,
+        state.settings.min_fill_secs,
+        state.settings.form_token_max_age,
+    ) {
+        Ok(n) => n,
+        Err(p) => {
+            let notice = match p {
+                TokenProblem::TooFast => "Le formulaire a été envoyé trop vite. Vérifiez-le puis envoyez-le à nouveau.",
+                TokenProblem::Expired => "Ce formulaire a expiré. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau.",
+                TokenProblem::Missing | TokenProblem::Invalid => {
+                    "Le formulaire n'a pas pu être vérifié. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau."
+                }
+            };
+            let status = if p == TokenProblem::TooFast { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
+            return Err(redisplay(values, Vec::new(), Some(notice), status, 0)?);
+        }
+    };
+    // Pictures: sniff, check, re-encode; errors are field errors.
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut images = Vec::new();
+    let mut list_images: std::collections::BTreeMap<String, Vec<(usize, Json)>> = Default::default();
+    for up in uploads {
+        let Some((field, idx)) = image_target(&collection, &up.name) else {
+            return Err(AppError::BadRequest(format!(
+                "fichier envoyé dans un champ inconnu « {} »",
+                up.name.chars().take(80).collect::<String>()
+            )));
+        };
+        let limits = state.settings.image_limits.clone();
+        let bytes = up.bytes;
+        let cleaned = tokio::task::spawn_blocking(move || clean_image(&bytes, &limits))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        match cleaned {
+            Ok(img) => {
+                let path = match idx {
+                    Some(i) => format!("{field}[{i}]"),
+                    None => field.clone(),
+                };
+                let file = crate::publish::image_file_name(&path, img.ext);
+                match idx {
+                    None => {
+                        let alt = values.get(&field).and_then(|v| v.get("alt")).cloned().unwrap_or(Json::Null);
+                        let mut m = Map::new();
+                        m.insert("src".into(), Json::String(file));
+                        if !alt.is_null() {
+                            m.insert("alt".into(), alt);
+                        }
+                        values[&field] = Json::Object(m);
+                    }
+                    Some(i) => {
+                        let alt = take(&pairs, &format!("{field}[{i}].alt")).unwrap_or("").to_string();
+                        let mut m = Map::new();
+                        m.insert("src".into(), Json::String(file));
+                        if !alt.trim().is_empty() {
+                            m.insert("alt".into(), Json::String(alt));
+                        }
+                        list_images.entry(field.clone()).or_default().push((i, Json::Object(m)));
+                    }
+                }
+                images.push((path, 0usize, img));
+            }
+            Err(e) => errors.push(fe(&up.name, e.to_string())),
+        }
+    }
+    for (field, mut rows) in list_images {
+        rows.sort_by_key(|r| r.0);
+        values[&field] = Json::Array(rows.into_iter().map(|r| r.1).collect());
+    }
+    let mut fields_only = values.clone();
+    if let Some(o) = fields_only.as_object_mut() {
+        o.remove("vt_name");
+        o.remove("vt_email");
+    }
+    let draft = Draft { fields: fields_only, body: body.clone(), name: sub_name.clone(), email: sub_email.clone() };
+    let checked = match check_draft(&config, &collection, &draft, true) {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => {
+            let notice = "Les images doivent être sélectionnées à nouveau.";
+            return Err(redisplay(values, errors, Some(notice), StatusCode::UNPROCESSABLE_ENTITY, 0)?);
+        }
+        Err(mut e) => {
+            errors.append(&mut e);
+            let notice = if images.is_empty() { None } else { Some("Les images jointes doivent être sélectionnées à nouveau.") };
+            return Err(redisplay(values, errors, notice, StatusCode::UNPROCESSABLE_ENTITY, 0)?);
+        }
+    };
+    let receipt = store(&state, &collection, checked, draft, Some(format!("form:{nonce}")), images).await?;
+    Ok(Redirect::to(&format!("/suivi/{}?nouveau=1", receipt.status_token)).into_response())
+}
+
+async fn store(
+    state: &AppState,
+    collection: &Collection,
+    checked: Checked,
+    draft: Draft,
+    idempotency_key: Option<String>,
+    images: Vec<(String, usize, crate::images::CleanImage)>,
+) -> Result<queue::Receipt, AppError> {
+    let title = checked.fields.get("title").cloned().unwrap_or(Json::Null);
+    let payload = json!({ "title": title, "fields": checked.fields, "body": draft.body.trim() });
+    let new = NewSubmission {
+        collection: collection.name.clone(),
+        payload,
+        submitter_name: draft.name.trim().to_string(),
+        submitter_email: draft.email.trim().to_string(),
+        idempotency_key,
+        images,
+    };
+    let receipt = state.db.write(move |c| queue::insert(c, new)).await?;
+    if !receipt.replayed {
+        notify_new(state, collection, &receipt, title.as_str().unwrap_or(""));
+    }
+    Ok(receipt)
+}
+
+fn notify_new(state: &AppState, collection: &Collection, receipt: &queue::Receipt, title: &str) {
+    let mail = crate::outbox::Mail {
+        to: state.settings.moderators_mail.clone(),
+        subject: format!("Nouvelle proposition {} : {}", receipt.reference, title.chars().take(80).collect::<String>()),
+        body: format!(
+            "Une nouvelle proposition ({}) attend votre relecture.\n\nRéférence : {}\nTitre : {}\n\n{}/moderation/item/{}\n",
+            collection.title, receipt.reference, title, state.settings.public_url, receipt.id
+        ),
+    };
+    send_mail(state, mail);
+}
+
+/// Writes a notification to the outbox in the background (never delays the answer).
+pub fn send_mail(state: &AppState, mail: crate::outbox::Mail) {
+    let dir = state.outbox_dir.clone();
+    let from = state.settings.mail_from.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = crate::outbox::write(&dir, &from, &mail) {
+            tracing::warn!("courriel non écrit dans {} : {e}", dir.display());
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// JSON API
+
+fn api_errors(errors: &[FieldError]) -> ApiError {
+    ApiError(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({
+            "error": "la soumission contient des erreurs",
+            "errors": errors.iter().map(|e| json!({"field": e.field, "message": e.message})).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+async fn api_submit(State(state): State<AppState>, ClientIp(ip): ClientIp, req: Request) -> Result<Response, ApiError> {
+    if !state.limiter.check(ip) {
+        return Err(AppError::TooManyRequests.into());
+    }
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if !ct.starts_with("application/json") {
+        return Err(AppError::UnsupportedMedia(ct).into());
+    }
+    let key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v.to_str().map_err(|_| AppError::BadRequest("Idempotency-Key illisible".into()))?;
+            if k.len() < 8 || k.len() > 100 || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return Err(AppError::BadRequest("Idempotency-Key : 8 à 100 caractères parmi A-Z a-z 0-9 - _".into()).into());
+            }
+            Some(format!("api:{k}"))
+        }
+    };
+    let bytes = axum::body::to_bytes(req.into_body(), state.settings.max_json_bytes)
+        .await
+        .map_err(|_| AppError::TooLarge)?;
+    let v: Json = serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::BadRequest(format!("JSON invalide (ligne {}, colonne {}) : {e}", e.line(), e.column())))?;
+    let Json::Object(obj) = v else {
+        return Err(AppError::BadRequest("un objet JSON est attendu".into()).into());
+    };
+    let mut errors = Vec::new();
+    for k in obj.keys() {
+        if !["collection", "submitter", "fields", "body"].contains(&k.as_str()) {
+            errors.push(fe(k, "champ inconnu (champs permis : collection, submitter, fields, body)"));
+        }
+    }
+    let config = state.config();
+    let cname = obj.get("collection").and_then(Json::as_str).unwrap_or("");
+    let Some(collection) = submittable(&config, cname) else {
+        let names: Vec<&str> = config.collections.iter().filter(|c| c.submit.is_some()).map(|c| c.name.as_str()).collect();
+        errors.push(fe("collection", format!("collection inconnue « {cname} » (possibles : {})", names.join(", "))));
+        return Err(api_errors(&errors));
+    };
+    let submitter = obj.get("submitter").cloned().unwrap_or(Json::Null);
+    if let Some(o) = submitter.as_object() {
+        for k in o.keys().filter(|k| *k != "name" && *k != "email") {
+            errors.push(fe(&format!("submitter.{k}"), "champ inconnu (name, email)"));
+        }
+    } else {
+        errors.push(fe("submitter", "objet {name, email} attendu"));
+    }
+    let body = match obj.get("body") {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.replace("\r\n", "\n"),
+        Some(_) => {
+            errors.push(fe("body", "texte attendu"));
+            String::new()
+        }
+    };
+    let fields = obj.get("fields").cloned().unwrap_or(json!({}));
+    for (f, _) in crate::publish::image_fields(collection) {
+        if fields.get(&f).is_some() {
+            errors.push(fe(&format!("fields.{f}"), "les images ne peuvent être envoyées que par le formulaire"));
+        }
+    }
+    let draft = Draft {
+        fields,
+        body,
+        name: submitter.get("name").and_then(Json::as_str).unwrap_or("").to_string(),
+        email: submitter.get("email").and_then(Json::as_str).unwrap_or("").to_string(),
+    };
+    let checked = match check_draft(&config, collection, &draft, true) {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => return Err(api_errors(&errors)),
+        Err(e) => {
+            errors.extend(e.into_iter().map(|mut e| {
+                e.field = match e.field.as_str() {
+                    "vt_name" => "submitter.name".into(),
+                    "vt_email" => "submitter.email".into(),
+                    "vt_body" => "body".into(),
+                    other => format!("fields.{other}"),
+                };
+                e
+            }));
+            return Err(api_errors(&errors));
+        }
+    };
+    let receipt = store(&state, collection, checked, draft, key, Vec::new()).await.map_err(ApiError::from)?;
+    let status = if receipt.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let url = format!("/suivi/{}", receipt.status_token);
+    Ok((
+        status,
+        [(header::LOCATION, url.clone())],
+        axum::Json(json!({
+            "reference": receipt.reference,
+            "status": "pending",
+            "status_url": url,
+            "replayed": receipt.replayed,
+        })),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------
+// Status page
+
+#[derive(serde::Deserialize)]
+struct StatusQuery {
+    nouveau: Option<String>,
+}
+
+pub fn collection_title(config: &vitrine_generator::config::Config, name: &str) -> String {
+    config.collection(name).map(|c| c.title.clone()).unwrap_or_else(|| name.to_string())
+}
+
+pub fn human_date(ts: &str) -> String {
+    ts.get(..10)
+        .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+        .map(|d| d.strftime("%d/%m/%Y").to_string())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+/// Collection name whose entries are label requests (they have a due date).
+pub fn is_label_collection(name: &str) -> bool {
+    name == "labels"
+}
+
+async fn status_page(
+    State(state): State<AppState>,
+    UrlPath(token): UrlPath<String>,
+    Query(q): Query<StatusQuery>,
+) -> Result<Response, AppError> {
+    if token.len() != 48 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::NotFound);
+    }
+    let t = token.clone();
+    let sub = state.db.read(move |c| queue::get_by_token(c, &t)).await?.ok_or(AppError::NotFound)?;
+    let config = state.config();
+    let mut ctx = tera::Context::new();
+    ctx.insert("page_title", "Suivi de votre proposition");
+    ctx.insert("new", &q.nouveau.is_some());
+    ctx.insert("collection_title", &collection_title(&config, &sub.collection));
+    ctx.insert("title", sub.payload.get("title").and_then(Json::as_str).unwrap_or(""));
+    ctx.insert("created", &human_date(&sub.created_at));
+    let due = if is_label_collection(&sub.collection) && sub.status.is_open() && sub.status != Status::Approved {
+        queue::label_due_date(&sub.created_at).map(|d| d.strftime("%d/%m/%Y").to_string())
+    } else {
+        None
+    };
+    ctx.insert("due", &due);
+    ctx.insert("status_url", &format!("/suivi/{token}"));
+    ctx.insert("sub", &json!({
+        "reference": sub.reference,
+        "status": sub.status.as_str(),
+        "status_label": sub.status_label,
+        "decision_reason": sub.decision_reason,
+        "published_url": sub.published_url,
+    }));
+    Ok(Html(render(&state, "status.html", ctx)?).into_response())
+}
+
+/// Body of a response, for tests and tools.
+pub async fn body_string(body: Body) -> String {
+    let b = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+#[allow(dead_code)]
+fn _assert_send(h: HeaderMap) -> HeaderMap {
+    h
+}
