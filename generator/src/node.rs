@@ -218,11 +218,42 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             .location()
             .map(|l| Pos { line: l.line() as u32, col: l.column() as u32 })
             .unwrap_or(Pos { line: 1, col: 1 });
-        // The Display form may carry a rendered snippet; keep only the first line.
-        let full = e.to_string();
-        let message = full.lines().next().unwrap_or("YAML invalide").trim().to_string();
-        YamlError { pos, message }
+        YamlError { pos, message: error_message(&e) }
     })
+}
+
+/// The parser's message without its snippet and without its own "line N column M"
+/// (which counts from the start of the YAML text, not of the file it came from:
+/// callers report the position themselves, shifted where needed).
+pub fn error_message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter;
+    let msg = serde_saphyr::UserMessageFormatter.format_message(e.without_snippet()).trim().to_string();
+    if msg.is_empty() { "YAML invalide".into() } else { msg }
+}
+
+impl Node {
+    /// Dotted path (`collections.notes.fields.summary.required`) of the key or value
+    /// that starts at `pos`, if any: the reverse of [`Node::pos_of`].
+    pub fn path_at(&self, pos: Pos) -> Option<String> {
+        fn walk(n: &Node, pos: Pos, path: &str) -> Option<String> {
+            match &n.value {
+                Value::Map(m) => m.iter().find_map(|(k, v)| {
+                    let p = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
+                    if k.pos == pos || v.pos == pos && !matches!(v.value, Value::Map(_) | Value::Seq(_)) {
+                        Some(p)
+                    } else {
+                        walk(v, pos, &p)
+                    }
+                }),
+                Value::Seq(items) => items.iter().enumerate().find_map(|(i, v)| {
+                    let p = format!("{path}[{i}]");
+                    if v.pos == pos && !matches!(v.value, Value::Map(_) | Value::Seq(_)) { Some(p) } else { walk(v, pos, &p) }
+                }),
+                _ => None,
+            }
+        }
+        walk(self, pos, "")
+    }
 }
 
 #[cfg(test)]

@@ -590,3 +590,22 @@ fn base_card(config: &Config, model: &Model, e: &crate::model::Entry) -> Map<Str
     m.insert("terms".into(), serde_json::to_value(terms).unwrap_or(Json::Null));
     m
 }
+
+/// The output paths a job produces, computed without rendering it.
+pub fn job_paths(config: &Config, model: &Model, sources: &Sources, job: Job) -> Vec<String> {
+    match job {
+        Job::Home => vec!["index.html".into()],
+        Job::NotFound => vec!["404.html".into()],
+        Job::Entry(i) => vec![url_to_path(&model.entries[i].url)],
+        Job::Listing(ci, p) => vec![url_to_path(&paged_url(&config.collections[ci].url(), p))],
+        Job::TaxonomyIndex(ti) => vec![url_to_path(&format!("/{}/", config.taxonomies[ti].path))],
+        Job::Term(ti, k, p) => {
+            vec![url_to_path(&paged_url(&format!("/{}/{}/", config.taxonomies[ti].path, model.taxonomies[ti][k].slug), p))]
+        }
+        Job::Feed(ci) => vec![format!("{}atom.xml", config.collections[ci].url().trim_start_matches('/'))],
+        Job::Form(ci) => vec![url_to_path(&form_url(&config.collections[ci]))],
+        Job::Sitemap => vec!["sitemap.xml".into()],
+        Job::Robots => vec!["robots.txt".into()],
+        Job::Assets => sources.statics.iter().chain(&model.assets).map(|a| a.rel.clone()).collect(),
+    }
+}
