@@ -2,6 +2,8 @@
 //! moderating a site. It only parses arguments, calls the libraries and prints
 //! their results; every error's chain is printed once, here.
 
+mod serve;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,6 +35,31 @@ enum Command {
         #[arg(long)]
         drafts: bool,
     },
+    /// Build, then serve the site, its forms and moderation pages on one port,
+    /// rebuilding incrementally and reloading browsers when files change.
+    Serve {
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+        /// Address to listen on (default: daemon.listen of vitrine.yaml, or 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        #[arg(long)]
+        drafts: bool,
+    },
+    /// Run only the moderation daemon (production, behind nginx serving public/).
+    Daemon {
+        #[arg(long, default_value = ".")]
+        site: PathBuf,
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage moderator accounts (the password is read from standard input).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        #[arg(long, default_value = ".", global = true)]
+        site: PathBuf,
+    },
     /// Create a new entry of a collection, filled from its schema.
     New {
         collection: String,
@@ -40,6 +67,55 @@ enum Command {
         #[arg(long, default_value = ".")]
         site: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add an account.
+    Add {
+        username: String,
+        /// moderator or admin
+        #[arg(long, default_value = "moderator")]
+        role: String,
+    },
+    /// Change an account's password.
+    Passwd { username: String },
+    /// Remove an account.
+    Remove { username: String },
+}
+
+fn read_password() -> Result<String, Box<dyn std::error::Error>> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("Mot de passe : ");
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        return Err("mot de passe vide (il est lu sur l'entrée standard)".into());
+    }
+    Ok(p)
+}
+
+fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
+    use vitrine_daemon::auth;
+    match action {
+        UserAction::Add { username, role } => {
+            let role = auth::Role::parse(&role).ok_or("rôle inconnu : moderator ou admin")?;
+            auth::cli_add(site, &username, role, &read_password()?)?;
+            println!("compte « {username} » créé");
+        }
+        UserAction::Passwd { username } => {
+            auth::cli_passwd(site, &username, &read_password()?)?;
+            println!("mot de passe de « {username} » changé");
+        }
+        UserAction::Remove { username } => {
+            auth::cli_remove(site, &username)?;
+            println!("compte « {username} » supprimé");
+        }
+    }
+    Ok(())
 }
 
 fn print_error(e: &dyn std::error::Error) {
@@ -87,6 +163,13 @@ fn main() -> ExitCode {
                 })
                 .map_err(Into::into)
         }
+        Command::Serve { site, listen, drafts } => serve::run(serve::ServeOptions { site, listen, drafts }),
+        Command::Daemon { site, listen } => {
+            let mut opts = vitrine_daemon::Options::new(site);
+            opts.listen = listen;
+            vitrine_daemon::run(opts).map_err(Into::into)
+        }
+        Command::User { action, site } => user(&site, action),
         Command::New { collection, title, site } => vitrine_generator::scaffold::new_entry(&site, &collection, &title)
             .map(|p| println!("{}", p.display()))
             .map_err(Into::into),

@@ -57,6 +57,13 @@ pub fn full_build_rebuilder(site: PathBuf) -> Rebuilder {
 
 /// Builds the state from options and the site's `daemon:` settings.
 pub fn state_from_options(opts: &Options) -> Result<(AppState, SocketAddr), DaemonError> {
+    let rebuilder = opts.rebuild.then(|| full_build_rebuilder(opts.site_dir.clone()));
+    state_with_rebuilder(opts, rebuilder)
+}
+
+/// Like `state_from_options`, with the caller's rebuild after publication
+/// (`vitrine serve` passes its incremental site).
+pub fn state_with_rebuilder(opts: &Options, rebuilder: Option<Rebuilder>) -> Result<(AppState, SocketAddr), DaemonError> {
     let config = vitrine_generator::Config::load(&opts.site_dir).map_err(|e| DaemonError::Config(e.to_string()))?;
     let listen = opts.listen.clone().or(config.daemon.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
     let addr: SocketAddr = listen.parse().map_err(|_| DaemonError::Listen(listen.clone()))?;
@@ -80,7 +87,6 @@ pub fn state_from_options(opts: &Options) -> Result<(AppState, SocketAddr), Daem
     if let Some(smtp) = &config.daemon.smtp {
         settings.mail_from = smtp.from.clone();
     }
-    let rebuilder = opts.rebuild.then(|| full_build_rebuilder(opts.site_dir.clone()));
     Ok((AppState::new(&opts.site_dir, settings, rebuilder)?, addr))
 }
 
@@ -117,7 +123,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     })
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -138,7 +144,16 @@ async fn shutdown_signal() {
 /// Accept loop: HTTP/1.1 with a header-read timeout and graceful shutdown.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()>) {
     let header_timeout = state.settings.header_read_timeout;
-    let router = web::app(state);
+    serve_router(listener, web::app(state), header_timeout, shutdown).await
+}
+
+/// The accept loop for any router (`vitrine serve` adds its own routes to the daemon's).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
