@@ -12,7 +12,7 @@
   var bar = document.querySelector(".site-header__inner");
   if (!nav || !bar || !window.matchMedia) return;
 
-  var small = window.matchMedia("(max-width: 47.99em)");
+  var small = window.matchMedia("(max-width: 61.99em)");
   var button = document.createElement("button");
   button.type = "button";
   button.className = "menu-toggle";
