@@ -64,7 +64,7 @@ pub fn broken_links(outputs: &[Output]) -> Vec<(String, String)> {
             };
             if !paths.contains(target_path.as_str()) {
                 // A daemon route (forms post there) is not a file of the site.
-                if !target.starts_with("/submit/") && !target.starts_with("/moderation") && !target.starts_with("/api/") {
+                if !["/submit/", "/moderation", "/api/", "/suivi/", "/_vitrine/"].iter().any(|p| target.starts_with(p)) {
                     broken.push((o.path.clone(), link));
                 }
                 continue;
