@@ -199,12 +199,8 @@ impl Config {
     }
 
     pub fn parse(root: &Path, text: &str, data: &DataLists) -> Result<Config, Error> {
-        let raw: RawConfig = serde_saphyr::from_str(text).map_err(|e| {
-            let pos = e.location().map(|l| Pos { line: l.line() as u32, col: l.column() as u32 }).unwrap_or_default();
-            let msg = e.to_string();
-            let msg = msg.lines().next().unwrap_or("configuration invalide").to_string();
-            Error::Invalid(error::Diagnostics(vec![Diagnostic::new(CONFIG_FILE, pos, "", msg)]))
-        })?;
+        let raw: RawConfig = serde_saphyr::from_str(text)
+            .map_err(|e| Error::Invalid(error::Diagnostics(vec![parse_error(text, &e)])))?;
         let tree = node::parse(text).ok();
         let mut problems: Vec<(String, String)> = Vec::new();
         let config = Self::from_raw(root, raw, data, &mut problems);
@@ -328,6 +324,34 @@ fn check_field(f: &schema::Field, at: &str, names: &BTreeSet<&str>, tax: &BTreeS
         Kind::List { item } => check_field(item, &format!("{at}.item"), names, tax, problems),
         _ => {}
     }
+}
+
+/// A serde error on `vitrine.yaml` as a diagnostic naming the key at fault
+/// (found from the error's position) and saying what is expected, in French.
+fn parse_error(text: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let pos = e.location().map(|l| Pos { line: l.line() as u32, col: l.column() as u32 }).unwrap_or_default();
+    let tree = node::parse(text).ok();
+    let (at, is_key) = tree.as_ref().and_then(|t| t.path_at(pos)).unwrap_or_default();
+    let (pos, field, message) = match e.without_snippet() {
+        // Reported at the last key read in the mapping that lacks the field: name the
+        // mapping instead, and point at where it starts.
+        serde_saphyr::Error::SerdeMissingField { field, .. } => {
+            let parent = if is_key { at.rsplit_once('.').map(|(p, _)| p).unwrap_or("") } else { at.as_str() };
+            let pos = tree.as_ref().map(|t| t.pos_of(parent)).unwrap_or(pos);
+            let f = if parent.is_empty() { field.to_string() } else { format!("{parent}.{field}") };
+            return Diagnostic::new(CONFIG_FILE, pos, f, "clé obligatoire manquante");
+        }
+        serde_saphyr::Error::SerdeUnknownField { field, expected, .. } => {
+            let hint = schema::closest(field, expected).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+            (pos, at, format!("clé inconnue{hint} (clés possibles : {})", expected.join(", ")))
+        }
+        serde_saphyr::Error::SerdeUnknownVariant { variant, expected, .. } => {
+            let hint = schema::closest(variant, expected).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+            (pos, at, format!("valeur « {variant} » non permise{hint} (valeurs permises : {})", expected.join(", ")))
+        }
+        other => (pos, at, node::error_message(other)),
+    };
+    Diagnostic::new(CONFIG_FILE, pos, field, message)
 }
 
 fn pos_of(tree: &Node, path: &str) -> Pos {

@@ -382,7 +382,7 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
                     }
                     None if known.contains_key(&(tc, slug.clone())) => model.warnings.push(Diagnostic::new(
                         &file,
-                        node.pos_of(&path),
+                        node.value_pos_of(&path),
                         &path,
                         format!("« {slug} » n'est pas publié (brouillon ou date future) : la référence est ignorée"),
                     )),
@@ -391,7 +391,7 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
                         let hint = schema::closest(slug, &names).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
                         diags.push(Diagnostic::new(
                             &file,
-                            node.pos_of(&path),
+                            node.value_pos_of(&path),
                             &path,
                             format!("aucune entrée « {slug} » dans la collection « {collection} »{hint}"),
                         ))
@@ -404,7 +404,7 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
                 if !src.starts_with('/') && !asset_set.contains(url.trim_start_matches('/')) {
                     diags.push(Diagnostic::new(
                         &file,
-                        node.pos_of(&format!("{path}.src")),
+                        node.value_pos_of(&format!("{path}.src")),
                         format!("{path}.src"),
                         format!("image « {src} » introuvable à côté de content/{}", e.source),
                     ));

@@ -87,6 +87,30 @@ impl Node {
         best
     }
 
+    /// Position of the value at a dotted path when the whole path exists, so that a
+    /// message about a value points at the value rather than at its key; otherwise
+    /// the same as [`Node::pos_of`].
+    pub fn value_pos_of(&self, path: &str) -> Pos {
+        let mut node = self;
+        for seg in path.split('.').filter(|s| !s.is_empty()) {
+            let (name, indexes) = match seg.find('[') {
+                Some(i) => (&seg[..i], &seg[i..]),
+                None => (seg, ""),
+            };
+            if !name.is_empty() {
+                let Value::Map(m) = &node.value else { return self.pos_of(path) };
+                let Some((_, v)) = m.iter().find(|(k, _)| k.name == name) else { return self.pos_of(path) };
+                node = v;
+            }
+            for ix in indexes.split('[').filter_map(|x| x.strip_suffix(']')?.parse::<usize>().ok()) {
+                let Value::Seq(items) = &node.value else { return self.pos_of(path) };
+                let Some(it) = items.get(ix) else { return self.pos_of(path) };
+                node = it;
+            }
+        }
+        node.pos
+    }
+
     pub fn new(value: Value) -> Self {
         Node { pos: Pos::default(), value }
     }
@@ -233,21 +257,22 @@ pub fn error_message(e: &serde_saphyr::Error) -> String {
 
 impl Node {
     /// Dotted path (`collections.notes.fields.summary.required`) of the key or value
-    /// that starts at `pos`, if any: the reverse of [`Node::pos_of`].
-    pub fn path_at(&self, pos: Pos) -> Option<String> {
-        fn walk(n: &Node, pos: Pos, path: &str) -> Option<String> {
+    /// that starts at `pos`, if any, and whether it is a key: the reverse of [`Node::pos_of`].
+    pub fn path_at(&self, pos: Pos) -> Option<(String, bool)> {
+        fn walk(n: &Node, pos: Pos, path: &str) -> Option<(String, bool)> {
             match &n.value {
                 Value::Map(m) => m.iter().find_map(|(k, v)| {
                     let p = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
-                    if k.pos == pos || v.pos == pos && !matches!(v.value, Value::Map(_) | Value::Seq(_)) {
-                        Some(p)
+                    // The key itself, else the deepest value starting there.
+                    if k.pos == pos {
+                        Some((p, true))
                     } else {
-                        walk(v, pos, &p)
+                        walk(v, pos, &p).or_else(|| (v.pos == pos).then_some((p, false)))
                     }
                 }),
                 Value::Seq(items) => items.iter().enumerate().find_map(|(i, v)| {
                     let p = format!("{path}[{i}]");
-                    if v.pos == pos && !matches!(v.value, Value::Map(_) | Value::Seq(_)) { Some(p) } else { walk(v, pos, &p) }
+                    walk(v, pos, &p).or_else(|| (v.pos == pos).then_some((p, false)))
                 }),
                 _ => None,
             }
@@ -271,6 +296,26 @@ mod tests {
         assert_eq!(items[1].pos.line, 4);
         let Value::Map(inner) = &items[1].value else { panic!() };
         assert_eq!(inner[0].1.value, Value::Int(1));
+    }
+
+    #[test]
+    fn paths_and_positions_both_ways() {
+        let n = parse("a: 1\nb:\n  c: [x, { d: y }]\n").unwrap();
+        assert_eq!(n.pos_of("b.c"), Pos { line: 3, col: 3 });
+        assert_eq!(n.value_pos_of("b.c"), Pos { line: 3, col: 6 });
+        assert_eq!(n.value_pos_of("b.c[1].d"), Pos { line: 3, col: 15 });
+        assert_eq!(n.value_pos_of("b.zz"), n.pos_of("b.zz"));
+        assert_eq!(n.path_at(Pos { line: 3, col: 3 }), Some(("b.c".to_string(), true)));
+        assert_eq!(n.path_at(Pos { line: 3, col: 15 }), Some(("b.c[1].d".to_string(), false)));
+        assert_eq!(n.path_at(Pos { line: 3, col: 12 }), Some(("b.c[1].d".to_string(), true)));
+        assert_eq!(n.path_at(Pos { line: 9, col: 1 }), None);
+    }
+
+    #[test]
+    fn syntax_error_messages_carry_no_position_of_their_own() {
+        let e = parse("a: 1\nb: \"x\n").unwrap_err();
+        assert_eq!(e.pos.line, 2, "{e:?}");
+        assert!(!e.message.contains("line"), "{e:?}");
     }
 
     #[test]
