@@ -295,13 +295,11 @@ pub async fn read_form(state: &AppState, req: Request) -> Result<(Vec<(String, S
         let bytes = axum::body::to_bytes(req.into_body(), s.max_field_bytes * 4 + 64 * 1024)
             .await
             .map_err(|_| AppError::TooLarge)?;
-        for (k, v) in parse_urlencoded(&bytes, s.max_fields)? {
-            if v.len() > s.max_field_bytes {
-                return Err(AppError::BadRequest(format!("le champ « {k} » est trop long")));
-            }
-            let _ = &k;
+        let pairs = parse_urlencoded(&bytes, s.max_fields)?;
+        if let Some((k, _)) = pairs.iter().find(|(_, v)| v.len() > s.max_field_bytes) {
+            return Err(AppError::BadRequest(format!("le champ « {} » est trop long", k.chars().take(80).collect::<String>())));
         }
-        return parse_urlencoded(&bytes, s.max_fields).map(|p| (p, Vec::new()));
+        return Ok((pairs, Vec::new()));
     }
     if ct.starts_with("multipart/form-data") {
         let mut mp = axum::extract::Multipart::from_request(req, &())
@@ -317,6 +315,11 @@ pub async fn read_form(state: &AppState, req: Request) -> Result<(Vec<(String, S
                 return Err(AppError::BadRequest("nom de champ trop long".into()));
             }
             let is_file = field.file_name().is_some();
+            if let Some(f) = field.file_name() {
+                if f.contains(['/', '\\', '\0']) || f.contains("..") || f.len() > 255 {
+                    return Err(AppError::BadRequest("nom de fichier refusé (chemin ou caractères interdits)".into()));
+                }
+            }
             let limit = if is_file { s.image_limits.max_bytes } else { s.max_field_bytes };
             let mut data = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -451,9 +454,11 @@ pub fn check_draft(
     draft: &Draft,
     check_submitter: bool,
 ) -> Result<Checked, Vec<FieldError>> {
-    let mut errors = match collection.schema.validate_json(&draft.fields) {
-        Ok(fields) => {
-            let mut errs = Vec::new();
+    let (fields, schema_errors) =
+        collection.schema.validate_node(&vitrine_generator::node::Node::from_json(&draft.fields), &[]);
+    let mut errors = {
+        {
+            let mut errs = schema_errors;
             for f in &collection.schema.fields {
                 match (&f.kind, fields.get(&f.name)) {
                     (Kind::Markdown, Some(Json::String(s))) => {
@@ -469,12 +474,12 @@ pub fn check_draft(
                     _ => {}
                 }
             }
+            collect_markup(&collection.schema.fields, &fields, "", &mut errs);
             if errs.is_empty() {
                 return finish(draft, check_submitter, fields);
             }
             errs
         }
-        Err(errs) => errs,
     };
     for e in &mut errors {
         if e.field.ends_with(".src") {
@@ -483,6 +488,43 @@ pub fn check_draft(
     }
     errors.extend(check_extras(draft, check_submitter));
     Err(errors)
+}
+
+/// Whether a plain-text value contains something that looks like an HTML tag.
+pub fn has_markup(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+}
+
+/// Plain-text fields never need tags: refuse them so that nothing looking like
+/// markup is stored (templates escape text anyway; this is the second wall).
+fn collect_markup(fields: &[vitrine_generator::schema::Field], values: &Map<String, Json>, prefix: &str, errs: &mut Vec<FieldError>) {
+    for f in fields {
+        let Some(v) = values.get(&f.name) else { continue };
+        let path = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
+        check_markup_value(&f.kind, v, &path, errs);
+    }
+}
+
+fn check_markup_value(kind: &Kind, v: &Json, path: &str, errs: &mut Vec<FieldError>) {
+    match (kind, v) {
+        (Kind::Markdown, _) => {}
+        (Kind::Object { fields }, Json::Object(m)) => collect_markup(fields, m, path, errs),
+        (Kind::List { item }, Json::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                check_markup_value(&item.kind, x, &format!("{path}[{i}]"), errs);
+            }
+        }
+        (Kind::Image, Json::Object(m)) => {
+            if let Some(Json::String(alt)) = m.get("alt") {
+                if has_markup(alt) {
+                    errs.push(fe(&format!("{path}.alt"), "les balises HTML (<…>) ne sont pas acceptées"));
+                }
+            }
+        }
+        (_, Json::String(s)) if has_markup(s) => errs.push(fe(path, "les balises HTML (<…>) ne sont pas acceptées")),
+        _ => {}
+    }
 }
 
 fn finish(draft: &Draft, check_submitter: bool, fields: Map<String, Json>) -> Result<Checked, Vec<FieldError>> {
@@ -502,7 +544,7 @@ fn check_extras(draft: &Draft, check_submitter: bool) -> Vec<FieldError> {
         let name = draft.name.trim();
         if name.is_empty() {
             errors.push(fe("vt_name", "indiquez votre nom"));
-        } else if name.chars().count() > 200 || name.chars().any(char::is_control) {
+        } else if name.chars().count() > 200 || name.chars().any(char::is_control) || has_markup(name) {
             errors.push(fe("vt_name", "nom trop long ou invalide"));
         }
         if draft.email.trim().is_empty() {
@@ -552,7 +594,6 @@ fn form_options(config: &vitrine_generator::config::Config, collection: &Collect
 
 struct FormView<'a> {
     values: Json,
-    body: String,
     errors: Vec<FieldError>,
     notice: Option<&'a str>,
     extra_rows: usize,
@@ -570,10 +611,6 @@ fn render_form(state: &AppState, collection: &Collection, view: FormView<'_>) ->
     ctx.insert("token", &security::issue_form_token(&state.secret, &collection.name, now));
     ctx.insert("fields_html", &forms::render_form_fields_with(&collection.schema, &view.values, &view.errors, &opts));
     ctx.insert("submitter_html", &forms::render_submitter_fields(&view.values, &view.errors));
-    ctx.insert("body", &view.body);
-    ctx.insert("body_label", "Présentation (publiée avec la fiche)");
-    let body_errors: Vec<&str> = view.errors.iter().filter(|e| e.field == "vt_body").map(|e| e.message.as_str()).collect();
-    ctx.insert("body_error", &if body_errors.is_empty() { Json::Null } else { Json::String(body_errors.join(" ; ")) });
     ctx.insert("errors", &error_summary(&collection.schema, &view.errors));
     ctx.insert("notice", &view.notice);
     render(state, "form.html", ctx)
@@ -582,7 +619,7 @@ fn render_form(state: &AppState, collection: &Collection, view: FormView<'_>) ->
 async fn form_page(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Result<Html<String>, AppError> {
     let config = state.config();
     let collection = submittable(&config, &name).ok_or(AppError::NotFound)?;
-    let view = FormView { values: json!({}), body: String::new(), errors: Vec::new(), notice: None, extra_rows: 0 };
+    let view = FormView { values: json!({}), errors: Vec::new(), notice: None, extra_rows: 0 };
     Ok(Html(render_form(&state, collection, view)?))
 }
 
@@ -641,9 +678,10 @@ async fn submit_form(
     if let Some(obj) = values.as_object_mut() {
         obj.insert("vt_name".into(), Json::String(sub_name.clone()));
         obj.insert("vt_email".into(), Json::String(sub_email.clone()));
+        obj.insert("vt_body".into(), Json::String(body.clone()));
     }
     let redisplay = |values: Json, errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode, extra: usize| {
-        let view = FormView { values, body: body.clone(), errors, notice, extra_rows: extra };
+        let view = FormView { values, errors, notice, extra_rows: extra };
         render_form(&state, &collection, view).map(|html| AppError::Page(status, html))
     };
     // "Add a row" button: show the form again with more empty rows, nothing stored.
@@ -728,6 +766,7 @@ async fn submit_form(
     if let Some(o) = fields_only.as_object_mut() {
         o.remove("vt_name");
         o.remove("vt_email");
+        o.remove("vt_body");
     }
     let draft = Draft { fields: fields_only, body: body.clone(), name: sub_name.clone(), email: sub_email.clone() };
     let checked = match check_draft(&config, &collection, &draft, true) {

@@ -1,0 +1,396 @@
+//! Handler tests: the real router (`web::app`) driven with `oneshot`, a real
+//! SQLite file and a copy of the example site in a temp dir, and the real
+//! generator build after approvals.
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use common::*;
+use serde_json::{Value, json};
+use vitrine_daemon::auth::Role;
+use vitrine_daemon::queue;
+
+#[tokio::test]
+async fn project_form_round_trip_confirmation_status_and_notification() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    // The form page is generated from the schema, with a signed token.
+    let page = body(send(&st, get("/submit/projects", None)).await).await;
+    assert!(page.contains("<label for=\"f-school\">Établissement"), "{page}");
+    assert!(page.contains("name=\"vt_token\""));
+    assert!(page.contains("name=\"vt_fax\""), "honeypot missing");
+
+    let tok = token(&st, "projects", 10);
+    let resp = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let loc = resp.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert!(loc.starts_with("/suivi/") && loc.ends_with("?nouveau=1"), "{loc}");
+    assert_eq!(queue_count(&st).await, 1);
+
+    let status = body(send(&st, get(&loc, None)).await).await;
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+    assert!(status.contains(&sub.reference), "reference shown on the confirmation page");
+    assert!(status.contains("en attente de relecture"));
+    assert_eq!(sub.submitter_email, "camille.enseignante@example.org");
+    assert_eq!(sub.payload["fields"]["countries"], json!(["Italie", "Espagne"]));
+    assert_eq!(sub.payload["fields"]["partners"][0]["school"], "Liceo Galilei");
+
+    // A double click (same form token) creates one submission and lands on the same page.
+    let again = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(again.headers()[header::LOCATION].to_str().unwrap(), loc);
+    assert_eq!(queue_count(&st).await, 1);
+
+    // Moderators are told, through the outbox.
+    let mut found = false;
+    for _ in 0..50 {
+        if let Ok(rd) = std::fs::read_dir(&st.outbox_dir) {
+            for e in rd.flatten() {
+                let text = std::fs::read_to_string(e.path()).unwrap();
+                let body = vitrine_daemon::outbox::decode_body(&text).unwrap();
+                found |= body.contains(&sub.reference);
+            }
+        }
+        if found {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(found, "no notification in the outbox");
+
+    // Unknown status tokens are 404.
+    assert_eq!(send(&st, get(&format!("/suivi/{}", "ab".repeat(24)), None)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn form_errors_are_shown_next_to_fields_with_values_kept() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    let tok = token(&st, "projects", 10);
+    let mut pairs = with_token(valid_project(), &tok);
+    pairs.retain(|(k, _)| *k != "summary");
+    for p in pairs.iter_mut() {
+        if p.0 == "school_year" {
+            p.1 = "2025/26";
+        }
+        if p.0 == "partners[0].country" {
+            p.1 = "Atlantide";
+        }
+    }
+    let resp = send(&st, post_form("/submit/projects", &pairs, None)).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(resp).await;
+    for id in ["f-summary-error", "f-school_year-error", "f-partners-0-country-error"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "missing {id}");
+    }
+    assert!(html.contains("aria-invalid=\"true\""));
+    // What the teacher typed is kept.
+    assert!(html.contains("value=\"Collège Jean Moulin\""));
+    assert!(html.contains("value=\"2025/26\""));
+    assert!(html.contains("Camille Enseignante"));
+    assert!(html.contains("Nous avons **mesuré** le pH"));
+    // The error summary links to the fields.
+    assert!(html.contains("href=\"#f-summary\""));
+    assert_eq!(queue_count(&st).await, 0);
+}
+
+#[tokio::test]
+async fn too_fast_or_missing_token_shows_the_form_again_without_storing() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    let tok = token(&st, "projects", 0);
+    let resp = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let html = body(resp).await;
+    assert!(html.contains("trop vite") && html.contains("value=\"Collège Jean Moulin\""));
+    // The static site's form has no token: the teacher gets the form back, filled, with a fresh token.
+    let resp = send(&st, post_form("/submit/projects", &valid_project(), None)).await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(resp).await;
+    assert!(html.contains("pas pu être vérifié"));
+    let fresh = hidden_value(&html, "vt_token");
+    assert!(!fresh.is_empty());
+    assert_eq!(queue_count(&st).await, 0);
+}
+
+#[tokio::test]
+async fn json_api_validates_and_is_idempotent() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    let good = json!({
+        "collection": "labels",
+        "submitter": {"name": "Luc Prof", "email": "luc@example.org"},
+        "fields": {"title": "Label pour Chaque goutte compte", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"},
+        "body": "Merci de considérer notre projet."
+    });
+    let req = |v: &Value, key: &str| {
+        axum::http::Request::post("/api/submissions")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(v.to_string()))
+            .unwrap()
+    };
+    let r = send(&st, req(&good, "key-0001-abcdef")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let first: Value = serde_json::from_str(&body(r).await).unwrap();
+    assert!(first["reference"].as_str().unwrap().starts_with("VT-"));
+    // Same key, same content: same answer, nothing new.
+    let r = send(&st, req(&good, "key-0001-abcdef")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let second: Value = serde_json::from_str(&body(r).await).unwrap();
+    assert_eq!(first["reference"], second["reference"]);
+    assert_eq!(queue_count(&st).await, 1);
+
+    // Per-field errors, named by their JSON path.
+    let mut bad = good.clone();
+    bad["fields"]["year"] = json!(1990);
+    bad["fields"]["project"] = json!("n-existe-pas");
+    bad["submitter"]["email"] = json!("pas-une-adresse");
+    bad["extra"] = json!(1);
+    let r = send(&st, req(&bad, "key-0002-abcdef")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = serde_json::from_str(&body(r).await).unwrap();
+    let fields: Vec<&str> = e["errors"].as_array().unwrap().iter().map(|x| x["field"].as_str().unwrap()).collect();
+    for f in ["extra", "fields.year", "fields.project", "submitter.email"] {
+        assert!(fields.contains(&f), "{f} not in {fields:?}");
+    }
+    assert_eq!(queue_count(&st).await, 1);
+
+    // Label requests carry a due date in the queue.
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, _) = login(&st, "corr", "mot de passe très long").await;
+    let q = body(send(&st, get("/moderation/queue?collection=labels", Some(&cookie))).await).await;
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+    let due = queue::label_due_date(&sub.created_at).unwrap().strftime("%d/%m/%Y").to_string();
+    assert!(q.contains(&due), "due date {due} not shown");
+    assert!(q.contains("Label pour Chaque goutte compte"));
+}
+
+#[tokio::test]
+async fn pictures_are_reencoded_and_bad_ones_refused() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    let tok = token(&st, "projects", 10);
+    let mut texts = with_token(valid_project(), &tok);
+    texts.push(("cover.alt", "Des élèves au bord de la rivière"));
+    let png = png(64, 48);
+    let r = send(&st, post_multipart("/submit/projects", multipart(&texts, &[("cover", "photo.png", &png)]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+    assert_eq!(sub.payload["fields"]["cover"], json!({"src": "cover.png", "alt": "Des élèves au bord de la rivière"}));
+    let id = sub.id;
+    let imgs = st.db.read(move |c| queue::images(c, id, true)).await.unwrap();
+    assert_eq!(imgs.len(), 1);
+    assert_eq!((imgs[0].width, imgs[0].height, imgs[0].mime.as_str()), (64, 48, "image/png"));
+
+    // SVG, a text file named .png, and a PNG bomb: the form comes back with the error at the picture.
+    for (name, bytes) in [
+        ("dessin.svg", b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>".to_vec()),
+        ("photo.png", b"this is not an image at all".to_vec()),
+        ("bombe.png", png_bomb(60_000, 60_000)),
+    ] {
+        let tok = token(&st, "projects", 10);
+        let mut texts = with_token(valid_project(), &tok);
+        texts.push(("cover.alt", "Une image"));
+        let r = send(&st, post_multipart("/submit/projects", multipart(&texts, &[("cover", name, &bytes)]))).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        let html = body(r).await;
+        assert!(html.contains("id=\"f-cover-error\""), "{name}: {html}");
+    }
+    assert_eq!(queue_count(&st).await, 1);
+}
+
+#[tokio::test]
+async fn moderator_approves_and_the_page_is_built_without_personal_data() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), true);
+    let tok = token(&st, "projects", 10);
+    let mut texts = with_token(valid_project(), &tok);
+    texts.push(("cover.alt", "Une rivière"));
+    let png = png(32, 32);
+    let r = send(&st, post_multipart("/submit/projects", multipart(&texts, &[("cover", "x.png", &png)]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
+    assert!(item.contains("Rivières d&#39;Europe") || item.contains("Rivières d'Europe") || item.contains("Rivières d&#x27;Europe"));
+    assert!(item.contains("<strong>mesuré</strong>"), "preview renders the Markdown");
+
+    // Edit before approving (re-validated): a bad value is refused, a good one recorded.
+    let mut edit: Vec<(&str, &str)> = valid_project().into_iter().filter(|(k, _)| !k.starts_with("vt_name") && !k.starts_with("vt_email")).collect();
+    edit.push(("csrf", &csrf));
+    for p in edit.iter_mut() {
+        if p.0 == "school_year" {
+            p.1 = "demain";
+        }
+    }
+    let r = send(&st, post_form(&format!("/moderation/item/{}/edit", sub.id), &edit, Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for p in edit.iter_mut() {
+        if p.0 == "school_year" {
+            p.1 = "2026-2027";
+        }
+    }
+    let r = send(&st, post_form(&format!("/moderation/item/{}/edit", sub.id), &edit, Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let r = send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = sub.id;
+    let after = st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap();
+    assert_eq!(after.status, queue::Status::Published, "error: {:?}", after.publish_error);
+    let dir = site.path().join(after.published_path.as_ref().unwrap());
+    let md = std::fs::read_to_string(dir.join("index.md")).unwrap();
+    assert!(md.starts_with("---\ntitle: \"Rivières d'Europe\"\n"), "{md}");
+    assert!(md.contains("school_year: \"2026-2027\""));
+    let cover_line = md.lines().find(|l| l.starts_with("cover: {")).expect("cover line");
+    assert!(cover_line.contains("\"src\":\"cover.png\"") && cover_line.contains("\"alt\":\"Une rivière\""), "{md}");
+    assert!(!md.contains("Camille") && !md.contains("camille.enseignante@example.org"), "personal data leaked: {md}");
+    assert!(dir.join("cover.png").is_file());
+    // The site was rebuilt: the new page exists and carries no personal data.
+    let url = after.published_url.clone().unwrap();
+    let page = std::fs::read_to_string(site.path().join("public").join(url.trim_start_matches('/')).join("index.html")).unwrap();
+    assert!(page.contains("Rivières d"), "title on the built page");
+    assert!(!page.contains("camille.enseignante@example.org"));
+    // The item shows the audit log: submitted, edited, approved, published.
+    let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
+    for a in ["submitted", "edited", "approved", "published"] {
+        assert!(item.contains(&format!("<td>{a}</td>")), "audit {a} missing");
+    }
+    // Approving again is a conflict, not a second file.
+    let r = send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // A second submission with the same title gets its own slug, the first file is untouched.
+    let tok = token(&st, "projects", 10);
+    let r = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let second = st.db.read(|c| queue::list(c, &queue::Filter { newest_first: true, ..Default::default() }, 1)).await.unwrap().remove(0);
+    let r = send(&st, post_form(&format!("/moderation/item/{}/approve", second.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let sid = second.id;
+    let s2 = st.db.read(move |c| queue::get(c, sid)).await.unwrap().unwrap();
+    assert_ne!(s2.published_path, after.published_path);
+    assert!(s2.published_path.unwrap().ends_with("-2"));
+    assert_eq!(std::fs::read_to_string(dir.join("index.md")).unwrap(), md);
+}
+
+#[tokio::test]
+async fn failed_build_keeps_item_approved_not_published_then_retry_publishes() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), true);
+    let tok = token(&st, "projects", 10);
+    assert_eq!(send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await.status(), StatusCode::SEE_OTHER);
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    // Break the project template of this site copy: the real build fails.
+    let tpl = site.path().join("themes/default/templates/project.html");
+    let original = std::fs::read_to_string(&tpl).unwrap();
+    std::fs::write(&tpl, "{% extends \"base.html\" %}{% block main %}{{ page.title | nope_filter }}{% endblock main %}").unwrap();
+    let r = send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = sub.id;
+    let s = st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap();
+    assert_eq!(s.status, queue::Status::Approved);
+    assert!(s.publish_error.as_deref().unwrap_or("").contains("project.html"), "{:?}", s.publish_error);
+    let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
+    assert!(item.contains("Acceptée mais pas publiée"));
+    // Fix and retry: the same bundle is used, no second copy.
+    std::fs::write(&tpl, original).unwrap();
+    let r = send(&st, post_form(&format!("/moderation/item/{}/retry", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let s2 = st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap();
+    assert_eq!(s2.status, queue::Status::Published, "{:?}", s2.publish_error);
+    assert_eq!(s2.published_path, s.published_path);
+    let siblings = std::fs::read_dir(site.path().join("content/projects")).unwrap().filter(|e| {
+        e.as_ref().unwrap().file_name().to_string_lossy().starts_with("rivieres-d-europe")
+    });
+    assert_eq!(siblings.count(), 1);
+}
+
+#[tokio::test]
+async fn reject_and_ask_changes_reach_the_submitter() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    let tok = token(&st, "projects", 10);
+    let r = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    let status_url = r.headers()[header::LOCATION].to_str().unwrap().trim_end_matches("?nouveau=1").to_string();
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    // A reason is required.
+    let r = send(&st, post_form(&format!("/moderation/item/{}/changes", sub.id), &[("csrf", &csrf), ("reason", "  ")], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = send(&st, post_form(&format!("/moderation/item/{}/changes", sub.id), &[("csrf", &csrf), ("reason", "Ajoutez le nom du partenaire espagnol.")], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    assert!(page.contains("modifications demandées") && page.contains("Ajoutez le nom du partenaire espagnol."));
+    let r = send(&st, post_form(&format!("/moderation/item/{}/reject", sub.id), &[("csrf", &csrf), ("reason", "Projet hors académie.")], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    assert!(page.contains("refusée") && page.contains("Projet hors académie."));
+    // Filters and counts.
+    let q = body(send(&st, get("/moderation/queue?status=rejected", Some(&cookie))).await).await;
+    assert!(q.contains(&sub.reference));
+    let q = body(send(&st, get("/moderation/queue?status=pending", Some(&cookie))).await).await;
+    assert!(!q.contains(&sub.reference));
+}
+
+#[tokio::test]
+async fn setup_link_creates_the_first_admin_once_and_roles_are_enforced() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    let url = vitrine_daemon::server::announce_setup(&st).unwrap().unwrap();
+    let path = url.split_once("/moderation/").map(|(_, p)| format!("/moderation/{p}")).unwrap();
+    let page = body(send(&st, get(&path, None)).await).await;
+    let t = hidden_value(&page, "csrf");
+    let r = send(&st, post_form(&path, &[("csrf", &t), ("username", "admin"), ("password", "un mot de passe long"), ("password2", "un mot de passe long")], None)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let admin_cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    // Used once only.
+    assert_eq!(send(&st, get(&path, None)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(send(&st, get("/moderation/users", Some(&admin_cookie))).await.status(), StatusCode::OK);
+    // A moderator may not manage accounts.
+    add_user(&st, "modo", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "modo", "mot de passe très long").await;
+    assert_eq!(send(&st, get("/moderation/users", Some(&cookie))).await.status(), StatusCode::FORBIDDEN);
+    let r = send(&st, post_form("/moderation/users", &[("csrf", &csrf), ("username", "x"), ("password", "mot de passe très long"), ("role", "admin")], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Logout ends the session.
+    let r = send(&st, post_form("/moderation/logout", &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(send(&st, get("/moderation/queue", Some(&cookie))).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn login_is_throttled_after_repeated_failures() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    for _ in 0..5 {
+        let page = body(send(&st, get("/moderation", None)).await).await;
+        let t = hidden_value(&page, "csrf");
+        let r = send(&st, post_form("/moderation/login", &[("csrf", &t), ("username", "corr"), ("password", "faux")], None)).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let page = body(send(&st, get("/moderation", None)).await).await;
+    let t = hidden_value(&page, "csrf");
+    // Even the right password is refused while throttled.
+    let r = send(&st, post_form("/moderation/login", &[("csrf", &t), ("username", "corr"), ("password", "mot de passe très long")], None)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn public_posts_are_rate_limited_per_ip() {
+    let site = example_site();
+    let st = state(site.path(), vitrine_daemon::state::Settings { rate_limit_per_minute: 2, rate_limit_burst: 2, ..test_settings() }, false);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let tok = token(&st, "projects", 10);
+        statuses.push(send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await.status());
+    }
+    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::SEE_OTHER, StatusCode::TOO_MANY_REQUESTS]);
+    assert_eq!(queue_count(&st).await, 2);
+}
