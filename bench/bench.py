@@ -177,6 +177,9 @@ def make_vitrine_site(shared, corpus, out):
     shutil.copy(os.path.join(src, "vitrine.yaml"), out)
     shutil.copytree(os.path.join(src, "templates"), os.path.join(out, "templates"))
     shutil.copytree(os.path.join(corpus, "content"), os.path.join(out, "content"))
+    # vitrine.yaml names the theme "bench", kept empty: the site's own
+    # templates/ are the whole layout, as the Hugo site's layouts/ are.
+    os.makedirs(os.path.join(out, "themes", "bench"))
     sys.path.insert(0, os.path.join(shared, "bench"))
     try:
         import site_common  # the same stylesheet the Hugo site gets
