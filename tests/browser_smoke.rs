@@ -47,7 +47,7 @@ fn site() -> tempfile::TempDir {
     dir
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn click_changes_text_and_screenshot_is_a_png() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
     let dir = site();
