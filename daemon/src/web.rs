@@ -170,6 +170,17 @@ pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<St
 }
 
 async fn security_headers(mut resp: Response) -> Response {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        // axum's default 405 has no body: explain it (state changes are POST only).
+        let allow = resp.headers().get(header::ALLOW).cloned();
+        resp = error_page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Cette adresse n'accepte pas cette méthode : les actions se font par les boutons des formulaires (POST).",
+        );
+        if let Some(a) = allow {
+            resp.headers_mut().insert(header::ALLOW, a);
+        }
+    }
     let h = resp.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
