@@ -50,6 +50,13 @@ fn safe_scheme(url: &str) -> bool {
 
 /// Renders `md`; `resolve` maps a content path (`projects/foo.md`) to its URL.
 pub fn render(md: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
+    render_with_ids(md, resolve, &[])
+}
+
+/// Like [`render`], for Markdown placed in a page whose templates already use the
+/// ids `taken` (a heading "Contenu" must not get the id of the skip link's target):
+/// headings get the next free id instead.
+pub fn render_with_ids(md: &str, resolve: &dyn Fn(&str) -> Option<String>, taken: &[String]) -> Rendered {
     let mut out = Rendered::default();
     let line_starts: Vec<usize> =
         std::iter::once(0).chain(md.match_indices('\n').map(|(i, _)| i + 1)).collect();
@@ -57,7 +64,7 @@ pub fn render(md: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
 
     let mut events: Vec<Event> = Vec::with_capacity(md.len() / 16);
     let mut heading: Option<(usize, HeadingLevel)> = None; // index of the Start event
-    let mut used_ids: Vec<String> = Vec::new();
+    let mut used_ids: Vec<String> = taken.to_vec();
     for (ev, range) in Parser::new_ext(md, options()).into_offset_iter() {
         match ev {
             Event::Html(h) | Event::InlineHtml(h) => events.push(Event::Text(h)),
@@ -128,6 +135,19 @@ pub fn render(md: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
     out
 }
 
+/// The literal `id="…"` values of template sources (computed ones are skipped).
+pub fn literal_ids<'a>(templates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut ids: Vec<String> = templates
+        .into_iter()
+        .flat_map(|t| crate::check::attr_values(t, "id"))
+        .filter(|id| !id.is_empty() && !id.contains(['{', '}', '%']))
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// For Markdown written by people outside the team (teachers' submissions):
 /// the same rendering without `@/` links, then sanitised by ammonia.
 pub fn render_untrusted(md: &str) -> String {
@@ -155,6 +175,15 @@ mod tests {
         assert!(!r.html.contains("javascript:"));
         assert_eq!(r.broken_links, vec![(3, "@/projects/x.md".to_string())]);
         assert_eq!(r.toc.len(), 2);
+    }
+
+    #[test]
+    fn headings_do_not_take_ids_of_the_templates() {
+        let taken = literal_ids(["<main id=\"contenu\"><h2 id=\"{{ x }}\">", "<nav id=\"menu\">"]);
+        assert_eq!(taken, ["contenu", "menu"]);
+        let r = render_with_ids("## Contenu\n\n## Contenu\n\n## Menu\n", &|_| None, &taken);
+        let ids: Vec<&str> = r.toc.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["contenu-2", "contenu-3", "menu-2"]);
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub struct Renderer<'a> {
     tera: Tera,
     /// Per entry: card without refs (for nesting), and full card.
     cards: Vec<(Value, Value)>,
+    /// Ids the templates use, which Markdown headings must not take.
+    template_ids: Vec<String>,
 }
 
 /// Where the daemon's submission form of a collection is published.
@@ -292,7 +294,8 @@ impl<'a> Renderer<'a> {
         g.insert("forms", &forms);
         g.insert("daemon_url", &config.daemon.url);
         g.insert("live_reload", &opts.live_reload);
-        Ok(Renderer { config, model, sources, tera, cards })
+        let template_ids = markdown::literal_ids(sources.templates.iter().map(|t| t.text.as_str()));
+        Ok(Renderer { config, model, sources, tera, cards, template_ids })
     }
 
     fn render_template(&self, name: &str, ctx: &Context, source: &str) -> Result<Vec<u8>, Error> {
@@ -314,7 +317,7 @@ impl<'a> Renderer<'a> {
     }
 
     fn markdown(&self, md: &str, source: &str, body_line: u32) -> Result<markdown::Rendered, Vec<Diagnostic>> {
-        let r = markdown::render(md, &|p| self.model.links.get(p).cloned());
+        let r = markdown::render_with_ids(md, &|p| self.model.links.get(p).cloned(), &self.template_ids);
         if r.broken_links.is_empty() {
             Ok(r)
         } else {
