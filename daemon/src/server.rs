@@ -46,7 +46,7 @@ impl Options {
     }
 }
 
-/// The default rebuild: a full build of the site into `public/`.
+/// A full build of the site into `public/` on every publication.
 pub fn full_build_rebuilder(site: PathBuf) -> Rebuilder {
     Arc::new(move |_config, _changed| {
         vitrine_generator::build(&vitrine_generator::BuildOptions::new(site.clone()))
@@ -55,9 +55,29 @@ pub fn full_build_rebuilder(site: PathBuf) -> Rebuilder {
     })
 }
 
+/// The default rebuild: the generator's incremental path. The first publication
+/// loads the site and makes a full build; later ones re-render only the outputs
+/// that can depend on the new entry. A failed rebuild leaves the previous site
+/// in place (in memory and on disk) and the next call tries again.
+pub fn incremental_rebuilder(site: PathBuf) -> Rebuilder {
+    let cell: Arc<std::sync::Mutex<Option<vitrine_generator::incremental::Site>>> = Arc::default();
+    Arc::new(move |_config, changed| {
+        let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_mut() {
+            Some(s) => s.apply(changed).map(|_| ()).map_err(|e| e.to_string()),
+            None => {
+                let (s, _) = vitrine_generator::incremental::Site::open(vitrine_generator::BuildOptions::new(site.clone()))
+                    .map_err(|e| e.to_string())?;
+                *guard = Some(s);
+                Ok(())
+            }
+        }
+    })
+}
+
 /// Builds the state from options and the site's `daemon:` settings.
 pub fn state_from_options(opts: &Options) -> Result<(AppState, SocketAddr), DaemonError> {
-    let rebuilder = opts.rebuild.then(|| full_build_rebuilder(opts.site_dir.clone()));
+    let rebuilder = opts.rebuild.then(|| incremental_rebuilder(opts.site_dir.clone()));
     state_with_rebuilder(opts, rebuilder)
 }
 

@@ -15,8 +15,9 @@ use crate::ratelimit::RateLimiter;
 use crate::{DATA_DIR, DB_FILE, DaemonError};
 
 /// Rebuilds the site after a publication; returns a readable error on failure.
-/// `changed` is the entry file (or bundle directory) that was just created.
-pub type Rebuilder = Arc<dyn Fn(&Config, &Path) -> Result<(), String> + Send + Sync>;
+/// `changed` lists the files just created (the entry's `index.md` and its pictures).
+/// `vitrine serve` can pass its own (sharing its incremental site with the watcher).
+pub type Rebuilder = Arc<dyn Fn(&Config, &[PathBuf]) -> Result<(), String> + Send + Sync>;
 
 /// Tunables of the daemon, with production defaults.
 #[derive(Clone, Debug)]

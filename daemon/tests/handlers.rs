@@ -273,6 +273,11 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     let s2 = st.db.read(move |c| queue::get(c, sid)).await.unwrap().unwrap();
     assert_ne!(s2.published_path, after.published_path);
     assert!(s2.published_path.unwrap().ends_with("-2"));
+    // The second one went through the incremental path: its page and the listing are there.
+    let url2 = s2.published_url.unwrap();
+    assert!(site.path().join("public").join(url2.trim_start_matches('/')).join("index.html").is_file(), "{url2}");
+    let listing = std::fs::read_to_string(site.path().join("public/projets/index.html")).unwrap();
+    assert!(listing.contains(url2.as_str()), "listing does not link {url2}");
     assert_eq!(std::fs::read_to_string(dir.join("index.md")).unwrap(), md);
 }
 

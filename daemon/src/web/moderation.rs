@@ -577,7 +577,16 @@ pub async fn publish_item(state: &AppState, id: i64) -> Result<bool, AppError> {
                 let rb = rb.clone();
                 let cfg = config.clone();
                 let dir = state.site_dir.join(&path);
-                let r = tokio::task::spawn_blocking(move || rb(&cfg, &dir)).await.map_err(|e| AppError::Internal(e.to_string()))?;
+                let r = tokio::task::spawn_blocking(move || {
+                    // Pictures first, index.md last: the entry appears complete.
+                    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+                        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+                        .unwrap_or_default();
+                    files.sort_by_key(|p| p.file_name().is_some_and(|n| n == "index.md"));
+                    rb(&cfg, &files)
+                })
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
                 r.map(|()| (path, url))
             }
         },

@@ -50,9 +50,9 @@ pub fn test_settings() -> Settings {
     }
 }
 
-/// The real rebuild: a full build of the site into its public/.
+/// The real rebuild: the generator's incremental path (full build first).
 pub fn real_rebuilder(site: &Path) -> Rebuilder {
-    vitrine_daemon::server::full_build_rebuilder(site.to_path_buf())
+    vitrine_daemon::server::incremental_rebuilder(site.to_path_buf())
 }
 
 pub fn state(site: &Path, settings: Settings, rebuild: bool) -> AppState {
