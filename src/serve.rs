@@ -233,10 +233,13 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     // Approvals in the daemon go through the same incremental path.
     let rebuilder: vitrine_daemon::state::Rebuilder = {
         let (site, live) = (site.clone(), live.clone());
-        Arc::new(move |_config, path: &Path| {
-            let mut changed = vec![path.to_path_buf()];
-            if path.is_dir() {
-                changed.extend(walkdir::WalkDir::new(path).into_iter().filter_map(Result::ok).map(|e| e.into_path()));
+        Arc::new(move |_config, paths: &[PathBuf]| {
+            let mut changed = Vec::new();
+            for path in paths {
+                changed.push(path.clone());
+                if path.is_dir() {
+                    changed.extend(walkdir::WalkDir::new(path).into_iter().filter_map(Result::ok).map(|e| e.into_path()));
+                }
             }
             let r = site.lock().unwrap().apply(&changed).map(|_| ()).map_err(|e| e.to_string());
             if r.is_ok() {
