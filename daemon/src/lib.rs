@@ -16,6 +16,7 @@ pub mod db;
 pub mod images;
 pub mod markdown;
 pub mod outbox;
+pub mod preview;
 pub mod publish;
 pub mod queue;
 pub mod ratelimit;

@@ -90,6 +90,7 @@ fn title_for(status: StatusCode) -> &'static str {
         409 => "Conflit",
         413 => "Envoi trop volumineux",
         415 => "Type de contenu non accepté",
+        422 => "Données refusées",
         429 => "Trop de requêtes",
         _ => "Erreur",
     }
@@ -371,7 +372,7 @@ pub async fn read_form(state: &AppState, req: Request) -> Result<(Vec<(String, S
     Err(AppError::UnsupportedMedia(if ct.is_empty() { "aucun".into() } else { ct }))
 }
 
-fn error_html(state: &AppState, status: StatusCode, message: &str) -> String {
+pub(crate) fn error_html(state: &AppState, status: StatusCode, message: &str) -> String {
     let mut ctx = tera::Context::new();
     ctx.insert("page_title", title_for(status));
     ctx.insert("message", message);

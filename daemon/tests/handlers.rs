@@ -218,6 +218,18 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     assert!(item.contains("Rivières d&#39;Europe") || item.contains("Rivières d'Europe") || item.contains("Rivières d&#x27;Europe"));
     assert!(item.contains("<strong>mesuré</strong>"), "preview renders the Markdown");
 
+    // The preview is the generator's page with the site's templates; nothing is written.
+    let before = content_snapshot(site.path());
+    let r = send(&st, get(&format!("/moderation/item/{}/preview", sub.id), Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let preview = body(r).await;
+    assert!(preview.contains("Aperçu, non publié"));
+    assert!(preview.contains("Collège Jean Moulin") && preview.contains("<strong>mesuré</strong>"), "{preview}");
+    assert!(preview.contains("/css/"), "site stylesheet expected in the preview");
+    assert!(!preview.contains("camille.enseignante@example.org"));
+    assert_eq!(content_snapshot(site.path()), before);
+    assert_eq!(send(&st, get(&format!("/moderation/item/{}/preview", sub.id), None)).await.status(), StatusCode::UNAUTHORIZED);
+
     // Edit before approving (re-validated): a bad value is refused, a good one recorded.
     let mut edit: Vec<(&str, &str)> = valid_project().into_iter().filter(|(k, _)| !k.starts_with("vt_name") && !k.starts_with("vt_email")).collect();
     edit.push(("csrf", &csrf));

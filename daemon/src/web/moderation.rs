@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/item/{id}/changes", post(ask_changes))
         .route("/moderation/item/{id}/retry", post(retry))
         .route("/moderation/item/{id}/image/{image}", get(image))
+        .route("/moderation/item/{id}/preview", get(preview))
         .route("/moderation/users", get(users_page).post(user_add))
         .route("/moderation/users/{id}/remove", post(user_remove))
 }
@@ -614,6 +615,26 @@ async fn image(State(state): State<AppState>, _m: Mod, UrlPath((id, image_id)): 
         img.data,
     )
         .into_response())
+}
+
+/// The page rendered by the generator with the site's templates, as it will be published.
+async fn preview(State(state): State<AppState>, _m: Mod, UrlPath(id): UrlPath<i64>) -> Result<Response, AppError> {
+    let (sub, images) = state
+        .db
+        .read(move |c| Ok(queue::get(c, id)?.map(|s| (s, queue::images(c, id, true).unwrap_or_default()))))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let site = state.site_dir.clone();
+    let r = tokio::task::spawn_blocking(move || crate::preview::render_preview(&site, &sub, &images))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    match r {
+        Ok(html) => Ok(Html(crate::preview::with_banner(&html, &format!("/moderation/item/{id}"))).into_response()),
+        Err(e) => Err(AppError::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            super::error_html(&state, StatusCode::UNPROCESSABLE_ENTITY, &format!("L'aperçu n'a pas pu être construit : {e}")),
+        )),
+    }
 }
 
 fn require_admin(m: &Mod) -> Result<(), AppError> {

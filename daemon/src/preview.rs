@@ -1,0 +1,83 @@
+//! The moderators' preview: the submission rendered by the generator with the
+//! site's own templates, exactly as the page will be published, without
+//! writing anything into `content/` or `public/`.
+//!
+//! It loads the site as a build would, adds the entry (the same text
+//! [`crate::publish::render_entry`] would write) and its pictures as in-memory
+//! sources, builds the model and renders that one page. Pictures are copied to
+//! a scratch folder under `.vitrine/` for the duration of the call only.
+
+use std::path::Path;
+
+use vitrine_generator::load::{Asset, SourceFile};
+use vitrine_generator::render::{Body, Job, RenderOptions, Renderer};
+
+use crate::queue::{StoredImage, Submission};
+
+/// Renders the page of `sub` as it would be published; errors are readable (they
+/// are what the build would say after approval).
+pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage]) -> Result<String, String> {
+    let opts = vitrine_generator::BuildOptions::new(site_dir);
+    let mut timings = Vec::new();
+    let mut prepared = vitrine_generator::prepare(&opts, &mut timings).map_err(|e| e.to_string())?;
+    let collection = prepared
+        .config
+        .collection(&sub.collection)
+        .ok_or_else(|| format!("collection « {} » absente de la configuration", sub.collection))?
+        .clone();
+    let slug = format!("apercu-{}", sub.reference.to_ascii_lowercase());
+    let rel = format!("{}/{slug}/index.md", collection.dir);
+    let date = jiff::Zoned::now().date().to_string();
+    prepared.sources.pages.retain(|p| p.rel != rel);
+    prepared.sources.pages.push(SourceFile { rel: rel.clone(), text: crate::publish::render_entry(&collection, &sub.payload, &date) });
+    let scratch = site_dir.join(crate::DATA_DIR).join(format!("preview-{}", crate::security::random_token(6)));
+    let result = (|| {
+        if !images.is_empty() {
+            std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+        }
+        for img in images {
+            let name = crate::publish::image_file_name(&img.field, &img.ext);
+            let p = scratch.join(&name);
+            std::fs::write(&p, &img.data).map_err(|e| format!("{}: {e}", p.display()))?;
+            prepared.sources.assets.push(Asset { rel: format!("{}/{slug}/{name}", collection.dir), src: p });
+        }
+        prepared.sources.assets.sort();
+        let model = vitrine_generator::model::build_model(
+            &prepared.config,
+            &prepared.sources,
+            &vitrine_generator::model::ModelOptions { drafts: true, today: prepared.now.date() },
+        )
+        .map_err(|e| e.to_string())?;
+        let idx = model
+            .entries
+            .iter()
+            .position(|e| e.source == rel)
+            .ok_or_else(|| "l'entrée n'a pas été retenue par le générateur (date future ?)".to_string())?;
+        let renderer = Renderer::new(&prepared.config, &model, &prepared.sources, &RenderOptions { now: prepared.now.clone(), live_reload: false })
+            .map_err(|e| e.to_string())?;
+        let outputs = renderer.render_job(Job::Entry(idx)).map_err(|e| e.to_string())?;
+        let page = outputs
+            .into_iter()
+            .find(|o| o.path.ends_with(".html"))
+            .ok_or_else(|| "aucune page produite".to_string())?;
+        match page.body {
+            Body::Bytes(b) => String::from_utf8(b).map_err(|e| e.to_string()),
+            Body::Copy(p) => std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())),
+        }
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// Adds a visible "preview" banner right after `<body …>`.
+pub fn with_banner(html: &str, back_url: &str) -> String {
+    let banner = format!(
+        "<div role=\"note\" style=\"background:#fff4e0;color:#1b1b1b;border-bottom:3px solid #a35a00;padding:.75rem 1rem;font:1rem/1.4 system-ui,sans-serif\">\
+         <strong>Aperçu, non publié.</strong> Cette page montre la soumission telle qu'elle sera publiée. \
+         <a href=\"{back_url}\" style=\"color:#0b4f9c\">Retour à la relecture</a></div>"
+    );
+    match html.find("<body").and_then(|i| html[i..].find('>').map(|j| i + j + 1)) {
+        Some(pos) => format!("{}{banner}{}", &html[..pos], &html[pos..]),
+        None => format!("{banner}{html}"),
+    }
+}
