@@ -167,9 +167,14 @@ struct Parsed {
     fields: Map<String, Json>,
     body: String,
     body_line: u32,
+    /// False when a field has errors: the entry is then only used for cross-file
+    /// checks (duplicate slugs, its own references), so they are reported in the same run.
+    valid: bool,
 }
 
-fn parse_file(config: &Config, f: &SourceFile) -> Result<Parsed, Vec<Diagnostic>> {
+/// Parses and validates one file: `Err` when it cannot be read as an entry at all,
+/// otherwise the entry (with only its valid fields) and its field errors.
+fn parse_file(config: &Config, f: &SourceFile) -> Result<(Parsed, Vec<Diagnostic>), Vec<Diagnostic>> {
     let file = PathBuf::from("content").join(&f.rel);
     let d = |pos: Pos, field: &str, msg: String| Diagnostic::new(&file, pos, field, msg);
     let place = place_of(config, &f.rel).map_err(|m| vec![d(Pos { line: 1, col: 1 }, "", m)])?;
@@ -211,10 +216,8 @@ fn parse_file(config: &Config, f: &SourceFile) -> Result<Parsed, Vec<Diagnostic>
             (title, date, draft, m)
         }
     };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Parsed { place, source: f.rel.clone(), node, title, date, draft, fields, body: body.to_string(), body_line })
+    let valid = errors.is_empty();
+    Ok((Parsed { place, source: f.rel.clone(), node, title, date, draft, fields, body: body.to_string(), body_line, valid }, errors))
 }
 
 fn shift(n: &mut Node, lines: u32) {
@@ -277,13 +280,16 @@ fn term_names(field: &Field, v: &Json) -> Vec<String> {
 }
 
 pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> Result<Model, Error> {
-    let results: Vec<Result<Parsed, Vec<Diagnostic>>> =
+    let results: Vec<Result<(Parsed, Vec<Diagnostic>), Vec<Diagnostic>>> =
         sources.pages.par_iter().map(|f| parse_file(config, f)).collect();
     let mut diags = Vec::new();
     let mut parsed = Vec::with_capacity(results.len());
     for r in results {
         match r {
-            Ok(p) => parsed.push(p),
+            Ok((p, d)) => {
+                diags.extend(d);
+                parsed.push(p);
+            }
             Err(d) => diags.extend(d),
         }
     }
@@ -293,7 +299,12 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
     let mut known: HashMap<(usize, String), String> = HashMap::new();
     let mut bundles: HashMap<String, usize> = HashMap::new();
     let mut entry_nodes: Vec<Node> = Vec::new();
+    // Entries with field errors: (collection, source, YAML tree, valid fields).
+    let mut invalid: Vec<(usize, String, Node, Map<String, Json>)> = Vec::new();
     for p in parsed {
+        if !p.valid && !matches!(p.place, Place::Entry { .. }) {
+            continue;
+        }
         let section = |p: &Parsed| Section { title: p.title.clone(), body: p.body.clone(), source: p.source.clone(), body_line: p.body_line };
         match &p.place {
             Place::Home => {
@@ -313,6 +324,10 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
                         "",
                         format!("identifiant « {slug} » déjà utilisé dans la collection « {} » par content/{other}", c.name),
                     ));
+                    continue;
+                }
+                if !p.valid {
+                    invalid.push((*collection, p.source.clone(), p.node.clone(), p.fields.clone()));
                     continue;
                 }
                 let publish = (!p.draft || opts.drafts) && p.date.is_none_or(|d| d <= opts.today);
@@ -365,6 +380,11 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
     let coll_index: HashMap<&str, usize> = config.collections.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
     let mut refs: Vec<Vec<(String, Vec<usize>)>> = vec![Vec::new(); model.entries.len()];
     let mut image_fixes: Vec<(usize, String, Json)> = Vec::new();
+    let dangling = |file: &PathBuf, node: &Node, path: &str, slug: &str, collection: &str, tc: usize| {
+        let names: Vec<&str> = known.keys().filter(|(k, _)| *k == tc).map(|(_, s)| s.as_str()).collect();
+        let hint = schema::closest(slug, &names).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+        Diagnostic::new(file, node.value_pos_of(path), path, format!("aucune entrée « {slug} » dans la collection « {collection} »{hint}"))
+    };
     for (i, e) in model.entries.iter().enumerate() {
         let c = &config.collections[e.collection];
         let file = PathBuf::from("content").join(&e.source);
@@ -386,16 +406,7 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
                         &path,
                         format!("« {slug} » n'est pas publié (brouillon ou date future) : la référence est ignorée"),
                     )),
-                    None => {
-                        let names: Vec<&str> = known.keys().filter(|(k, _)| *k == tc).map(|(_, s)| s.as_str()).collect();
-                        let hint = schema::closest(slug, &names).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
-                        diags.push(Diagnostic::new(
-                            &file,
-                            node.value_pos_of(&path),
-                            &path,
-                            format!("aucune entrée « {slug} » dans la collection « {collection} »{hint}"),
-                        ))
-                    }
+                    None => diags.push(dangling(&file, node, &path, slug, collection, tc)),
                 }
             }
             (Kind::Image, Json::Object(m)) => {
@@ -421,6 +432,18 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
                 }
             }
             _ => {}
+        });
+    }
+    // References of entries that have other errors are checked too, so that one run reports everything.
+    for (ci, source, node, fields) in &invalid {
+        let file = PathBuf::from("content").join(source);
+        visit_fields(&config.collections[*ci].schema.fields, fields, &mut |field, path, v| {
+            if let (Kind::Reference { collection }, Json::String(slug)) = (&field.kind, v) {
+                let tc = coll_index[collection.as_str()];
+                if !known.contains_key(&(tc, slug.clone())) {
+                    diags.push(dangling(&file, node, &path, slug, collection, tc));
+                }
+            }
         });
     }
     for (i, path, v) in image_fixes {
