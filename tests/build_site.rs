@@ -1,0 +1,459 @@
+//! End-to-end tests of `vitrine build` through the real binary.
+//!
+//! Two sites: the example site of the repository (the real theme and content,
+//! checked for completeness, links, accessibility basics, feeds and sitemap,
+//! with expectations derived from its sources rather than hard-coded), and the
+//! small fixture `tests/fixtures/minimal/` whose exact content is known, for the
+//! publication rules (drafts, future dates), pagination, taxonomy counts, `@/`
+//! links, page bundles and incremental writes.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::*;
+
+const EXAMPLE_BASE: &str = "https://vitrine.example.org";
+const MINI_BASE: &str = "https://mini.example.org";
+
+/// Front-matter facts of the entries of one example collection, read straight
+/// from `content/` (independently of the generator): slug → published?
+fn example_entries(dir: &str) -> BTreeMap<String, bool> {
+    let root = repo_root().join("content").join(dir);
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(&root).unwrap() {
+        let p = e.unwrap().path();
+        let (slug, file) = if p.is_dir() {
+            (p.file_name().unwrap().to_str().unwrap().to_string(), p.join("index.md"))
+        } else if p.extension().is_some_and(|x| x == "md") && p.file_name().unwrap() != "_index.md" {
+            (p.file_stem().unwrap().to_str().unwrap().to_string(), p.clone())
+        } else {
+            continue;
+        };
+        assert!(
+            slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "example file names are expected to be slugs already: {slug}"
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        let fm = text.split("\n---").next().unwrap();
+        let draft = fm.lines().any(|l| l.trim() == "draft: true");
+        let future = fm
+            .lines()
+            .find_map(|l| l.strip_prefix("date:"))
+            .map(|d| d.trim().trim_matches(['"', '\'']).to_string())
+            .is_some_and(|d| d.as_str() > TODAY);
+        out.insert(slug, !draft && !future);
+    }
+    out
+}
+
+/// A top-level scalar of the example's `vitrine.yaml` (`paginate: 12`).
+fn example_config_value(key: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("vitrine.yaml")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no top-level {key} in vitrine.yaml"))
+        .trim()
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Distinct links of a page matching `/{prefix}/<one segment>/`, excluding `page/`.
+fn entry_links(built: &Built, page: &str, prefix: &str) -> BTreeSet<String> {
+    built
+        .attrs(page, "a[href]", "href")
+        .into_iter()
+        .filter(|h| {
+            h.strip_prefix(&format!("/{prefix}/"))
+                .and_then(|r| r.strip_suffix('/'))
+                .is_some_and(|slug| !slug.is_empty() && !slug.contains('/') && slug != "page")
+        })
+        .collect()
+}
+
+#[test]
+fn example_site_is_complete_linked_accessible_and_well_formed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("public");
+    let run = build(&repo_root(), &out, &[]);
+    run.assert_ok();
+    let s = summary(&run.stdout);
+    assert_eq!(s.written, s.files, "a build into an empty directory writes every file");
+    assert!(run.stderr.trim().is_empty(), "the example site builds without warnings: {}", run.stderr);
+    let built = Built::load(&out, EXAMPLE_BASE);
+    assert_eq!(built.pages.len(), s.pages, "summary line counts the HTML pages");
+    assert_eq!(walkdir(&out).len(), s.files, "summary line counts the files");
+
+    // Every page type of the portal.
+    for p in [
+        "index.html",
+        "404.html",
+        "projets/index.html",
+        "formations/index.html",
+        "labels/index.html",
+        "contacts/index.html",
+        "a-propos/index.html",
+        "proposer/projets/index.html",
+        "proposer/labels/index.html",
+        "projets/atom.xml",
+        "formations/atom.xml",
+        "sitemap.xml",
+        "robots.txt",
+    ] {
+        assert!(built.exists(p), "missing {p}");
+    }
+    for form in ["proposer/projets/index.html", "proposer/labels/index.html"] {
+        assert!(built.page(form).select(&sel("form")).next().is_some(), "{form} has no <form>");
+    }
+
+    // Entry pages: exactly the published entries of each collection.
+    let paginate: usize = example_config_value("paginate").parse().unwrap();
+    let collections = [("projects", "projets"), ("trainings", "formations"), ("labels", "labels")];
+    let mut published: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (dir, path) in collections {
+        let entries = example_entries(dir);
+        for (slug, is_published) in &entries {
+            let file = format!("{path}/{slug}/index.html");
+            assert_eq!(built.exists(&file), *is_published, "{file}: published = {is_published}");
+        }
+        published.insert(path, entries.into_iter().filter(|(_, p)| *p).map(|(s, _)| format!("/{path}/{s}/")).collect());
+    }
+    let projects = &published["projets"];
+    assert!(projects.len() >= 12, "the example site shows at least 12 projects, found {}", projects.len());
+    assert!(published["formations"].len() >= 8, "at least 8 trainings");
+    for (slug, is_published) in example_entries("pages") {
+        assert_eq!(built.exists(&format!("{slug}/index.html")), is_published, "page {slug}");
+    }
+
+    // Listings: paginated showcase covering every project once, catalogue, gallery.
+    for (path, items) in &published {
+        let pages = items.len().div_ceil(paginate).max(1);
+        let mut seen = BTreeSet::new();
+        for n in 1..=pages {
+            let file = if n == 1 { format!("{path}/index.html") } else { format!("{path}/page/{n}/index.html") };
+            let links = entry_links(&built, &file, path);
+            assert!(links.len() <= paginate, "{file} lists {} entries, more than {paginate}", links.len());
+            seen.extend(links);
+        }
+        assert!(!built.exists(&format!("{path}/page/{}/index.html", pages + 1)), "{path}: one listing page too many");
+        assert_eq!(&seen, items, "{path}: the listing pages link every published entry");
+    }
+    assert!(projects.len() > paginate, "the showcase is long enough to be paginated");
+    assert!(built.exists("projets/page/2/index.html"));
+
+    // Taxonomies: every index links exactly the term pages that exist, each term page exists.
+    let taxonomies = ["pays", "disciplines", "niveaux", "langues", "types-de-label", "annees"];
+    for t in taxonomies {
+        let index = format!("{t}/index.html");
+        assert!(built.exists(&index), "missing taxonomy index {index}");
+        let linked = entry_links(&built, &index, t);
+        let on_disk: BTreeSet<String> = built
+            .pages
+            .keys()
+            .filter_map(|p| p.strip_prefix(&format!("{t}/"))?.strip_suffix("/index.html"))
+            .filter(|slug| !slug.contains('/'))
+            .map(|slug| format!("/{t}/{slug}/"))
+            .collect();
+        assert!(!linked.is_empty(), "{index} lists no term");
+        assert_eq!(linked, on_disk, "{index}: listed terms vs term pages");
+    }
+    assert!(built.exists("pays/france/index.html"));
+    assert!(built.exists("types-de-label/label-de-qualite-national/index.html"));
+    let paged_terms: Vec<&String> = built.pages.keys().filter(|p| taxonomies.iter().any(|t| p.starts_with(&format!("{t}/"))) && p.contains("/page/")).collect();
+    assert!(!paged_terms.is_empty(), "some term of the example site has more than {paginate} entries and is paginated");
+
+    // Every page: lang, skip link, one h1, alt on images, no external resource, unique ids.
+    let problems: Vec<String> = built.pages.keys().flat_map(|p| built.page_problems(p, "fr")).collect();
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+
+    // Every internal link and anchor resolves.
+    let broken = built.broken_links();
+    assert!(broken.is_empty(), "{} broken links:\n{}", broken.len(), broken.join("\n"));
+
+    // Canonical URLs are absolute on the base URL and point at the page itself.
+    let mut canonical_entries = 0;
+    for (page, html) in &built.pages {
+        for link in html.select(&sel("link[rel=canonical]")) {
+            let href = link.value().attr("href").unwrap_or("");
+            assert_eq!(href, format!("{EXAMPLE_BASE}{}", file_url(page)), "{page}: canonical");
+            canonical_entries += 1;
+        }
+    }
+    assert!(canonical_entries >= projects.len(), "entry pages carry a canonical URL");
+
+    // Feeds: well-formed Atom, one entry per published entry (at most 50), on the base URL.
+    for (feed, path) in [("projets/atom.xml", "projets"), ("formations/atom.xml", "formations")] {
+        let links = feed_links(&built.read(feed), feed, EXAMPLE_BASE);
+        let expected: BTreeSet<String> = published[path].iter().map(|u| format!("{EXAMPLE_BASE}{u}")).collect();
+        assert_eq!(links.len(), expected.len().min(50), "{feed}: number of entries");
+        assert!(links.iter().all(|l| expected.contains(l)), "{feed}: entries are published {path} pages");
+    }
+
+    // Sitemap: every HTML page except the 404 and the submission forms, once, absolute.
+    let urls = sitemap_urls(&built.read("sitemap.xml"), EXAMPLE_BASE);
+    let expected: BTreeSet<String> = built
+        .pages
+        .keys()
+        .filter(|p| *p != "404.html" && !p.starts_with("proposer/"))
+        .map(|p| format!("{EXAMPLE_BASE}{}", file_url(p)))
+        .collect();
+    assert_eq!(urls.len(), expected.len(), "sitemap: one URL per page, no duplicate");
+    assert_eq!(urls.into_iter().collect::<BTreeSet<_>>(), expected);
+
+    let robots = built.read("robots.txt");
+    assert!(robots.lines().any(|l| l == format!("Sitemap: {EXAMPLE_BASE}/sitemap.xml")), "robots.txt: {robots}");
+    assert!(robots.contains("User-agent: *"));
+}
+
+#[test]
+fn example_site_builds_reproducibly_and_checks_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    build(&repo_root(), &a, &[]).assert_ok();
+    build(&repo_root(), &b, &[]).assert_ok();
+    let (ta, tb) = (tree(&a), tree(&b));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (path, snap) in &ta {
+        assert!(snap.bytes == tb[path].bytes, "{path} differs between two builds of the same sources");
+    }
+    let run = check(&repo_root());
+    run.assert_ok();
+    assert_eq!(summary(&run.stdout).written, 0, "check writes nothing");
+}
+
+/// Copies the minimal fixture into a temp dir, so tests may change it.
+fn minimal_site() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_dir(&fixture("minimal"), &site);
+    (tmp, site)
+}
+
+fn card_slugs(built: &Built, page: &str) -> Vec<String> {
+    built.attrs(page, ".listing .card", "data-slug")
+}
+
+fn term_counts(built: &Built, taxonomy: &str) -> BTreeMap<String, usize> {
+    built
+        .page(&format!("{taxonomy}/index.html"))
+        .select(&sel(".terms li"))
+        .map(|li| (li.value().attr("data-slug").unwrap().to_string(), li.value().attr("data-count").unwrap().parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn minimal_site_publication_pagination_taxonomies_links_and_bundles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let site = fixture("minimal");
+    let run = build(&site, &out, &[]);
+    run.assert_ok();
+    let built = Built::load(&out, MINI_BASE);
+
+    // Published: four notes; the draft and the future note are left out everywhere.
+    let notes: BTreeSet<String> =
+        built.pages.keys().filter_map(|p| p.strip_prefix("notes/")?.strip_suffix("/index.html")).filter(|s| *s != "page/2").map(str::to_string).collect();
+    assert_eq!(notes, ["alpha", "beta", "delta", "gamma"].map(String::from).into());
+    for gone in ["brouillon", "futur"] {
+        assert!(!out.join("notes").join(gone).exists(), "notes/{gone} must not be published");
+        for (page, html) in &built.pages {
+            assert!(!html.html().contains(&format!("/notes/{gone}/")), "{page} links unpublished notes/{gone}");
+        }
+        for xml in ["sitemap.xml", "notes/atom.xml"] {
+            assert!(!built.read(xml).contains(&format!("/notes/{gone}/")), "{xml} lists unpublished notes/{gone}");
+        }
+    }
+    assert!(!built.exists("mots-cles/inacheve/index.html"), "a term used only by a draft has no page");
+    assert!(!built.exists("mots-cles/avenir/index.html"), "a term used only by a future entry has no page");
+
+    // Pagination (paginate: 2), newest first.
+    assert_eq!(card_slugs(&built, "notes/index.html"), ["delta", "gamma"]);
+    assert_eq!(card_slugs(&built, "notes/page/2/index.html"), ["beta", "alpha"]);
+    assert!(!built.exists("notes/page/3/index.html"));
+    assert_eq!(built.attrs("notes/index.html", "a[rel=next]", "href"), ["/notes/page/2/"]);
+    assert_eq!(built.attrs("notes/page/2/index.html", "a[rel=prev]", "href"), ["/notes/"]);
+    assert_eq!(built.attrs("notes/index.html", ".listing", "data-total-items"), ["4"]);
+    // `paginate: 0` lists everything on one page.
+    assert_eq!(card_slugs(&built, "echos/index.html"), ["echo-beta"]);
+    assert!(!built.exists("echos/page/2/index.html"));
+
+    // Taxonomies and counts, including an enum field used as a taxonomy.
+    assert_eq!(term_counts(&built, "mots-cles"), BTreeMap::from([("art".into(), 1), ("eau".into(), 3), ("sciences".into(), 2)]));
+    assert_eq!(term_counts(&built, "pays"), BTreeMap::from([("france".into(), 1), ("italie".into(), 1), ("pologne".into(), 1)]));
+    assert_eq!(built.attrs("mots-cles/eau/index.html", ".count", "data-count"), ["3"]);
+    assert_eq!(card_slugs(&built, "mots-cles/eau/index.html"), ["delta", "beta"]);
+    assert_eq!(card_slugs(&built, "mots-cles/eau/page/2/index.html"), ["alpha"]);
+    assert!(!built.exists("mots-cles/eau/page/3/index.html"));
+    assert!(!built.exists("mots-cles/sciences/page/2/index.html"));
+    assert_eq!(built.attrs("notes/beta/index.html", ".terms a", "href"), ["/pays/italie/", "/mots-cles/eau/"]);
+
+    // `@/` links resolved, with their anchors, in entries, sections and the home page.
+    assert_eq!(built.attrs("echos/echo-beta/index.html", ".content a", "href"), ["/notes/beta/", "/notes/alpha/#une-section"]);
+    assert!(built.ids("notes/alpha/index.html").contains("une-section"));
+    assert_eq!(built.attrs("a-propos/index.html", ".page a:not(.heading-anchor)", "href"), ["/notes/", "/echos/"]);
+    assert!(built.attrs("index.html", "main a", "href").contains(&"/a-propos/".to_string()));
+    // References and back-references.
+    assert_eq!(built.attrs("echos/echo-beta/index.html", ".ref a", "href"), ["/notes/beta/"]);
+    assert_eq!(built.attrs("notes/beta/index.html", ".echos a", "href"), ["/echos/echo-beta/"]);
+
+    // Bundle assets are copied next to their page, byte for byte, and the image field points there.
+    for asset in ["cover.png", "doc.txt"] {
+        let copied = std::fs::read(out.join("notes/beta").join(asset)).unwrap();
+        assert_eq!(copied, std::fs::read(site.join("content/notes/beta").join(asset)).unwrap(), "{asset}");
+    }
+    assert_eq!(built.attrs("notes/beta/index.html", "img.cover", "src"), ["/notes/beta/cover.png"]);
+    assert_eq!(built.attrs("notes/beta/index.html", "img.cover", "alt"), ["Un carré de couleur"]);
+    // Static files of the theme and of the site; the site's template overrides the theme's.
+    assert!(built.exists("css/mini.css") && built.exists("humans.txt"));
+    assert!(built.page("a-propos/index.html").select(&sel(".page--site-override")).next().is_some());
+    assert!(built.page("404.html").select(&sel("h1")).next().is_some());
+
+    let broken = built.broken_links();
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    let problems: Vec<String> = built.pages.keys().flat_map(|p| built.page_problems(p, "fr")).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // Feed and sitemap: the four notes, every page but the 404.
+    let feed: BTreeSet<String> = feed_links(&built.read("notes/atom.xml"), "notes/atom.xml", MINI_BASE).into_iter().collect();
+    assert_eq!(feed, notes.iter().map(|n| format!("{MINI_BASE}/notes/{n}/")).collect());
+    let urls = sitemap_urls(&built.read("sitemap.xml"), MINI_BASE);
+    let expected: BTreeSet<String> = built.pages.keys().filter(|p| *p != "404.html").map(|p| format!("{MINI_BASE}{}", file_url(p))).collect();
+    assert_eq!(urls.len(), expected.len());
+    assert_eq!(urls.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(built.read("robots.txt").lines().last(), Some(format!("Sitemap: {MINI_BASE}/sitemap.xml").as_str()));
+}
+
+#[test]
+fn drafts_are_published_only_with_the_flag_and_future_entries_never() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    build(&fixture("minimal"), &out, &["--drafts"]).assert_ok();
+    let built = Built::load(&out, MINI_BASE);
+    assert!(built.exists("notes/brouillon/index.html"));
+    assert!(!built.exists("notes/futur/index.html"), "--drafts does not publish future entries");
+    assert_eq!(term_counts(&built, "mots-cles")["eau"], 4);
+    assert_eq!(term_counts(&built, "mots-cles")["inacheve"], 1);
+    assert!(!term_counts(&built, "mots-cles").contains_key("avenir"));
+    assert_eq!(card_slugs(&built, "notes/index.html"), ["brouillon", "delta"]);
+    assert!(built.exists("notes/page/3/index.html"), "five notes, two per page");
+    let feed = feed_links(&built.read("notes/atom.xml"), "notes/atom.xml", MINI_BASE);
+    assert_eq!(feed.len(), 5);
+}
+
+#[test]
+fn a_reference_to_an_unpublished_entry_is_a_warning_not_an_error() {
+    let (tmp, site) = minimal_site();
+    let out = tmp.path().join("out");
+    write_files(&site, &[("content/echos/echo-futur.md", Some("---\ntitle: Écho du futur\nnote: futur\n---\n\nBientôt.\n"))]);
+    let run = build(&site, &out, &[]);
+    run.assert_ok();
+    let warning = "content/echos/echo-futur.md:3:7: note: « futur » n'est pas publié (brouillon ou date future)";
+    assert!(run.stderr.lines().any(|l| l.trim_start_matches("avertissement : ").starts_with(warning)), "{}", run.stderr);
+    assert!(run.stdout.contains("1 avertissement"), "{}", run.stdout);
+    let built = Built::load(&out, MINI_BASE);
+    assert!(built.page("echos/echo-futur/index.html").select(&sel(".ref")).next().is_none(), "no link to the unpublished note");
+}
+
+#[test]
+fn rebuilds_write_only_changes_and_remove_deleted_outputs() {
+    let (tmp, site) = minimal_site();
+    let out = tmp.path().join("out");
+
+    let first = build(&site, &out, &[]);
+    first.assert_ok();
+    let s1 = summary(&first.stdout);
+    assert_eq!((s1.written, s1.removed), (s1.files, 0));
+    let before = tree(&out);
+    assert_eq!(before.len(), s1.files);
+
+    // Nothing changed: nothing written, nothing removed, not even touched.
+    let second = build(&site, &out, &[]);
+    second.assert_ok();
+    let s2 = summary(&second.stdout);
+    assert_eq!((s2.written, s2.removed, s2.files), (0, 0, s1.files), "{}", second.stdout);
+    assert_eq!(tree(&out), before, "a no-op rebuild leaves every file as it was");
+
+    // One entry edited: its page and the pages listing it are rewritten, nothing else.
+    let alpha = std::fs::read_to_string(site.join("content/notes/alpha.md")).unwrap();
+    write_files(&site, &[("content/notes/alpha.md", Some(&alpha.replace("Du texte sous la section.", "Un texte modifié.")))]);
+    let third = build(&site, &out, &[]);
+    third.assert_ok();
+    let after_edit = tree(&out);
+    let changed: Vec<&String> = after_edit.keys().filter(|k| after_edit[*k].bytes != before[*k].bytes).collect();
+    assert_eq!(changed, ["notes/alpha/index.html"], "only the edited page's bytes changed");
+    assert_eq!(summary(&third.stdout).written, 1);
+
+    // An entry deleted: its page and the term page only it used are removed.
+    write_files(&site, &[("content/notes/gamma.md", None)]);
+    let fourth = build(&site, &out, &[]);
+    fourth.assert_ok();
+    let s4 = summary(&fourth.stdout);
+    let after = tree(&out);
+    let removed: BTreeSet<&String> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    assert_eq!(removed, BTreeSet::from([&"notes/gamma/index.html".to_string(), &"mots-cles/art/index.html".to_string()]));
+    assert_eq!(s4.removed, 2);
+    assert_eq!(s4.files, s1.files - 2);
+    assert!(!out.join("notes/gamma").exists() && !out.join("mots-cles/art").exists(), "emptied directories are removed too");
+    assert!(!after.keys().any(|k| k.contains(".vitrine-tmp")), "no temporary file left behind");
+    let built = Built::load(&out, MINI_BASE);
+    assert_eq!(term_counts(&built, "mots-cles")["sciences"], 1);
+    assert!(!built.read("sitemap.xml").contains("/notes/gamma/"));
+    assert!(built.broken_links().is_empty(), "{:?}", built.broken_links());
+    assert_eq!(summary(&build(&site, &out, &[]).stdout).written, 0);
+}
+
+#[test]
+fn new_scaffolds_an_entry_that_builds_as_a_draft() {
+    let (tmp, site) = minimal_site();
+    let run = vitrine(&["new", "notes", "Été à Kraków !", "--site", site.to_str().unwrap()]);
+    run.assert_ok();
+    let created = Path::new(run.stdout.trim());
+    assert_eq!(created, site.join("content/notes/ete-a-krakow.md"));
+    let text = std::fs::read_to_string(created).unwrap();
+    assert!(text.starts_with("---\ntitle: \"Été à Kraków !\"\n"), "{text}");
+    assert!(text.contains("draft: true"));
+    // A second entry with the same title never overwrites the first.
+    let again = vitrine(&["new", "notes", "Été à Kraków !", "--site", site.to_str().unwrap()]);
+    again.assert_ok();
+    assert_eq!(Path::new(again.stdout.trim()), site.join("content/notes/ete-a-krakow-2.md"));
+    assert_eq!(std::fs::read_to_string(created).unwrap(), text);
+
+    let out = tmp.path().join("out");
+    build(&site, &out, &[]).assert_ok();
+    assert!(!out.join("notes/ete-a-krakow").exists(), "a new entry is a draft");
+    build(&site, &out, &["--drafts"]).assert_ok();
+    assert!(out.join("notes/ete-a-krakow/index.html").is_file());
+
+    let unknown = vitrine(&["new", "nootes", "X", "--site", site.to_str().unwrap()]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.contains("collection « nootes » inconnue"), "{}", unknown.stderr);
+}
+
+#[test]
+fn the_link_resolver_of_these_tests_resolves_like_a_browser() {
+    let page = "notes/beta/index.html";
+    let r = |l: &str| resolve(page, l, MINI_BASE);
+    assert_eq!(r("doc.txt"), Some(("notes/beta/doc.txt".into(), None)));
+    assert_eq!(r("../alpha/#une-section"), Some(("notes/alpha/index.html".into(), Some("une-section".into()))));
+    assert_eq!(r("/"), Some(("index.html".into(), None)));
+    assert_eq!(r("/pays/r%C3%A9union/?x=1"), Some(("pays/réunion/index.html".into(), None)));
+    assert_eq!(r("#top"), Some((page.into(), Some("top".into()))));
+    assert_eq!(r("https://mini.example.org/notes/"), Some(("notes/index.html".into(), None)));
+    assert_eq!(r("https://mini.example.org"), Some(("index.html".into(), None)));
+    for external in ["https://mini.example.org.evil/x", "https://other.example/", "//cdn.example/x.js", "mailto:a@b.c", "tel:+33100000000"] {
+        assert_eq!(r(external), None, "{external}");
+    }
+    // And the checker does report what does not resolve.
+    let tmp = tempfile::tempdir().unwrap();
+    write_files(
+        tmp.path(),
+        &[
+            ("index.html", Some("<html lang=fr><body><a href=\"#c\">x</a><main id=c><h1>t</h1><a href=\"/a/#nope\">a</a><img src=\"/missing.png\"></main></body></html>")),
+            ("a/index.html", Some("<html><body><p id=\"yes\"></p></body></html>")),
+        ],
+    );
+    let built = Built::load(tmp.path(), MINI_BASE);
+    assert_eq!(built.broken_links().len(), 2, "{:?}", built.broken_links());
+    assert_eq!(built.page_problems("index.html", "fr"), ["index.html: <img src=Some(\"/missing.png\")> without alt"]);
+}
