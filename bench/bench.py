@@ -16,6 +16,8 @@ For each corpus size N it:
      with OUT on tmpfs (/dev/shm) when there is one;
   5. prints a table: tool, pages, wall median, CPU median (user+sys), peak
      RSS median, and the vitrine/hugo ratio of the wall medians.
+With --noop it also times no-op rebuilds (the same build again over the
+previous output, nothing changed) and counts the output files they rewrote.
 
 SHARED is $SHARED, or --shared, or ../shared beside the repository.
 Standard library only. Needs root (or an existing install) for
@@ -223,16 +225,45 @@ def timed(cmd_line, scratch):
             "exit": rc, "output": output}
 
 
+def snapshot(out):
+    """{relative path: (mtime_ns, size)} of every file under out."""
+    snap = {}
+    for dirpath, _, files in os.walk(out):
+        for fn in files:
+            p = os.path.join(dirpath, fn)
+            st = os.stat(p)
+            snap[os.path.relpath(p, out)] = (st.st_mtime_ns, st.st_size)
+    return snap
+
+
+def rewritten(before, after):
+    """Files created, modified (new mtime) or removed between two snapshots."""
+    changed = sum(1 for k, v in after.items() if before.get(k) != v)
+    removed = sum(1 for k in before if k not in after)
+    return changed + removed
+
+
+def load_average():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
 def commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages):
-    """The timed command lines: removing the previous output is part of each."""
+    """The timed command lines: removing the previous output is part of each.
+    The "no-op" ones build again over the previous output."""
     h_out = os.path.join(out_root, "hugo-%d" % pages)
     v_out = os.path.join(out_root, "vitrine-%d" % pages)
     v_cache = os.path.join(vitrine_site, ".vitrine")
     return {
+        "hugo no-op": ("exec hugo --quiet -s %s -d %s" % (sh_quote(hugo_site), sh_quote(h_out)), h_out),
+        "vitrine no-op": ("exec %s build --site %s --out %s"
+                          % (sh_quote(vitrine_exe), sh_quote(vitrine_site), sh_quote(v_out)), v_out),
         "hugo": ("rm -rf %s && exec hugo --quiet -s %s -d %s"
                  % (sh_quote(h_out), sh_quote(hugo_site), sh_quote(h_out)), h_out),
         # .vitrine/ (build cache, if any) goes too: this measures full builds.
@@ -264,16 +295,76 @@ def output_census(out):
     return {"html": html, "xml": xml, "missing": [k for k, v in checks.items() if not v]}
 
 
+def summarise(tool, pages, samples):
+    return {
+        "tool": tool, "pages": pages,
+        "wall": statistics.median(x["wall"] for x in samples),
+        "cpu": statistics.median(x["cpu"] for x in samples),
+        "rss_mib": statistics.median(x["rss_mib"] for x in samples),
+        "walls": [round(x["wall"], 3) for x in samples],
+    }
+
+
+def add_ratio(medians, hugo_key, vitrine_key):
+    if hugo_key in medians and vitrine_key in medians:
+        medians[vitrine_key]["ratio"] = "%.2f" % (medians[vitrine_key]["wall"] / medians[hugo_key]["wall"])
+        medians[hugo_key]["ratio"] = "1.00"
+
+
+def measure(active, cmds, pages, runs, scratch):
+    """Full builds, `runs` per tool, interleaved so that drift hits both alike."""
+    samples = {t: [] for t in active}
+    for i in range(runs):
+        for tool in active:
+            r = timed(cmds[tool][0], scratch)
+            if r["exit"] != 0:
+                die("%s failed on run %d:\n%s" % (tool, i + 1, r["output"][-4000:]))
+            samples[tool].append(r)
+    medians = {t: summarise(t, pages, samples[t]) for t in active}
+    add_ratio(medians, "hugo", "vitrine")
+    for tool in active:
+        log("bench: %s, %d projects: walls %s" % (tool, pages, medians[tool]["walls"]))
+    return [medians[t] for t in active]
+
+
+def measure_noop(active, cmds, pages, runs, scratch):
+    """Rebuilds over the output of the last full build, nothing changed."""
+    medians = {}
+    for tool in active:
+        key = tool + " no-op"
+        line, out = cmds[key]
+        before = snapshot(out)
+        s = []
+        for i in range(runs):
+            r = timed(line, scratch)
+            if r["exit"] != 0:
+                die("%s failed on run %d:\n%s" % (key, i + 1, r["output"][-4000:]))
+            if i == 0:
+                n = rewritten(before, snapshot(out))
+            s.append(r)
+        medians[key] = summarise(key, pages, s)
+        medians[key]["rewritten"] = n
+        log("bench: %s, %d projects: walls %s; first run rewrote %d of %d files"
+            % (key, pages, medians[key]["walls"], n, len(before)))
+    add_ratio(medians, "hugo no-op", "vitrine no-op")
+    return [medians[t + " no-op"] for t in active]
+
+
 def fmt_row(cells, widths):
     return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
 
 
 def print_table(rows):
     head = ["tool", "pages", "wall median (s)", "CPU median (s)", "peak RSS (MiB)", "ratio vitrine/hugo"]
+    if any("rewritten" in r for r in rows):
+        head.append("files rewritten")
     body = []
     for r in rows:
-        body.append([r["tool"], "{:,}".format(r["pages"]), "%.2f" % r["wall"], "%.2f" % r["cpu"],
-                     "%.0f" % r["rss_mib"], r.get("ratio", "")])
+        row = [r["tool"], "{:,}".format(r["pages"]), "%.2f" % r["wall"], "%.2f" % r["cpu"],
+               "%.0f" % r["rss_mib"], r.get("ratio", "")]
+        if len(head) > 6:
+            row.append("{:,}".format(r["rewritten"]) if "rewritten" in r else "")
+        body.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     lines += [fmt_row(b, widths) for b in body]
@@ -295,6 +386,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
     ap.add_argument("--vitrine", default=None, help="use this vitrine binary instead of building one")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    ap.add_argument("--noop", action="store_true",
+                    help="also time no-op rebuilds over the previous output and count rewritten files")
     args = ap.parse_args(argv)
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -324,7 +417,7 @@ def main(argv=None):
     scratch = tempfile.mkdtemp(prefix="bench-", dir=work)
 
     machine = machine_description()
-    versions = {"hugo": tool_version(["hugo", "version"]) if "hugo" in tools else None,
+    versions = {"hugo": " ".join(tool_version(["hugo", "version"]).split()[:2]) if "hugo" in tools else None,
                 "vitrine": git_rev() if "vitrine" in tools else None}
     log("bench: machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB, %(os)s, Linux %(kernel)s" % machine)
     log("bench: hugo: %s; vitrine: %s" % (versions["hugo"], versions["vitrine"]))
@@ -355,35 +448,16 @@ def main(argv=None):
                 % (tool, census["html"], census["xml"],
                    "; missing: " + ", ".join(census["missing"]) if census["missing"] else ""))
             active.append(tool)
-        samples = {t: [] for t in active}
-        for i in range(args.runs):
-            for tool in active:  # interleaved, so drift hits both tools alike
-                r = timed(cmds[tool][0], scratch)
-                if r["exit"] != 0:
-                    die("%s failed on run %d:\n%s" % (tool, i + 1, r["output"][-4000:]))
-                samples[tool].append(r)
-        medians = {}
-        for tool in active:
-            s = samples[tool]
-            medians[tool] = {
-                "tool": tool, "pages": pages,
-                "wall": statistics.median(x["wall"] for x in s),
-                "cpu": statistics.median(x["cpu"] for x in s),
-                "rss_mib": statistics.median(x["rss_mib"] for x in s),
-                "walls": [round(x["wall"], 3) for x in s],
-            }
-        if "hugo" in medians and "vitrine" in medians:
-            medians["vitrine"]["ratio"] = "%.2f" % (medians["vitrine"]["wall"] / medians["hugo"]["wall"])
-            medians["hugo"]["ratio"] = "1.00"
-        for tool in active:
-            rows.append(medians[tool])
-            log("bench: %s, %d projects: walls %s" % (tool, pages, medians[tool]["walls"]))
+        log("bench: load average before timing: %.2f" % load_average())
+        rows += measure(active, cmds, pages, args.runs, scratch)
+        if args.noop:
+            rows += measure_noop(active, cmds, pages, args.runs, scratch)
 
     shutil.rmtree(scratch, ignore_errors=True)
     print()
     print("Machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB RAM, %(os)s, Linux %(kernel)s" % machine)
-    print("Hugo: %s · vitrine: %s · median of %d runs, output on %s"
-          % (versions["hugo"], versions["vitrine"], args.runs, out_root))
+    print("Hugo: %s · vitrine: %s · median of %d runs, output on %s · load average %.2f at the end"
+          % (versions["hugo"], versions["vitrine"], args.runs, out_root, load_average()))
     print()
     if rows:
         print_table(rows)
