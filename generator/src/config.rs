@@ -38,6 +38,8 @@ struct RawConfig {
     collections: IndexMap<String, RawCollection>,
     #[serde(default)]
     daemon: DaemonConfig,
+    /// French typographic spacing and apostrophes; on by default for `language: fr`.
+    typography: Option<bool>,
 }
 
 fn default_language() -> String {
@@ -183,6 +185,8 @@ pub struct Config {
     pub taxonomies: Vec<Taxonomy>,
     pub collections: Vec<Collection>,
     pub daemon: DaemonConfig,
+    /// Apply `typography` (French rules) to rendered text.
+    pub typography: bool,
 }
 
 impl Config {
@@ -287,6 +291,7 @@ impl Config {
             title: raw.title,
             description: raw.description,
             base_url,
+            typography: raw.typography.unwrap_or(raw.language == "fr"),
             language: raw.language,
             theme: raw.theme,
             paginate: raw.paginate,

@@ -18,6 +18,7 @@ pub mod node;
 pub mod render;
 pub mod scaffold;
 pub mod schema;
+pub mod typography;
 pub mod write;
 
 use std::fmt;

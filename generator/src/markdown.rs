@@ -57,6 +57,13 @@ pub fn render(md: &str, resolve: &dyn Fn(&str) -> Option<String>) -> Rendered {
 /// ids `taken` (a heading "Contenu" must not get the id of the skip link's target):
 /// headings get the next free id instead.
 pub fn render_with_ids(md: &str, resolve: &dyn Fn(&str) -> Option<String>, taken: &[String]) -> Rendered {
+    render_typeset(md, resolve, taken, false)
+}
+
+/// Like [`render_with_ids`], with French typography (see [`crate::typography`])
+/// applied to text when `typography` is set: never to code, link targets or
+/// image descriptions.
+pub fn render_typeset(md: &str, resolve: &dyn Fn(&str) -> Option<String>, taken: &[String], typography: bool) -> Rendered {
     let mut out = Rendered::default();
     let line_starts: Vec<usize> =
         std::iter::once(0).chain(md.match_indices('\n').map(|(i, _)| i + 1)).collect();
@@ -130,9 +137,40 @@ pub fn render_with_ids(md: &str, resolve: &dyn Fn(&str) -> Option<String>, taken
             other => events.push(other),
         }
     }
+    if typography {
+        typeset(&mut events);
+        for t in &mut out.toc {
+            t.title = crate::typography::apply(&t.title);
+        }
+    }
     out.html.reserve(md.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut out.html, events.into_iter());
     out
+}
+
+/// Applies French typography to the text events outside code and images.
+fn typeset(events: &mut [Event]) {
+    let mut typo = crate::typography::Typographer::default();
+    let (mut in_code, mut in_image) = (false, 0usize);
+    for ev in events.iter_mut() {
+        match ev {
+            Event::Start(Tag::CodeBlock(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock) => in_code = false,
+            Event::Start(Tag::Image { .. }) => in_image += 1,
+            Event::End(TagEnd::Image) => in_image = in_image.saturating_sub(1),
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableCell | TagEnd::BlockQuote(_)) => {
+                typo.reset(None)
+            }
+            Event::Code(c) => typo.reset(c.chars().last()),
+            Event::Text(t) if !in_code && in_image == 0 => {
+                let fixed = typo.text(t);
+                if fixed != t.as_ref() {
+                    *t = CowStr::from(fixed);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The literal `id="…"` values of template sources (computed ones are skipped).
@@ -184,6 +222,23 @@ mod tests {
         let r = render_with_ids("## Contenu\n\n## Contenu\n\n## Menu\n", &|_| None, &taken);
         let ids: Vec<&str> = r.toc.iter().map(|t| t.id.as_str()).collect();
         assert_eq!(ids, ["contenu-2", "contenu-3", "menu-2"]);
+    }
+
+    #[test]
+    fn typography_spares_code_links_and_times() {
+        let md = "Bonjour ! Voir `a ? b : c` et [le site](https://example.org/?q=1:2) à 14:30 ; «oui».\n\n```\nx ? y : z\n```\n\n![Une image : test](a.png)\n\n## Quoi ?\n";
+        let r = render_typeset(md, &|_| None, &[], true);
+        assert!(r.html.contains("Bonjour\u{202F}!"), "{}", r.html);
+        assert!(r.html.contains("<code>a ? b : c</code>"), "{}", r.html);
+        assert!(r.html.contains("href=\"https://example.org/?q=1:2\""), "{}", r.html);
+        assert!(r.html.contains("à 14:30\u{202F};"), "{}", r.html);
+        assert!(r.html.contains("«\u{A0}oui\u{A0}»"), "{}", r.html);
+        assert!(r.html.contains("x ? y : z\n</code>"), "{}", r.html);
+        assert!(r.html.contains("alt=\"Une image : test\""), "{}", r.html);
+        assert_eq!(r.toc[0].title, "Quoi\u{202F}?");
+        // Off: untouched.
+        let plain = render_typeset("Bonjour !", &|_| None, &[], false);
+        assert!(plain.html.contains("Bonjour !"));
     }
 
     #[test]

@@ -317,7 +317,7 @@ impl<'a> Renderer<'a> {
     }
 
     fn markdown(&self, md: &str, source: &str, body_line: u32) -> Result<markdown::Rendered, Vec<Diagnostic>> {
-        let r = markdown::render_with_ids(md, &|p| self.model.links.get(p).cloned(), &self.template_ids);
+        let r = markdown::render_typeset(md, &|p| self.model.links.get(p).cloned(), &self.template_ids, self.config.typography);
         if r.broken_links.is_empty() {
             Ok(r)
         } else {
@@ -591,6 +591,7 @@ fn base_card(config: &Config, model: &Model, e: &crate::model::Entry) -> Map<Str
     m.insert("summary".into(), e.fields.get("summary").cloned().unwrap_or(Json::Null));
     m.insert("fields".into(), Json::Object(e.fields.clone()));
     m.insert("terms".into(), serde_json::to_value(terms).unwrap_or(Json::Null));
+    crate::typography::typeset_card(config, &mut m);
     m
 }
 
