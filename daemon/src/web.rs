@@ -186,12 +186,14 @@ async fn security_headers(mut resp: Response) -> Response {
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -209,6 +211,7 @@ pub fn app(state: AppState) -> Router {
         .route("/submit/{collection}", get(form_page).post(submit_form))
         .route("/api/submissions", post(api_submit))
         .route("/suivi/{token}", get(status_page))
+        .route("/proposer/{path}/", get(static_form_page))
         .route("/healthz", get(|| async { "ok" }))
         .merge(moderation::routes())
         .layer(axum::middleware::map_response(security_headers))
@@ -633,6 +636,38 @@ async fn form_page(State(state): State<AppState>, UrlPath(name): UrlPath<String>
     let collection = submittable(&config, &name).ok_or(AppError::NotFound)?;
     let view = FormView { values: json!({}), errors: Vec::new(), notice: None, extra_rows: 0 };
     Ok(Html(render_form(&state, collection, view)?))
+}
+
+/// The site's own form page (`/proposer/<path>/`, written by the generator with
+/// the theme's templates) served with a fresh signed token injected, so that
+/// the first submission from the themed page passes the token check.
+async fn static_form_page(State(state): State<AppState>, UrlPath(path): UrlPath<String>) -> Result<Response, AppError> {
+    let config = state.config();
+    let url = format!("/proposer/{path}/");
+    let collection = config
+        .collections
+        .iter()
+        .find(|c| c.submit.is_some() && vitrine_generator::render::form_url(c) == url)
+        .ok_or(AppError::NotFound)?;
+    let file = state.site_dir.join("public").join("proposer").join(&path).join("index.html");
+    let Ok(html) = tokio::fs::read_to_string(&file).await else {
+        return Ok(Redirect::to(&format!("/submit/{}", collection.name)).into_response());
+    };
+    let action = format!("/submit/{}\"", collection.name);
+    let Some(form_at) = html.find(&action).and_then(|i| html[..i].rfind("<form")) else {
+        return Ok(Redirect::to(&format!("/submit/{}", collection.name)).into_response());
+    };
+    let Some(end) = html[form_at..].find('>').map(|j| form_at + j + 1) else {
+        return Ok(Redirect::to(&format!("/submit/{}", collection.name)).into_response());
+    };
+    let token = security::issue_form_token(&state.secret, &collection.name, jiff::Timestamp::now().as_second());
+    let page = format!("{}<input type=\"hidden\" name=\"vt_token\" value=\"{token}\">{}", &html[..end], &html[end..]);
+    let mut resp = Html(page).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    Ok(resp)
 }
 
 const RESERVED: &[&str] = &["vt_token", "vt_name", "vt_email", "vt_body", "vt_fax", "vt_more"];

@@ -411,3 +411,21 @@ async fn public_posts_are_rate_limited_per_ip() {
     assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::SEE_OTHER, StatusCode::TOO_MANY_REQUESTS]);
     assert_eq!(queue_count(&st).await, 2);
 }
+
+#[tokio::test]
+async fn the_sites_own_form_page_gets_a_token_and_its_post_is_accepted() {
+    let site = example_site();
+    vitrine_generator::build(&vitrine_generator::BuildOptions::new(site.path())).unwrap();
+    let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
+    let r = send(&st, get("/proposer/projets/", None)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body(r).await;
+    // The theme's page (generator output), with a fresh token inside the form.
+    let form_at = html.find("action=\"/submit/projects\"").expect("form of the theme");
+    let tok = hidden_value(&html[form_at..], "vt_token");
+    assert!(html.contains("name=\"partners[0].school\""), "schema controls from generator::forms");
+    let r = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(queue_count(&st).await, 1);
+    assert_eq!(send(&st, get("/proposer/nope/", None)).await.status(), StatusCode::NOT_FOUND);
+}
