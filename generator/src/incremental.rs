@@ -257,7 +257,7 @@ fn affected_jobs(config: &crate::Config, old: &Model, new: &Model, changed: &Has
             Job::Listing(ci, _) => collections.contains(&ci),
             Job::Term(ti, k, _) => terms.contains(&(ti, new.taxonomies[ti][k].slug.clone())),
             Job::TaxonomyIndex(ti) => terms.iter().any(|(t, _)| *t == ti),
-            Job::Home | Job::NotFound | Job::Feed(_) | Job::Sitemap | Job::Assets => true,
+            Job::Home | Job::NotFound | Job::Feed(_) | Job::Sitemap | Job::Assets | Job::Calendars => true,
             Job::Entry(_) | Job::Form(_) | Job::Robots => false,
         };
         if keep {

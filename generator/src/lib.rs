@@ -10,6 +10,7 @@ pub mod check;
 pub mod config;
 pub mod error;
 pub mod forms;
+pub mod ics;
 pub mod incremental;
 pub mod load;
 pub mod markdown;

