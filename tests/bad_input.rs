@@ -423,3 +423,30 @@ fn a_missing_image_is_reported_at_its_value() {
         &[d(ALPHA, 4, 15, "cover.src", "image « absente.png » introuvable à côté de content/notes/alpha.md")],
     );
 }
+
+#[test]
+fn broken_anchors_are_found_by_check_where_they_were_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_dir(&fixture("minimal"), &site);
+    write_files(
+        &site,
+        &[
+            (ALPHA, Some("---\ntitle: Alpha\nsummary: S.\n---\n\n## Une section\n\nVoir [y](@/notes/beta/index.md#nulle-part) et [z](/notes/gamma/#rien).\n")),
+            ("templates/404.html", Some("{% extends \"base.html\" %}\n{% block main %}<h1>Perdu</h1><a href=\"/nulle-part/\">?</a>{% endblock main %}\n")),
+        ],
+    );
+    // The build resolves `@/` files but cannot know other pages' ids: it succeeds.
+    build(&site, &tmp.path().join("out"), &[]).assert_ok();
+    let run = check(&site);
+    assert_reports(
+        "check",
+        &run,
+        &[
+            d(ALPHA, 8, 10, "", "lien interne cassé : /notes/beta/#nulle-part (dans la page /notes/alpha/index.html)"),
+            d(ALPHA, 8, 51, "", "lien interne cassé : /notes/gamma/#rien"),
+            d("public/404.html", 0, 0, "", "lien interne cassé : /nulle-part/"),
+        ],
+    );
+    assert!(!site.join("public").exists());
+}

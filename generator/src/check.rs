@@ -100,13 +100,72 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The Markdown source of each output page that has one: output path →
+/// (content-relative source, body, line of the body in the file).
+fn page_sources(p: &crate::Prepared) -> HashMap<String, (&str, &str, u32)> {
+    let file_of = |url: &str| {
+        let u = url.trim_start_matches('/');
+        if u.is_empty() || u.ends_with('/') { format!("{u}index.html") } else { u.to_string() }
+    };
+    let mut m = HashMap::new();
+    for e in &p.model.entries {
+        m.insert(file_of(&e.url), (e.source.as_str(), e.body.as_str(), e.body_line));
+    }
+    let home = &p.model.home;
+    m.insert("index.html".into(), (home.source.as_str(), home.body.as_str(), home.body_line));
+    for (c, s) in p.config.collections.iter().zip(&p.model.sections) {
+        if let Some(s) = s
+            && !c.path.is_empty()
+        {
+            m.insert(file_of(&c.url()), (s.source.as_str(), s.body.as_str(), s.body_line));
+        }
+    }
+    m
+}
+
+/// Where a broken link of a page was written in its Markdown source, if it was:
+/// the line and column of a `](dest)` whose destination (resolved for `@/`) is `link`.
+fn link_position(body: &str, body_line: u32, link: &str, links: &HashMap<String, String>) -> Option<Pos> {
+    for (i, line) in body.lines().enumerate() {
+        let mut from = 0;
+        while let Some(at) = line[from..].find("](") {
+            let start = from + at + 2;
+            let dest = line[start..].split([')', ' ']).next().unwrap_or("");
+            let resolved = match dest.strip_prefix("@/") {
+                Some(path) => {
+                    let (file, anchor) = path.split_once('#').map(|(f, a)| (f, Some(a))).unwrap_or((path, None));
+                    links.get(file).map(|u| match anchor {
+                        Some(a) => format!("{u}#{a}"),
+                        None => u.clone(),
+                    })
+                }
+                None => Some(dest.to_string()),
+            };
+            if resolved.as_deref() == Some(link) {
+                return Some(Pos { line: body_line + i as u32, col: line[..start].chars().count() as u32 + 1 });
+            }
+            from = start;
+        }
+    }
+    None
+}
+
 pub fn check(opts: &BuildOptions) -> Result<BuildReport, Error> {
     let mut timings = Vec::new();
     let p = crate::prepare(opts, &mut timings)?;
     let outputs = crate::render_all(&p, false, &mut timings)?;
+    let sources = page_sources(&p);
+    // A link written in Markdown is reported where it was written; one that comes
+    // from a template, on the page it appears in.
     let diags: Vec<Diagnostic> = broken_links(&outputs)
         .into_iter()
-        .map(|(page, link)| Diagnostic::new(PathBuf::from("public").join(&page), Pos::default(), "", format!("lien interne cassé : {link}")))
+        .map(|(page, link)| {
+            let message = format!("lien interne cassé : {link} (dans la page /{page})");
+            match sources.get(&page).and_then(|(src, body, line)| Some((src, link_position(body, *line, &link, &p.model.links)?))) {
+                Some((src, pos)) => Diagnostic::new(PathBuf::from("content").join(src), pos, "", message),
+                None => Diagnostic::new(PathBuf::from("public").join(&page), Pos::default(), "", message),
+            }
+        })
         .collect();
     error::check(diags)?;
     Ok(BuildReport {
