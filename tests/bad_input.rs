@@ -73,6 +73,10 @@ fn assert_reports(what: &str, run: &Run, expected: &[Diag]) {
 /// Builds the fixture, breaks it with `files`, and checks both commands' reports
 /// and that the previous output is untouched.
 fn assert_bad(what: &str, files: &[(&str, Option<&str>)], expected: &[Diag]) {
+    assert_bad_with(what, |site| write_files(site, files), expected);
+}
+
+fn assert_bad_with(what: &str, change: impl Fn(&std::path::Path), expected: &[Diag]) {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
     let out = tmp.path().join("public");
@@ -81,7 +85,7 @@ fn assert_bad(what: &str, files: &[(&str, Option<&str>)], expected: &[Diag]) {
     let before = tree(&out);
     assert!(before.contains_key("notes/alpha/index.html"));
 
-    write_files(&site, files);
+    change(&site);
     let run = build(&site, &out, &[]);
     assert_reports(&format!("{what} (build)"), &run, expected);
     let after = tree(&out);
@@ -449,4 +453,13 @@ fn broken_anchors_are_found_by_check_where_they_were_written() {
         ],
     );
     assert!(!site.join("public").exists());
+}
+
+#[test]
+fn a_file_not_in_utf8() {
+    assert_bad_with(
+        "Latin-1",
+        |site| std::fs::write(site.join(ALPHA), b"---\ntitle: Caf\xe9\nsummary: S.\n---\n").unwrap(),
+        &[d(ALPHA, 2, 11, "", "le fichier n'est pas enregistré en UTF-8")],
+    );
 }

@@ -155,7 +155,23 @@ pub fn walk_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// Reads one content file (used by the incremental path too).
 pub fn read_source(content_dir: &Path, path: &Path) -> Result<SourceFile, Error> {
-    Ok(SourceFile { rel: rel_string(path, content_dir), text: read(path)? })
+    let rel = rel_string(path, content_dir);
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile { rel, text }),
+        // A file saved in another encoding (Windows-1252…) is a content mistake, not an I/O failure.
+        Err(e) => {
+            let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            let col = String::from_utf8_lossy(&before[before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)..]).chars().count() as u32 + 1;
+            Err(Error::Invalid(error::Diagnostics(vec![Diagnostic::new(
+                PathBuf::from("content").join(&rel),
+                crate::node::Pos { line, col },
+                "",
+                "le fichier n'est pas enregistré en UTF-8 (réenregistrez-le en UTF-8 depuis votre éditeur)",
+            )])))
+        }
+    }
 }
 
 /// Reads everything the build needs besides the config and data.
