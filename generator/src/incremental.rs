@@ -138,12 +138,15 @@ impl Site {
         timings.push(("chargement", t.elapsed()));
         let t = Instant::now();
         let old = &self.prepared.model;
-        let new = model::build_model(
+        let mut new = model::build_model(
             &self.prepared.config,
             &sources,
             &model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() },
         )?;
         timings.push(("modèle", t.elapsed()));
+        let t = Instant::now();
+        crate::images::process(&self.prepared.config, &sources, &mut new, &self.opts.site)?;
+        timings.push(("images", t.elapsed()));
         if assets_changed {
             // Image sizes and existence checks depend on assets: treat every bundle's entry as changed.
             changed_sources.extend(new.entries.iter().map(|e| e.source.clone()));

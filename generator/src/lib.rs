@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod forms;
 pub mod ics;
+pub mod images;
 pub mod incremental;
 pub mod load;
 pub mod markdown;
@@ -112,8 +113,11 @@ pub fn prepare(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>)
     timings.push(("chargement", t.elapsed()));
     let t = Instant::now();
     let now = build_time(&config, opts.now.clone());
-    let model = model::build_model(&config, &sources, &model::ModelOptions { drafts: opts.drafts, today: now.date() })?;
+    let mut model = model::build_model(&config, &sources, &model::ModelOptions { drafts: opts.drafts, today: now.date() })?;
     timings.push(("modèle", t.elapsed()));
+    let t = Instant::now();
+    images::process(&config, &sources, &mut model, &opts.site)?;
+    timings.push(("images", t.elapsed()));
     Ok(Prepared { config, sources, model, now })
 }
 

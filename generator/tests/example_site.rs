@@ -75,3 +75,50 @@ fn french_typography_in_pages() {
     // Times in the programme keep their ordinary form, URLs are untouched.
     assert!(page.contains("https://example.org/canope/decouvrir-etwinning"));
 }
+
+#[test]
+fn covers_have_responsive_variants() {
+    let page = read("projets/sur-les-planches/index.html");
+    let html = scraper_free_img(&page, "/projets/sur-les-planches/cover-");
+    assert!(html.contains("srcset=\"/projets/sur-les-planches/cover-480.jpg 480w, /projets/sur-les-planches/cover-960.jpg 960w"), "{html}");
+    assert!(html.contains("width=\"960\" height=\"540\""), "{html}");
+    let v = image::image_dimensions(built().join("projets/sur-les-planches/cover-480.jpg")).unwrap();
+    assert_eq!(v, (480, 270));
+    // Listings lazy-load their card images.
+    let listing = read("projets/index.html");
+    assert!(scraper_free_img(&listing, "/projets/sur-les-planches/cover-").contains("loading=\"lazy\""));
+}
+
+/// The `<img …>` tag whose `src` starts with `prefix`.
+fn scraper_free_img(html: &str, prefix: &str) -> String {
+    let at = html.find(&format!("<img src=\"{prefix}")).unwrap_or_else(|| panic!("no <img src=\"{prefix}…\">"));
+    html[at..at + html[at..].find('>').unwrap() + 1].to_string()
+}
+
+#[test]
+fn a_broken_image_is_a_diagnostic_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path();
+    fs::write(
+        site.join("vitrine.yaml"),
+        "title: T\nbase_url: https://t.example.org\ncollections:\n  projects:\n    title: P\n    path: projets\n    template: page.html\n    fields:\n      cover: { type: image }\n",
+    )
+    .unwrap();
+    let templates = site.join("themes/default/templates");
+    fs::create_dir_all(&templates).unwrap();
+    for t in ["index.html", "404.html", "taxonomy.html", "term.html", "page.html"] {
+        fs::write(templates.join(t), "ok").unwrap();
+    }
+    fs::create_dir_all(site.join("content/projects/a")).unwrap();
+    fs::write(site.join("content/_index.md"), "---\ntitle: Accueil\n---\n").unwrap();
+    fs::write(site.join("content/projects/a/index.md"), "---\ntitle: A\ncover: { src: photo.jpg, alt: \"Une photo\" }\n---\nTexte\n").unwrap();
+    fs::write(site.join("content/projects/a/photo.jpg"), b"\xFF\xD8\xFF\xE0 truncated").unwrap();
+    let err = vitrine_generator::build(&BuildOptions::new(site)).unwrap_err();
+    let d = err.diagnostics();
+    assert_eq!(d.len(), 1, "{err}:{d:?}");
+    assert_eq!(d[0].file, Path::new("content/projects/a/index.md"), "{err}");
+    assert_eq!(d[0].field, "cover.src");
+    assert_eq!(d[0].pos.line, 3);
+    assert!(d[0].message.contains("photo.jpg"), "{}", d[0].message);
+    assert!(!site.join("public").exists(), "a failed build writes nothing");
+}

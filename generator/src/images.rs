@@ -1,0 +1,392 @@
+//! Responsive images: every image field of every published entry (covers,
+//! gallery pictures) is resized at build time into a few widths, in WebP and in
+//! a fallback format (JPEG, or PNG when the picture has transparency).
+//!
+//! - Widths are [`WIDTHS`], capped at the original width (a 1200 px cover gives
+//!   480, 960 and 1200); an image is never enlarged.
+//! - Results are cached in `.vitrine/cache/images/` under the site, named by a
+//!   hash of the source bytes and of the processing options, so an unchanged
+//!   image is never decoded twice, across builds and across `serve` rebuilds.
+//!   Cache files are written atomically; a stale cache is only wasted disk space.
+//! - Images are processed in parallel (rayon), and the stage is timed on its own.
+//! - The variants join `Model::assets`, so `render`/`write` copy them like any
+//!   other file and the incremental path knows their paths.
+//! - The image value templates see gains `srcset` (fallback format), `srcset_webp`,
+//!   `original`, and `src`/`width`/`height` of a mid-sized variant (see
+//!   ARCHITECTURE.md).
+//!
+//! A broken or unsupported image is a build error naming the content file, the
+//! line and the field; never a panic.
+//!
+//! What it does not do: crop, art direction, or lossy WebP (the `image` crate
+//! only encodes lossless WebP). Since lossless WebP of a photo can be larger than
+//! its JPEG, a WebP variant is only offered when it is smaller than the fallback.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde_json::{Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::error::{self, Diagnostic, Error};
+use crate::load::{Asset, Sources};
+use crate::model::Model;
+use crate::node::Pos;
+use crate::schema::{Field, Kind};
+
+/// Target widths in pixels.
+pub const WIDTHS: [u32; 3] = [480, 960, 1440];
+const JPEG_QUALITY: u8 = 82;
+/// Changes whenever the processing changes, so old cache entries are not reused.
+const OPTIONS: &str = "v1;w=480,960,1440;q=82;filter=catmullrom";
+
+/// Where processed images are kept between builds.
+pub fn cache_dir(site: &Path) -> PathBuf {
+    site.join(".vitrine").join("cache").join("images")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Variant {
+    width: u32,
+    height: u32,
+    /// File extension: "webp", "jpg" or "png".
+    ext: &'static str,
+    cache: PathBuf,
+}
+
+/// What processing one source image gave.
+#[derive(Debug, Clone)]
+struct Processed {
+    fallback: Vec<Variant>,
+    webp: Vec<Variant>,
+}
+
+/// An image value found in an entry: (entry index, dotted field path, asset URL).
+struct Found {
+    entry: usize,
+    path: String,
+    url: String,
+}
+
+fn collect(field: &Field, path: String, v: &Json, entry: usize, out: &mut Vec<Found>) {
+    match (&field.kind, v) {
+        (Kind::Image, Json::Object(m)) => {
+            if let Some(src) = m.get("src").and_then(Json::as_str) {
+                out.push(Found { entry, path, url: src.to_string() });
+            }
+        }
+        (Kind::List { item }, Json::Array(items)) => {
+            for (i, x) in items.iter().enumerate() {
+                collect(item, format!("{path}[{i}]"), x, entry, out);
+            }
+        }
+        (Kind::Object { fields }, Json::Object(m)) => {
+            for sub in fields {
+                if let Some(x) = m.get(&sub.name) {
+                    collect(sub, format!("{path}.{}", sub.name), x, entry, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The widths to produce for an image `w` pixels wide.
+pub fn widths_for(w: u32) -> Vec<u32> {
+    let mut out: Vec<u32> = WIDTHS.iter().copied().filter(|x| *x < w).collect();
+    out.push(w.min(*WIDTHS.last().unwrap_or(&w)));
+    out.dedup();
+    out
+}
+
+fn scaled_height(w0: u32, h0: u32, w: u32) -> u32 {
+    ((h0 as u64 * w as u64 + w0 as u64 / 2) / w0.max(1) as u64).max(1) as u32
+}
+
+/// Processes one source file (or finds its variants in the cache).
+fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
+    let bytes = std::fs::read(src).map_err(|e| format!("lecture impossible : {e}"))?;
+    let mut h = Sha256::new();
+    h.update(OPTIONS.as_bytes());
+    h.update(&bytes);
+    let key = hex(&h.finalize()[..12]);
+    let format = image::guess_format(&bytes).map_err(|_| "format d’image non reconnu (JPEG, PNG ou WebP attendu)".to_string())?;
+    if !matches!(format, image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP) {
+        return Err(format!("format {format:?} non pris en charge (JPEG, PNG ou WebP attendu)"));
+    }
+    // A small manifest records the variants, so a cached image needs no decoding at all.
+    let manifest = cache.join(format!("{key}.txt"));
+    if let Ok(text) = std::fs::read_to_string(&manifest)
+        && let Some(p) = parse_manifest(&text, cache, &key)
+        && p.fallback.iter().chain(&p.webp).all(|v| v.cache.is_file())
+    {
+        return Ok(p);
+    }
+    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| format!("image illisible : {e}"))?;
+    let (w0, h0) = (img.width(), img.height());
+    if w0 == 0 || h0 == 0 {
+        return Err("image vide".into());
+    }
+    let alpha = img.color().has_alpha();
+    let fb_ext = if alpha { "png" } else { "jpg" };
+    let mut p = Processed { fallback: Vec::new(), webp: Vec::new() };
+    std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    for w in widths_for(w0) {
+        let h = scaled_height(w0, h0, w);
+        let resized = if w == w0 { img.clone() } else { img.resize_exact(w, h, image::imageops::FilterType::CatmullRom) };
+        // At full size, an original already in the fallback format is kept as it is
+        // (re-encoding would only lose quality and often grow it).
+        let same_format = matches!((fb_ext, format), ("jpg", image::ImageFormat::Jpeg) | ("png", image::ImageFormat::Png));
+        let fb = if w == w0 && same_format { bytes.clone() } else { encode(&resized, fb_ext)? };
+        let webp = encode(&resized, "webp")?;
+        let fb_path = cache.join(format!("{key}-{w}.{fb_ext}"));
+        write(&fb_path, &fb)?;
+        p.fallback.push(Variant { width: w, height: h, ext: fb_ext, cache: fb_path });
+        if webp.len() < fb.len() {
+            let wp = cache.join(format!("{key}-{w}.webp"));
+            write(&wp, &webp)?;
+            p.webp.push(Variant { width: w, height: h, ext: "webp", cache: wp });
+        }
+    }
+    write(&manifest, manifest_text(&p).as_bytes())?;
+    Ok(p)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    crate::write::write_atomic(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn encode(img: &image::DynamicImage, ext: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let r = match ext {
+        "jpg" => {
+            let rgb = img.to_rgb8();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(&rgb)
+        }
+        "png" => img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png),
+        _ => {
+            let rgba = img.to_rgba8();
+            image::codecs::webp::WebPEncoder::new_lossless(&mut out).encode(
+                rgba.as_raw(),
+                rgba.width(),
+                rgba.height(),
+                image::ExtendedColorType::Rgba8,
+            )
+        }
+    };
+    r.map_err(|e| format!("encodage {ext} impossible : {e}"))?;
+    Ok(out)
+}
+
+fn manifest_text(p: &Processed) -> String {
+    p.fallback.iter().chain(&p.webp).map(|v| format!("{} {} {}\n", v.ext, v.width, v.height)).collect()
+}
+
+fn parse_manifest(text: &str, cache: &Path, key: &str) -> Option<Processed> {
+    let mut p = Processed { fallback: Vec::new(), webp: Vec::new() };
+    for l in text.lines() {
+        let mut it = l.split(' ');
+        let ext: &'static str = match it.next()? {
+            "jpg" => "jpg",
+            "png" => "png",
+            "webp" => "webp",
+            _ => return None,
+        };
+        let width: u32 = it.next()?.parse().ok()?;
+        let height: u32 = it.next()?.parse().ok()?;
+        let v = Variant { width, height, ext, cache: cache.join(format!("{key}-{width}.{ext}")) };
+        if ext == "webp" { p.webp.push(v) } else { p.fallback.push(v) }
+    }
+    (!p.fallback.is_empty()).then_some(p)
+}
+
+/// Line of the front matter that mentions `needle` (for diagnostics).
+fn line_of(sources: &Sources, source: &str, needle: &str) -> Pos {
+    let text = sources.pages.iter().find(|f| f.rel == source).map(|f| f.text.as_str()).unwrap_or("");
+    let line = text.lines().position(|l| l.contains(needle)).map_or(1, |i| i + 1);
+    Pos { line: line as u32, col: 1 }
+}
+
+/// Processes every image field of `model`, adds the variants to `model.assets`
+/// and their URLs to the image values. Returns how many source images were seen.
+pub fn process(config: &Config, sources: &Sources, model: &mut Model, site: &Path) -> Result<usize, Error> {
+    let mut found = Vec::new();
+    for (i, e) in model.entries.iter().enumerate() {
+        let c = &config.collections[e.collection];
+        for f in &c.schema.fields {
+            if let Some(v) = e.fields.get(&f.name) {
+                collect(f, f.name.clone(), v, i, &mut found);
+            }
+        }
+    }
+    // Only images published with the site (bundle files): others are left as they are.
+    let by_rel: HashMap<&str, &Asset> = model.assets.iter().map(|a| (a.rel.as_str(), a)).collect();
+    let mut unique: Vec<(String, PathBuf)> = found
+        .iter()
+        .filter_map(|f| {
+            let rel = f.url.trim_start_matches('/');
+            by_rel.get(rel).map(|a| (rel.to_string(), a.src.clone()))
+        })
+        .collect();
+    unique.sort();
+    unique.dedup();
+    let cache = cache_dir(site);
+    let results: Vec<(String, Result<Processed, String>)> =
+        unique.par_iter().map(|(rel, src)| (rel.clone(), process_one(src, &cache))).collect();
+    let mut done: HashMap<String, Processed> = HashMap::new();
+    let mut diags = Vec::new();
+    for (rel, r) in results {
+        match r {
+            Ok(p) => {
+                done.insert(rel, p);
+            }
+            Err(msg) => {
+                for f in found.iter().filter(|f| f.url.trim_start_matches('/') == rel) {
+                    let e = &model.entries[f.entry];
+                    let file_name = rel.rsplit('/').next().unwrap_or(&rel);
+                    diags.push(Diagnostic::new(
+                        PathBuf::from("content").join(&e.source),
+                        line_of(sources, &e.source, file_name),
+                        format!("{}.src", f.path),
+                        format!("image « {file_name} » : {msg}"),
+                    ));
+                }
+            }
+        }
+    }
+    error::check(diags)?;
+    let mut new_assets = Vec::new();
+    for (rel, p) in &done {
+        let (dir, file) = rel.rsplit_once('/').map(|(d, f)| (format!("{d}/"), f)).unwrap_or((String::new(), rel.as_str()));
+        let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+        for v in p.fallback.iter().chain(&p.webp) {
+            new_assets.push(Asset { rel: variant_rel(&dir, stem, v), src: v.cache.clone() });
+        }
+    }
+    for f in &found {
+        let rel = f.url.trim_start_matches('/');
+        let Some(p) = done.get(rel) else { continue };
+        let (dir, file) = rel.rsplit_once('/').map(|(d, f)| (format!("{d}/"), f)).unwrap_or((String::new(), rel));
+        let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+        let srcset = |vs: &[Variant]| vs.iter().map(|v| format!("/{} {}w", variant_rel(&dir, stem, v), v.width)).collect::<Vec<_>>().join(", ");
+        // The `src`: the variant nearest 960 px (what a phone at 2x or a desktop column needs).
+        let mid = p.fallback.iter().min_by_key(|v| v.width.abs_diff(960)).unwrap_or(&p.fallback[0]);
+        let mut extra = Map::new();
+        extra.insert("original".into(), Json::String(f.url.clone()));
+        extra.insert("src".into(), Json::String(format!("/{}", variant_rel(&dir, stem, mid))));
+        extra.insert("width".into(), Json::from(mid.width));
+        extra.insert("height".into(), Json::from(mid.height));
+        extra.insert("srcset".into(), Json::String(srcset(&p.fallback)));
+        extra.insert("srcset_webp".into(), if p.webp.is_empty() { Json::Null } else { Json::String(srcset(&p.webp)) });
+        if let Some(Json::Object(m)) = value_at(&mut model.entries[f.entry].fields, &f.path) {
+            m.extend(extra);
+        }
+    }
+    new_assets.sort();
+    new_assets.dedup();
+    model.assets.extend(new_assets);
+    Ok(unique.len())
+}
+
+fn variant_rel(dir: &str, stem: &str, v: &Variant) -> String {
+    format!("{dir}{stem}-{}.{}", v.width, v.ext)
+}
+
+/// The value at a dotted path (`cover`, `gallery[2].image`).
+fn value_at<'a>(fields: &'a mut Map<String, Json>, path: &str) -> Option<&'a mut Json> {
+    let mut segs = path.split('.');
+    let first = segs.next()?;
+    let (name, idx) = split_index(first);
+    let mut cur = fields.get_mut(name)?;
+    for i in idx {
+        cur = cur.get_mut(i)?;
+    }
+    for seg in segs {
+        let (name, idx) = split_index(seg);
+        cur = cur.get_mut(name)?;
+        for i in idx {
+            cur = cur.get_mut(i)?;
+        }
+    }
+    Some(cur)
+}
+
+fn split_index(seg: &str) -> (&str, Vec<usize>) {
+    match seg.find('[') {
+        Some(i) => (&seg[..i], seg[i..].split('[').filter_map(|x| x.strip_suffix(']')?.parse().ok()).collect()),
+        None => (seg, Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32, alpha: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let img: image::DynamicImage = if alpha {
+            image::RgbaImage::from_fn(w, h, |x, y| image::Rgba([(x % 256) as u8, (y % 256) as u8, 90, 200])).into()
+        } else {
+            image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])).into()
+        };
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        out
+    }
+
+    #[test]
+    fn widths_are_capped_at_the_original() {
+        assert_eq!(widths_for(3000), vec![480, 960, 1440]);
+        assert_eq!(widths_for(1200), vec![480, 960, 1200]);
+        assert_eq!(widths_for(960), vec![480, 960]);
+        assert_eq!(widths_for(300), vec![300]);
+        assert_eq!(scaled_height(1200, 675, 480), 270);
+    }
+
+    #[test]
+    fn variants_are_cached_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.png");
+        std::fs::write(&src, png(1000, 500, false)).unwrap();
+        let cache = dir.path().join("cache");
+        let p = process_one(&src, &cache).unwrap();
+        let widths: Vec<u32> = p.fallback.iter().map(|v| v.width).collect();
+        assert_eq!(widths, vec![480, 960, 1000]);
+        assert!(p.fallback.iter().all(|v| v.ext == "jpg"));
+        assert_eq!(p.fallback[0].height, 240);
+        let decoded = image::open(&p.fallback[0].cache).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (480, 240));
+        for v in &p.webp {
+            let d = image::open(&v.cache).unwrap();
+            assert_eq!(d.width(), v.width);
+        }
+        // Second run: the manifest is used, nothing is rewritten.
+        let before: Vec<_> = p.fallback.iter().map(|v| std::fs::metadata(&v.cache).unwrap().modified().unwrap()).collect();
+        let again = process_one(&src, &cache).unwrap();
+        let after: Vec<_> = again.fallback.iter().map(|v| std::fs::metadata(&v.cache).unwrap().modified().unwrap()).collect();
+        assert_eq!(before, after);
+        assert_eq!(again.fallback, p.fallback);
+        assert_eq!(again.webp, p.webp);
+    }
+
+    #[test]
+    fn transparency_keeps_png_and_broken_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("logo.png");
+        std::fs::write(&src, png(200, 100, true)).unwrap();
+        let p = process_one(&src, &dir.path().join("c")).unwrap();
+        assert_eq!(p.fallback[0].ext, "png");
+        let bad = dir.path().join("bad.jpg");
+        std::fs::write(&bad, b"\xFF\xD8\xFF\xE0 not really a jpeg").unwrap();
+        let err = process_one(&bad, &dir.path().join("c")).unwrap_err();
+        assert!(err.contains("illisible"), "{err}");
+        let text = dir.path().join("text.jpg");
+        std::fs::write(&text, b"hello").unwrap();
+        assert!(process_one(&text, &dir.path().join("c")).unwrap_err().contains("non reconnu"));
+    }
+}
