@@ -316,6 +316,23 @@ impl Browser {
         Ok(png)
     }
 
+    /// Saves a PNG of the whole page at the given viewport width (e.g. 390
+    /// for a phone, 1280 for a desktop): the window is resized to the page's
+    /// full height first, then back to `width`×800 afterwards.
+    pub async fn screenshot_full_page(&self, path: impl AsRef<Path>, width: u32) -> Result<Vec<u8>, BrowserError> {
+        self.set_window_size(width, 800).await?;
+        let height = self
+            .execute("return Math.ceil(document.documentElement.scrollHeight);")
+            .await?
+            .as_u64()
+            .unwrap_or(800)
+            .clamp(200, 16_000) as u32;
+        self.set_window_size(width, height).await?;
+        let png = self.screenshot(path).await;
+        self.set_window_size(width, 800).await?;
+        png
+    }
+
     /// Ends the WebDriver session (Chromium exits), then stops chromedriver.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {
