@@ -14,7 +14,7 @@ DURATION="${1:-10}"
 PORT="${PORT:-18080}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release -q -p vitrine-daemon --bin vitrine-daemon
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p vitrine-daemon --bin vitrine-daemon
 BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/vitrine-daemon"
 
 SITE="$(mktemp -d)"
@@ -36,10 +36,11 @@ function setup(thread)
 end
 function init(args)
   n = 0
+  run = args[1] or "0"
 end
 request = function()
   n = n + 1
-  local key = string.format("bench-%d-%d-%d", tid, n, math.random(1, 1000000000))
+  local key = string.format("bench-%s-%d-%d", run, tid, n)
   local body = '{"collection":"labels","submitter":{"name":"Banc d\'essai","email":"bench@example.org"},'
     .. '"fields":{"title":"Demande ' .. key .. '","kind":"Label École eTwinning","year":2026,"school":"Collège du banc d\'essai"}}'
   return wrk.format("POST", "/api/submissions",
@@ -55,19 +56,20 @@ print(c.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
 PY
 }
 
-echo "| clients | durable submissions/s | p50 | p90 | p99 | non-2xx |"
-echo "|--------:|----------------------:|----:|----:|----:|--------:|"
+echo "| clients | requests/s (wrk) | durable submissions/s (rows) | p50 | p90 | p99 | non-2xx |"
+echo "|--------:|-----------------:|-----------------------------:|----:|----:|----:|--------:|"
 for C in 1 16 64; do
     T=$(( C < 2 ? 1 : 2 ))
     BEFORE=$(count)
-    OUT="$(wrk -t"$T" -c"$C" -d"${DURATION}s" --latency -s "$SITE/submit.lua" "http://127.0.0.1:$PORT")"
+    OUT="$(wrk -t"$T" -c"$C" -d"${DURATION}s" --latency -s "$SITE/submit.lua" "http://127.0.0.1:$PORT" -- "c$C")"
     AFTER=$(count)
     P50=$(awk '$1=="50%"{print $2}' <<<"$OUT")
     P90=$(awk '$1=="90%"{print $2}' <<<"$OUT")
     P99=$(awk '$1=="99%"{print $2}' <<<"$OUT")
     NON2XX=$(awk -F': ' '/Non-2xx/{print $2}' <<<"$OUT")
+    RPS=$(awk '/Requests\/sec/{print $2}' <<<"$OUT")
     RATE=$(python3 -c "print(round(($AFTER - $BEFORE) / $DURATION))")
-    echo "| $C | $RATE | $P50 | $P90 | $P99 | ${NON2XX:-0} |"
+    echo "| $C | $RPS | $RATE | $P50 | $P90 | $P99 | ${NON2XX:-0} |"
 done
 echo
 echo "queue integrity: $(python3 -c "import sqlite3; print(sqlite3.connect('file:$SITE/.vitrine/queue.sqlite3?mode=ro', uri=True).execute('PRAGMA integrity_check').fetchone()[0])")"
