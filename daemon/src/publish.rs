@@ -110,11 +110,10 @@ pub fn render_entry(collection: &Collection, payload: &Json, date: &str) -> Stri
         if f.name == "title" {
             continue;
         }
-        if let Some(v) = fields.get(&f.name) {
-            if !v.is_null() {
+        if let Some(v) = fields.get(&f.name)
+            && !v.is_null() {
                 fm.push_str(&format!("{}: {}\n", f.name, v));
             }
-        }
     }
     fm.push_str("---\n\n");
     if let Some(body) = payload.get("body").and_then(Json::as_str) {

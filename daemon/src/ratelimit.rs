@@ -57,13 +57,11 @@ impl RateLimiter {
 /// The client's IP: the peer, or the proxy-reported one when configured.
 pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trust_forwarded: bool) -> IpAddr {
     let peer_ip = peer.map(|p| p.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    if trust_forwarded {
-        if let Some(v) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            if let Some(ip) = v.rsplit(',').next().and_then(|s| s.trim().parse().ok()) {
+    if trust_forwarded
+        && let Some(v) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+            && let Some(ip) = v.rsplit(',').next().and_then(|s| s.trim().parse().ok()) {
                 return ip;
             }
-        }
-    }
     peer_ip
 }
 

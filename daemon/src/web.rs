@@ -330,11 +330,10 @@ pub async fn read_form(state: &AppState, req: Request) -> Result<(Vec<(String, S
                 return Err(AppError::BadRequest("nom de champ trop long".into()));
             }
             let is_file = field.file_name().is_some();
-            if let Some(f) = field.file_name() {
-                if f.contains(['/', '\\', '\0']) || f.contains("..") || f.len() > 255 {
+            if let Some(f) = field.file_name()
+                && (f.contains(['/', '\\', '\0']) || f.contains("..") || f.len() > 255) {
                     return Err(AppError::BadRequest("nom de fichier refusé (chemin ou caractères interdits)".into()));
                 }
-            }
             let limit = if is_file { s.image_limits.max_bytes } else { s.max_field_bytes };
             let mut data = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -440,7 +439,7 @@ pub fn list_entries(config: &vitrine_generator::config::Config, target: &str) ->
             out.push((slug, title));
         }
     }
-    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    out.sort_by_key(|a| a.1.to_lowercase());
     out
 }
 
@@ -481,11 +480,10 @@ pub fn check_draft(
                             errs.push(fe(&f.name, p));
                         }
                     }
-                    (Kind::Reference { collection: target }, Some(Json::String(slug))) => {
-                        if !entry_exists(config, target, slug) {
+                    (Kind::Reference { collection: target }, Some(Json::String(slug)))
+                        if !entry_exists(config, target, slug) => {
                             errs.push(fe(&f.name, format!("aucune entrée « {slug} » n'existe dans {target}")));
                         }
-                    }
                     _ => {}
                 }
             }
@@ -531,11 +529,10 @@ fn check_markup_value(kind: &Kind, v: &Json, path: &str, errs: &mut Vec<FieldErr
             }
         }
         (Kind::Image, Json::Object(m)) => {
-            if let Some(Json::String(alt)) = m.get("alt") {
-                if has_markup(alt) {
+            if let Some(Json::String(alt)) = m.get("alt")
+                && has_markup(alt) {
                     errs.push(fe(&format!("{path}.alt"), "les balises HTML (<…>) ne sont pas acceptées"));
                 }
-            }
         }
         (_, Json::String(s)) if has_markup(s) => errs.push(fe(path, "les balises HTML (<…>) ne sont pas acceptées")),
         _ => {}
@@ -682,15 +679,12 @@ fn image_target(collection: &Collection, name: &str) -> Option<(String, Option<u
         if !is_list && name == field {
             return Some((field, None));
         }
-        if is_list {
-            if let Some(idx) = name.strip_prefix(&format!("{field}[")).and_then(|r| r.strip_suffix(']')) {
-                if let Ok(i) = idx.parse::<usize>() {
-                    if i < 100 {
+        if is_list
+            && let Some(idx) = name.strip_prefix(&format!("{field}[")).and_then(|r| r.strip_suffix(']'))
+                && let Ok(i) = idx.parse::<usize>()
+                    && i < 100 {
                         return Some((field, Some(i)));
                     }
-                }
-            }
-        }
     }
     None
 }

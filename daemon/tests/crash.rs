@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[allow(clippy::zombie_processes)] // the caller kills and waits for the child
 fn start(site: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine-daemon"))
         .args(["--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0", "--rate-limit", "0", "--no-rebuild", "--no-static"])

@@ -445,11 +445,35 @@ fn collect_field(f: &Field, path: &str, pairs: &[(String, String)]) -> Option<Js
     }
 }
 
-/// The common part of every submission form: the submitter's name and e-mail
-/// (kept in the review queue only, never published) and the honeypot field.
-/// `values` may hold `vt_name` and `vt_email`; `errors` use the same names.
+/// The common part of every submission form: the free text published with
+/// the entry (`vt_body`, Markdown without HTML), the submitter's name and
+/// e-mail (kept in the review queue only, never published) and the honeypot.
+/// `values` may hold `vt_body`, `vt_name` and `vt_email`; `errors` use the same names.
 pub fn render_submitter_fields(values: &Json, errors: &[FieldError]) -> String {
-    let mut out = String::from(
+    let mut out = String::new();
+    {
+        let id = "f-vt_body";
+        let errs = errors_for(errors, "vt_body");
+        let _ = write!(
+            out,
+            "<div class=\"field\"><label for=\"{id}\">Présentation (publiée avec la fiche)</label>\
+             <p class=\"help\" id=\"{id}-help\">Mise en forme Markdown simple : **gras**, *italique*, listes, liens https://. Le HTML n'est pas accepté. 20 000 caractères au plus.</p>"
+        );
+        let mut d = format!("{id}-help");
+        if !errs.is_empty() {
+            let _ = write!(out, "<p class=\"error\" id=\"{id}-error\"><strong>Erreur :</strong> ");
+            out.push_str(&errs.iter().map(|e| esc(&e.message)).collect::<Vec<_>>().join(" ; "));
+            out.push_str("</p>");
+            d.push_str(&format!(" {id}-error"));
+        }
+        let _ = write!(
+            out,
+            "<textarea id=\"{id}\" name=\"vt_body\" rows=\"12\" maxlength=\"20000\"{}>{}</textarea></div>",
+            aria(&d, !errs.is_empty()),
+            esc(&text_of(values.get("vt_body")))
+        );
+    }
+    out.push_str(
         "<fieldset class=\"group submitter\"><legend>Vous (non publié)</legend>\
          <p class=\"help\">Votre nom et votre adresse servent seulement à vous répondre ; ils ne sont jamais publiés sur le site.</p>",
     );

@@ -50,11 +50,10 @@ fn cookie_token(parts: &Parts) -> Option<String> {
     for v in parts.headers.get_all(header::COOKIE) {
         let Ok(s) = v.to_str() else { continue };
         for c in s.split(';') {
-            if let Some(t) = c.trim().strip_prefix(&format!("{COOKIE}=")) {
-                if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Some(t) = c.trim().strip_prefix(&format!("{COOKIE}="))
+                && t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Some(t.to_string());
                 }
-            }
         }
     }
     None
@@ -124,7 +123,7 @@ fn check_login_token(state: &AppState, pairs: &[(String, String)]) -> Result<(),
 }
 
 async fn login_page(state: &AppState, status: StatusCode, error: Option<&str>, username: &str) -> Result<Response, AppError> {
-    let n = state.db.read(|c| auth::user_count(c)).await?;
+    let n = state.db.read(auth::user_count).await?;
     let mut ctx = tera::Context::new();
     ctx.insert("page_title", "Connexion");
     ctx.insert("error", &error);
@@ -266,11 +265,10 @@ struct QueueQuery {
 async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): Query<QueueQuery>) -> Result<Response, AppError> {
     let config = state.config();
     let collection = q.collection.filter(|c| !c.is_empty());
-    if let Some(c) = &collection {
-        if config.collection(c).is_none() {
+    if let Some(c) = &collection
+        && config.collection(c).is_none() {
             return Err(AppError::BadRequest(format!("type inconnu « {} »", c.chars().take(60).collect::<String>())));
         }
-    }
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| AppError::BadRequest("état inconnu".into()))?),

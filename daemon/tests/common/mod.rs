@@ -166,7 +166,7 @@ pub fn with_token<'a>(mut pairs: Vec<(&'a str, &'a str)>, tok: &'a str) -> Vec<(
 }
 
 pub async fn queue_count(state: &AppState) -> i64 {
-    state.db.read(|c| queue::total(c)).await.unwrap()
+    state.db.read(queue::total).await.unwrap()
 }
 
 /// Every file under content/ with its size, to prove nothing changed.
