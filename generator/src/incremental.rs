@@ -151,7 +151,8 @@ impl Site {
             // Image sizes and existence checks depend on assets: treat every bundle's entry as changed.
             changed_sources.extend(new.entries.iter().map(|e| e.source.clone()));
         }
-        let jobs = affected_jobs(&self.prepared.config, old, &new, &changed_sources);
+        let global = render::collections_read_everywhere(&sources);
+        let jobs = affected_jobs(&self.prepared.config, old, &new, &changed_sources, &global);
         let jobs = match jobs {
             Some(j) => j,
             None => render::all_jobs(&self.prepared.config, &new),
@@ -174,10 +175,18 @@ impl Site {
         let renderer = render::Renderer::new(&p.config, &p.model, &p.sources, &render::RenderOptions { now: p.now.clone(), live_reload: self.opts.live_reload })?;
         let full = jobs.is_none();
         let jobs = jobs.unwrap_or_else(|| render::all_jobs(&p.config, &p.model));
-        let outputs: Vec<Output> = renderer.render_jobs(&jobs)?;
+        let mut outputs: Vec<Output> = renderer.render_jobs(&jobs)?;
         timings.push(("rendu", t.elapsed()));
+        let mut new_paths = all_paths(p);
+        if crate::search::enabled(&p.sources) {
+            // The index covers every page: fresh ones from `outputs`, the others from disk.
+            let t = Instant::now();
+            let bundle = if full { crate::search::index_outputs(&outputs)? } else { crate::search::index_site(&self.opts.out, &new_paths, &outputs)? };
+            new_paths.extend(bundle.iter().map(|o| o.path.clone()));
+            outputs.extend(bundle);
+            timings.push(("recherche", t.elapsed()));
+        }
         let t = Instant::now();
-        let new_paths = all_paths(p);
         let stats = if full {
             crate::write::write_outputs(&self.opts.out, &outputs)?
         } else {
@@ -218,8 +227,19 @@ impl Site {
 
 /// The jobs whose output can differ after `changed` sources went from `old` to `new`;
 /// `None` means "everything" (a change to the menu, which every page shows).
-fn affected_jobs(config: &crate::Config, old: &Model, new: &Model, changed: &HashSet<String>) -> Option<Vec<Job>> {
-    let in_menu = |m: &Model| m.entries.iter().any(|e| changed.contains(&e.source) && e.fields.contains_key("menu"));
+fn affected_jobs(
+    config: &crate::Config,
+    old: &Model,
+    new: &Model,
+    changed: &HashSet<String>,
+    read_everywhere: &HashSet<String>,
+) -> Option<Vec<Job>> {
+    let in_menu = |m: &Model| {
+        m.entries.iter().any(|e| {
+            changed.contains(&e.source)
+                && (e.fields.contains_key("menu") || read_everywhere.contains(&config.collections[e.collection].name))
+        })
+    };
     if in_menu(old) || in_menu(new) {
         return None;
     }
@@ -260,7 +280,7 @@ fn affected_jobs(config: &crate::Config, old: &Model, new: &Model, changed: &Has
             Job::Listing(ci, _) => collections.contains(&ci),
             Job::Term(ti, k, _) => terms.contains(&(ti, new.taxonomies[ti][k].slug.clone())),
             Job::TaxonomyIndex(ti) => terms.iter().any(|(t, _)| *t == ti),
-            Job::Home | Job::NotFound | Job::Feed(_) | Job::Sitemap | Job::Assets | Job::Calendars => true,
+            Job::Home | Job::NotFound | Job::Feed(_) | Job::Sitemap | Job::Assets | Job::Calendars | Job::SearchPage => true,
             Job::Entry(_) | Job::Form(_) | Job::Robots => false,
         };
         if keep {

@@ -64,6 +64,8 @@ pub enum Job {
     Assets,
     /// iCalendar files of entries with sessions and of their collections (`ics`).
     Calendars,
+    /// The search page, when the theme has `search.html` (`search`).
+    SearchPage,
 }
 
 fn pages(n: usize, per: usize) -> usize {
@@ -72,7 +74,7 @@ fn pages(n: usize, per: usize) -> usize {
 
 /// Every job of a full build, in a stable order.
 pub fn all_jobs(config: &Config, model: &Model) -> Vec<Job> {
-    let mut jobs = vec![Job::Home, Job::NotFound, Job::Sitemap, Job::Robots, Job::Assets, Job::Calendars];
+    let mut jobs = vec![Job::Home, Job::NotFound, Job::Sitemap, Job::Robots, Job::Assets, Job::Calendars, Job::SearchPage];
     jobs.extend((0..model.entries.len()).map(Job::Entry));
     for (ci, c) in config.collections.iter().enumerate() {
         if c.list_template.is_some() && !c.path.is_empty() {
@@ -102,6 +104,9 @@ pub struct Renderer<'a> {
     tera: Tera,
     /// Per entry: card without refs (for nesting), and full card.
     cards: Vec<(Value, Value)>,
+    /// Per collection, the list of its full cards in listing order (built once, shared by
+    /// every listing page and the `all` global: cloning it is a pointer copy).
+    lists: Vec<Value>,
     /// Ids the templates use, which Markdown headings must not take.
     template_ids: Vec<String>,
     now: jiff::Zoned,
@@ -251,11 +256,15 @@ impl<'a> Renderer<'a> {
             })
             .collect();
 
+        let has_search = tera.contains_template(crate::search::TEMPLATE);
         let g = tera.global_context();
         let collections: Map<String, Json> = config
             .collections
             .iter()
-            .map(|c| (c.name.clone(), json!({"name": c.name, "title": c.title, "url": c.url()})))
+            .map(|c| {
+                let taxonomies: Vec<&str> = c.schema.fields.iter().filter_map(|f| field_taxonomy(f)).collect();
+                (c.name.clone(), json!({"name": c.name, "title": c.title, "url": c.url(), "taxonomies": taxonomies}))
+            })
             .collect();
         let taxonomies: Vec<Json> = config
             .taxonomies
@@ -277,11 +286,15 @@ impl<'a> Renderer<'a> {
         .into_map()
         .unwrap_or_default();
         site.insert("menu".into(), Value::from(menu));
+        if has_search {
+            site.insert("search".into(), Value::from(crate::search::SEARCH_URL));
+        }
         g.insert_value("site", Value::from(site));
+        let lists: Vec<Value> =
+            model.lists.iter().map(|list| Value::from(list.iter().map(|i| cards[*i].1.clone()).collect::<Vec<_>>())).collect();
         let mut all = tera::Map::new();
-        for (c, list) in config.collections.iter().zip(&model.lists) {
-            let v: Vec<Value> = list.iter().map(|i| cards[*i].1.clone()).collect();
-            all.insert(c.name.clone().into(), Value::from(v));
+        for (c, list) in config.collections.iter().zip(&lists) {
+            all.insert(c.name.clone().into(), list.clone());
         }
         g.insert_value("all", Value::from(all));
         g.insert("data", &sources.data);
@@ -299,7 +312,7 @@ impl<'a> Renderer<'a> {
         g.insert("live_reload", &opts.live_reload);
         g.insert("calendars", &crate::ics::calendar_urls(config));
         let template_ids = markdown::literal_ids(sources.templates.iter().map(|t| t.text.as_str()));
-        Ok(Renderer { config, model, sources, tera, cards, template_ids, now: opts.now.clone() })
+        Ok(Renderer { config, model, sources, tera, cards, lists, template_ids, now: opts.now.clone() })
     }
 
     fn render_template(&self, name: &str, ctx: &Context, source: &str) -> Result<Vec<u8>, Error> {
@@ -397,8 +410,7 @@ impl<'a> Renderer<'a> {
                 let mut ctx = Context::new();
                 ctx.insert("section", &section);
                 ctx.insert_value("paginator", self.paginator(&model.lists[ci], c.paginate, p, &url));
-                let all: Vec<Value> = model.lists[ci].iter().map(|i| self.cards[*i].1.clone()).collect();
-                ctx.insert_value("pages", Value::from(all));
+                ctx.insert_value("pages", self.lists[ci].clone());
                 let page_url = paged_url(&url, p);
                 ctx.insert("page_url", &page_url);
                 let tpl = c.list_template.as_deref().unwrap_or("list.html");
@@ -457,6 +469,15 @@ impl<'a> Renderer<'a> {
                 path: "robots.txt".into(),
                 body: Body::Bytes(format!("User-agent: *\nAllow: /\n\nSitemap: {}/sitemap.xml\n", config.base_url).into_bytes()),
             }],
+            Job::SearchPage => {
+                if !self.tera.contains_template(crate::search::TEMPLATE) {
+                    return Ok(Vec::new());
+                }
+                let mut ctx = Context::new();
+                ctx.insert("search", &crate::search::page_context(config, model));
+                ctx.insert("page_url", crate::search::SEARCH_URL);
+                vec![html(crate::search::SEARCH_URL, self.render_template(crate::search::TEMPLATE, &ctx, "la page de recherche")?)]
+            }
             Job::Calendars => crate::ics::outputs(config, model, &self.now)
                 .into_iter()
                 .map(|(path, bytes)| Output { path, body: Body::Bytes(bytes) })
@@ -621,5 +642,40 @@ pub fn job_paths(config: &Config, model: &Model, sources: &Sources, job: Job) ->
         Job::Robots => vec!["robots.txt".into()],
         Job::Assets => sources.statics.iter().chain(&model.assets).map(|a| a.rel.clone()).collect(),
         Job::Calendars => crate::ics::paths(config, model),
+        Job::SearchPage if crate::search::enabled(sources) => vec![url_to_path(crate::search::SEARCH_URL)],
+        Job::SearchPage => vec![],
     }
+}
+
+/// The taxonomy a top-level field feeds, directly or through its list items.
+pub fn field_taxonomy(f: &crate::schema::Field) -> Option<&str> {
+    f.taxonomy.as_deref().or(match &f.kind {
+        crate::schema::Kind::List { item } => item.taxonomy.as_deref(),
+        _ => None,
+    })
+}
+
+/// Collections that templates other than the home page read through the `all`
+/// global (`all.pages`, `all?.labels`): a change to one of their entries can change
+/// every page, so the incremental path re-renders everything for it.
+pub fn collections_read_everywhere(sources: &Sources) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for t in sources.templates.iter().filter(|t| t.name != "index.html") {
+        let text = t.text.as_str();
+        for (i, _) in text.match_indices("all") {
+            let before = text[..i].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                continue;
+            }
+            let rest = &text[i + 3..];
+            let rest = rest.strip_prefix("?.").or_else(|| rest.strip_prefix('.'));
+            if let Some(rest) = rest {
+                let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    out
 }

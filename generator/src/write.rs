@@ -42,10 +42,22 @@ fn same_file(path: &Path, src: &Path) -> bool {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file in the same directory, then rename).
+/// Writes `bytes` to `path` atomically (temp file in the same directory, then rename)
+/// when the file exists, so that a reader never sees half of it; a new file is
+/// written directly (nobody can be reading it yet), which halves the file-system
+/// work of a first build.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    match fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut f) => return f.write_all(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir)?;
+            if let Ok(mut f) = fs::OpenOptions::new().write(true).create_new(true).open(path) {
+                return f.write_all(bytes);
+            }
+        }
+        Err(_) => {}
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = dir.join(format!(".{name}.vitrine-tmp"));
     {

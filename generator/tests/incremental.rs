@@ -40,7 +40,9 @@ collections:
       year: { type: integer, taxonomy: years }
 "#;
 
-const BASE: &str = "<html><body>{% block main %}{% endblock main %}<nav>{% for m in site.menu %}{{ m.title }}{% endfor %}</nav></body></html>";
+// The footer reads `all.labels` (as the default theme's footer reads `all.pages`): a label
+// change must then re-render every page.
+const BASE: &str = "<html><body>{% block main %}{% endblock main %}<nav>{% for m in site.menu %}{{ m.title }}{% endfor %}</nav><footer>{% for l in all?.labels or [] %}{{ l.title }}{% endfor %}</footer></body></html>";
 const ENTRY: &str = r#"{% extends "base.html" %}{% block main %}<h1>{{ page.title }}</h1>{{ page.content | safe }}
 {% for k, v in page.refs %}{{ k }}={{ v.title }};{% endfor %}
 {% for k, v in page.backrefs %}{% for b in v %}{{ b.title }}|{% endfor %}{% endfor %}
