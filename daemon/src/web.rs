@@ -488,6 +488,7 @@ pub fn check_draft(
                 }
             }
             collect_markup(&collection.schema.fields, &fields, "", &mut errs);
+            label_rule(&collection.schema, &fields, &mut errs);
             if errs.is_empty() {
                 return finish(draft, check_submitter, fields);
             }
@@ -501,6 +502,27 @@ pub fn check_draft(
     }
     errors.extend(check_extras(draft, check_submitter));
     Err(errors)
+}
+
+/// Label requests: a label is given to a project, except the "eTwinning School"
+/// label, given to a school. Applies to any schema with a `kind` choice, a
+/// `project` reference and a `school` text (the example site's `labels`).
+fn label_rule(schema: &Schema, fields: &Map<String, Json>, errs: &mut Vec<FieldError>) {
+    let (Some(_), Some(project), Some(_)) = (schema.field("kind"), schema.field("project"), schema.field("school")) else {
+        return;
+    };
+    if !matches!(project.kind, Kind::Reference { .. }) {
+        return;
+    }
+    let Some(kind) = fields.get("kind").and_then(Json::as_str) else { return };
+    let school_label = kind.to_lowercase().contains("école") || kind.to_lowercase().contains("ecole");
+    if school_label {
+        if !fields.contains_key("school") && !errs.iter().any(|e| e.field == "school") {
+            errs.push(fe("school", "indiquez l'établissement pour le label École eTwinning"));
+        }
+    } else if !fields.contains_key("project") && !errs.iter().any(|e| e.field == "project") {
+        errs.push(fe("project", "choisissez le projet pour lequel le label est demandé"));
+    }
 }
 
 /// Whether a plain-text value contains something that looks like an HTML tag.

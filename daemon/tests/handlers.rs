@@ -156,6 +156,21 @@ async fn json_api_validates_and_is_idempotent() {
     }
     assert_eq!(queue_count(&st).await, 1);
 
+    // A quality label names a project; the eTwinning School label names a school.
+    let mut no_project = good.clone();
+    no_project["fields"].as_object_mut().unwrap().remove("project");
+    let r = send(&st, req(&no_project, "key-0003-abcdef")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(r).await.contains("fields.project"));
+    let mut school = no_project.clone();
+    school["fields"]["kind"] = json!("Label École eTwinning");
+    let r = send(&st, req(&school, "key-0004-abcdef")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(r).await.contains("fields.school"));
+    school["fields"]["school"] = json!("Collège Les Tilleuls");
+    assert_eq!(send(&st, req(&school, "key-0005-abcdef")).await.status(), StatusCode::CREATED);
+    assert_eq!(queue_count(&st).await, 2);
+
     // Label requests carry a due date in the queue.
     add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
     let (cookie, _) = login(&st, "corr", "mot de passe très long").await;
@@ -415,7 +430,8 @@ async fn public_posts_are_rate_limited_per_ip() {
 #[tokio::test]
 async fn the_sites_own_form_page_gets_a_token_and_its_post_is_accepted() {
     let site = example_site();
-    vitrine_generator::build(&vitrine_generator::BuildOptions::new(site.path())).unwrap();
+    let dir = site.path().to_path_buf();
+    tokio::task::spawn_blocking(move || vitrine_generator::build(&vitrine_generator::BuildOptions::new(dir)).unwrap()).await.unwrap();
     let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
     let r = send(&st, get("/proposer/projets/", None)).await;
     assert_eq!(r.status(), StatusCode::OK);
