@@ -19,8 +19,8 @@ const MINI_BASE: &str = "https://mini.example.org";
 
 /// Front-matter facts of the entries of one example collection, read straight
 /// from `content/` (independently of the generator): slug → published?
-fn example_entries(dir: &str) -> BTreeMap<String, bool> {
-    let root = repo_root().join("content").join(dir);
+fn example_entries(site: &Path, dir: &str) -> BTreeMap<String, bool> {
+    let root = site.join("content").join(dir);
     let mut out = BTreeMap::new();
     for e in std::fs::read_dir(&root).unwrap() {
         let p = e.unwrap().path();
@@ -49,8 +49,8 @@ fn example_entries(dir: &str) -> BTreeMap<String, bool> {
 }
 
 /// A top-level scalar of the example's `vitrine.yaml` (`paginate: 12`).
-fn example_config_value(key: &str) -> String {
-    let text = std::fs::read_to_string(repo_root().join("vitrine.yaml")).unwrap();
+fn example_config_value(site: &Path, key: &str) -> String {
+    let text = std::fs::read_to_string(site.join("vitrine.yaml")).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{key}:")))
         .unwrap_or_else(|| panic!("no top-level {key} in vitrine.yaml"))
@@ -72,18 +72,25 @@ fn entry_links(built: &Built, page: &str, prefix: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// One test for the example site, so that its copy (and its image cache) is made once.
 #[test]
-fn example_site_is_complete_linked_accessible_and_well_formed() {
+fn example_site() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("public");
-    let run = build(&repo_root(), &out, &[]);
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    example_site_is_complete_linked_accessible_and_well_formed(&site, &tmp.path().join("public"));
+    example_site_builds_reproducibly_and_checks_clean(&site, tmp.path());
+}
+
+fn example_site_is_complete_linked_accessible_and_well_formed(site: &Path, out: &Path) {
+    let run = build(site, out, &[]);
     run.assert_ok();
     let s = summary(&run.stdout);
     assert_eq!(s.written, s.files, "a build into an empty directory writes every file");
     assert!(!run.stderr.contains("erreur"), "{}", run.stderr);
-    let built = Built::load(&out, EXAMPLE_BASE);
+    let built = Built::load(out, EXAMPLE_BASE);
     assert_eq!(built.pages.len(), s.pages, "summary line counts the HTML pages");
-    assert_eq!(walkdir(&out).len(), s.files, "summary line counts the files");
+    assert_eq!(walkdir(out).len(), s.files, "summary line counts the files");
 
     // Every page type of the portal.
     for p in [
@@ -108,11 +115,11 @@ fn example_site_is_complete_linked_accessible_and_well_formed() {
     }
 
     // Entry pages: exactly the published entries of each collection.
-    let paginate: usize = example_config_value("paginate").parse().unwrap();
+    let paginate: usize = example_config_value(site, "paginate").parse().unwrap();
     let collections = [("projects", "projets"), ("trainings", "formations"), ("labels", "labels")];
     let mut published: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (dir, path) in collections {
-        let entries = example_entries(dir);
+        let entries = example_entries(site, dir);
         for (slug, is_published) in &entries {
             let file = format!("{path}/{slug}/index.html");
             assert_eq!(built.exists(&file), *is_published, "{file}: published = {is_published}");
@@ -122,7 +129,7 @@ fn example_site_is_complete_linked_accessible_and_well_formed() {
     let projects = &published["projets"];
     assert!(projects.len() >= 12, "the example site shows at least 12 projects, found {}", projects.len());
     assert!(published["formations"].len() >= 8, "at least 8 trainings");
-    for (slug, is_published) in example_entries("pages") {
+    for (slug, is_published) in example_entries(site, "pages") {
         assert_eq!(built.exists(&format!("{slug}/index.html")), is_published, "page {slug}");
     }
 
@@ -193,30 +200,46 @@ fn example_site_is_complete_linked_accessible_and_well_formed() {
         assert!(links.iter().all(|l| expected.contains(l)), "{feed}: entries are published {path} pages");
     }
 
-    // Sitemap: every HTML page except the 404 and the submission forms, once, absolute.
+    // Sitemap: absolute URLs, no duplicate, only pages that exist and may be indexed
+    // (never the 404 or the submission forms), and every content page: home,
+    // entries, listing pages, taxonomy indexes and term pages.
     let urls = sitemap_urls(&built.read("sitemap.xml"), EXAMPLE_BASE);
-    let expected: BTreeSet<String> = built
-        .pages
-        .keys()
-        .filter(|p| *p != "404.html" && !p.starts_with("proposer/"))
-        .map(|p| format!("{EXAMPLE_BASE}{}", file_url(p)))
-        .collect();
-    assert_eq!(urls.len(), expected.len(), "sitemap: one URL per page, no duplicate");
-    assert_eq!(urls.into_iter().collect::<BTreeSet<_>>(), expected);
+    let in_sitemap: BTreeSet<String> = urls.iter().cloned().collect();
+    assert_eq!(urls.len(), in_sitemap.len(), "sitemap: duplicate URLs");
+    let noindex = |p: &str| {
+        built.page(p).select(&sel("meta[name=robots]")).any(|m| m.value().attr("content").is_some_and(|c| c.contains("noindex")))
+    };
+    for u in &in_sitemap {
+        let file = url_file(u.strip_prefix(EXAMPLE_BASE).unwrap());
+        assert!(built.pages.contains_key(&file), "sitemap: {u} is not a page of the site");
+        assert!(!noindex(&file), "sitemap: {u} is marked noindex");
+    }
+    for p in ["404.html", "proposer/projets/index.html", "proposer/labels/index.html"] {
+        assert!(noindex(p), "{p} should not be indexed");
+    }
+    let required = built.pages.keys().filter(|p| {
+        *p == "index.html"
+            || published.values().flatten().any(|u| url_file(u) == **p)
+            || published.keys().any(|c| p.starts_with(&format!("{c}/page/")) || **p == format!("{c}/index.html"))
+            || taxonomies.iter().any(|t| p.starts_with(&format!("{t}/")))
+            || example_entries(site, "pages").iter().any(|(slug, ok)| *ok && **p == format!("{slug}/index.html"))
+    });
+    for p in required {
+        let u = format!("{EXAMPLE_BASE}{}", file_url(p));
+        assert!(in_sitemap.contains(&u), "sitemap: {u} is missing");
+    }
 
     let robots = built.read("robots.txt");
     assert!(robots.lines().any(|l| l == format!("Sitemap: {EXAMPLE_BASE}/sitemap.xml")), "robots.txt: {robots}");
     assert!(robots.contains("User-agent: *"));
 }
 
-#[test]
-fn example_site_builds_reproducibly_and_checks_clean() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    build(&repo_root(), &a, &[]).assert_ok();
-    build(&repo_root(), &b, &[]).assert_ok();
+fn example_site_builds_reproducibly_and_checks_clean(site: &Path, tmp: &Path) {
+    let (a, b) = (tmp.join("a"), tmp.join("b"));
+    build(site, &a, &[]).assert_ok();
+    build(site, &b, &[]).assert_ok();
     let (ta, tb) = (tree(&a), tree(&b));
-    let again = build(&repo_root(), &a, &[]);
+    let again = build(site, &a, &[]);
     again.assert_ok();
     assert_eq!(summary(&again.stdout).written, 0, "rebuilding the unchanged example site writes nothing");
     assert_eq!(tree(&a), ta);
@@ -224,7 +247,7 @@ fn example_site_builds_reproducibly_and_checks_clean() {
     for (path, snap) in &ta {
         assert!(snap.bytes == tb[path].bytes, "{path} differs between two builds of the same sources");
     }
-    let run = check(&repo_root());
+    let run = check(site);
     run.assert_ok();
     assert_eq!(summary(&run.stdout).written, 0, "check writes nothing");
 }
@@ -251,9 +274,8 @@ fn term_counts(built: &Built, taxonomy: &str) -> BTreeMap<String, usize> {
 
 #[test]
 fn minimal_site_publication_pagination_taxonomies_links_and_bundles() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, site) = minimal_site();
     let out = tmp.path().join("out");
-    let site = fixture("minimal");
     let run = build(&site, &out, &[]);
     run.assert_ok();
     let built = Built::load(&out, MINI_BASE);
@@ -309,7 +331,9 @@ fn minimal_site_publication_pagination_taxonomies_links_and_bundles() {
         let copied = std::fs::read(out.join("notes/beta").join(asset)).unwrap();
         assert_eq!(copied, std::fs::read(site.join("content/notes/beta").join(asset)).unwrap(), "{asset}");
     }
-    assert_eq!(built.attrs("notes/beta/index.html", "img.cover", "src"), ["/notes/beta/cover.png"]);
+    // The image field points at a file of the bundle (the original or a resized variant).
+    let src = built.attrs("notes/beta/index.html", "img.cover", "src");
+    assert!(src.len() == 1 && src[0].starts_with("/notes/beta/cover") && built.exists(&src[0][1..]), "{src:?}");
     assert_eq!(built.attrs("notes/beta/index.html", "img.cover", "alt"), ["Un carré de couleur"]);
     // Static files of the theme and of the site; the site's template overrides the theme's.
     assert!(built.exists("css/mini.css") && built.exists("humans.txt"));
@@ -333,9 +357,9 @@ fn minimal_site_publication_pagination_taxonomies_links_and_bundles() {
 
 #[test]
 fn drafts_are_published_only_with_the_flag_and_future_entries_never() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, site) = minimal_site();
     let out = tmp.path().join("out");
-    build(&fixture("minimal"), &out, &["--drafts"]).assert_ok();
+    build(&site, &out, &["--drafts"]).assert_ok();
     let built = Built::load(&out, MINI_BASE);
     assert!(built.exists("notes/brouillon/index.html"));
     assert!(!built.exists("notes/futur/index.html"), "--drafts does not publish future entries");

@@ -25,6 +25,20 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Copies the example site of the repository (config, content, data, theme,
+/// site templates and static files) into `dst`, so that a build writes nothing
+/// (not even its image cache) into the repository.
+pub fn copy_example_site(dst: &Path) {
+    let root = repo_root();
+    std::fs::create_dir_all(dst).unwrap();
+    std::fs::copy(root.join("vitrine.yaml"), dst.join("vitrine.yaml")).unwrap();
+    for dir in ["content", "data", "themes", "templates", "static"] {
+        if root.join(dir).is_dir() {
+            copy_dir(&root.join(dir), &dst.join(dir));
+        }
+    }
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests").join("fixtures").join(name)
 }
@@ -71,10 +85,13 @@ pub fn check(site: &Path) -> Run {
     vitrine(&["check", "--site", site.to_str().unwrap()])
 }
 
-/// Copies a directory tree.
+/// Copies a directory tree (without build caches: `.vitrine/`).
 pub fn copy_dir(src: &Path, dst: &Path) {
     for e in walkdir(src) {
         let rel = e.strip_prefix(src).unwrap();
+        if rel.components().next().is_some_and(|c| c.as_os_str() == ".vitrine") {
+            continue;
+        }
         let to = dst.join(rel);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&e, &to).unwrap_or_else(|err| panic!("copy {}: {err}", e.display()));
