@@ -20,6 +20,7 @@ pub mod node;
 pub mod render;
 pub mod scaffold;
 pub mod schema;
+pub mod search;
 pub mod typography;
 pub mod write;
 
@@ -135,7 +136,13 @@ pub fn render_all(p: &Prepared, live_reload: bool, timings: &mut Vec<(&'static s
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, Error> {
     let mut timings = Vec::new();
     let p = prepare(opts, &mut timings)?;
-    let outputs = render_all(&p, opts.live_reload, &mut timings)?;
+    let mut outputs = render_all(&p, opts.live_reload, &mut timings)?;
+    if search::enabled(&p.sources) {
+        let t = Instant::now();
+        let bundle = search::index_outputs(&outputs)?;
+        outputs.extend(bundle);
+        timings.push(("recherche", t.elapsed()));
+    }
     let t = Instant::now();
     let stats = write::write_outputs(&opts.out, &outputs)?;
     timings.push(("écriture", t.elapsed()));

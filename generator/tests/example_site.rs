@@ -122,3 +122,33 @@ fn a_broken_image_is_a_diagnostic_naming_the_file() {
     assert!(d[0].message.contains("photo.jpg"), "{}", d[0].message);
     assert!(!site.join("public").exists(), "a failed build writes nothing");
 }
+
+#[test]
+fn search_bundle_page_and_fallback() {
+    let out = built();
+    assert!(out.join("pagefind/pagefind.js").is_file());
+    let entry: serde_json::Value = serde_json::from_str(&read("pagefind/pagefind-entry.json")).unwrap();
+    let indexed = entry["languages"]["fr"]["page_count"].as_u64().unwrap();
+    // Every entry page is indexed, and only those (listings and term pages are not).
+    let entries = walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "html"))
+        .filter(|e| fs::read_to_string(e.path()).unwrap().contains("data-pagefind-body"))
+        .count() as u64;
+    assert!(entries > 10);
+    assert_eq!(indexed, entries);
+    assert!(!out.join("pagefind/pagefind-ui.js").exists(), "pagefind's own UI is not published");
+    // Facets: pagefind wrote filter files, and an entry page declares its terms.
+    assert!(fs::read_dir(out.join("pagefind/filter")).unwrap().count() > 0);
+    let project = read("projets/chaque-goutte-compte/index.html");
+    assert!(project.contains("<span data-pagefind-filter=\"type\">Projets</span>"));
+    assert!(project.contains("<span data-pagefind-filter=\"countries\">Norvège</span>"));
+    // The search page: checkboxes, and without JavaScript links to listings and terms.
+    let page = read("recherche/index.html");
+    assert!(page.contains("value=\"Norvège\" data-filter=\"countries\""), "checkboxes");
+    assert!(page.contains("href=\"/pays/norvege/\""), "fallback links to term pages");
+    assert!(page.contains("href=\"/projets/\""), "fallback links to listings");
+    assert!(page.contains("data-search-form hidden"), "form hidden until the script runs");
+    assert!(read("index.html").contains("href=\"/recherche/\""), "header links the search page");
+}

@@ -1,0 +1,157 @@
+//! Static, offline search: the built HTML pages are indexed in-process by the
+//! `pagefind` library at the end of every build (and of every incremental
+//! rebuild), and its bundle (index chunks, filters, the small `pagefind.js`
+//! client and its WebAssembly) becomes ordinary outputs under `pagefind/`.
+//!
+//! - Search is on when the theme has a `search.html` template: the search page
+//!   is then rendered at [`SEARCH_URL`] and `site.search` holds its URL.
+//! - What is indexed, and the facets, are the theme's choice through pagefind's
+//!   attributes: `data-pagefind-body` on the content of entry pages, and
+//!   `data-pagefind-filter="name"` elements holding the taxonomy terms and the
+//!   content type. Pages without `data-pagefind-body` (listings, term pages) are
+//!   left out once any page has it.
+//! - Pagefind is async (tokio); a private current-thread runtime runs it, so the
+//!   generator stays synchronous for its callers.
+//!
+//! What it does not do: search on the server, or load anything from outside the
+//! site (the bundle is self-contained; no Node, no external binary, no network).
+
+use std::collections::BTreeMap;
+
+use crate::error::Error;
+use crate::render::{Body, Output};
+
+/// URL of the search page.
+pub const SEARCH_URL: &str = "/recherche/";
+/// Directory of the pagefind bundle in the output.
+pub const BUNDLE_DIR: &str = "pagefind";
+/// The theme template of the search page; search is on when it exists.
+pub const TEMPLATE: &str = "search.html";
+
+/// Whether the site's templates ask for search.
+pub fn enabled(sources: &crate::load::Sources) -> bool {
+    sources.templates.iter().any(|t| t.name == TEMPLATE)
+}
+
+fn search_error(message: impl std::fmt::Display) -> Error {
+    Error::Template { file: BUNDLE_DIR.into(), message: format!("index de recherche : {message}") }
+}
+
+/// Indexes `pages` (output path, HTML) and returns the bundle as outputs under `pagefind/`.
+pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<Output>, Error> {
+    let pages: Vec<(String, String)> = pages
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(".html") && !p.starts_with(&format!("{BUNDLE_DIR}/")) && *p != "404.html")
+        .map(|(p, b)| (p.to_string(), String::from_utf8_lossy(b).into_owned()))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread().build().map_err(search_error)?;
+    let files = rt.block_on(async move {
+        let options = pagefind::options::PagefindServiceConfig::builder().keep_index_url(false).build();
+        let mut index = pagefind::api::PagefindIndex::new(Some(options))?;
+        for (path, html) in pages {
+            index.add_html_file(Some(path), None, html).await?;
+        }
+        index.get_files().await
+    });
+    let files = files.map_err(search_error)?;
+    let mut out: Vec<Output> = files
+        .into_iter()
+        // The theme talks to `pagefind.js` directly: pagefind's own UI bundles are not published.
+        .filter(|f| {
+            let name = f.filename.to_string_lossy();
+            !(name.contains("-ui.") || name.starts_with("pagefind-highlight"))
+        })
+        .map(|f| {
+            let rel = f.filename.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            Output { path: format!("{BUNDLE_DIR}/{rel}"), body: Body::Bytes(f.contents) }
+        })
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Indexes the HTML among `outputs` (a full build's outputs).
+pub fn index_outputs(outputs: &[Output]) -> Result<Vec<Output>, Error> {
+    index(outputs.iter().filter_map(|o| match &o.body {
+        Body::Bytes(b) => Some((o.path.as_str(), b.as_slice())),
+        Body::Copy(_) => None,
+    }))
+}
+
+/// For an incremental rebuild: indexes every HTML page of `paths`, taking fresh
+/// ones from `outputs` and the others from the output directory.
+pub fn index_site(out_dir: &std::path::Path, paths: &std::collections::HashSet<String>, outputs: &[Output]) -> Result<Vec<Output>, Error> {
+    let mut html: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for o in outputs {
+        if let Body::Bytes(b) = &o.body
+            && o.path.ends_with(".html")
+        {
+            html.insert(o.path.clone(), b.clone());
+        }
+    }
+    for p in paths {
+        if p.ends_with(".html") && !html.contains_key(p) && !p.starts_with(&format!("{BUNDLE_DIR}/")) {
+            let f = out_dir.join(p);
+            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+            html.insert(p.clone(), bytes);
+        }
+    }
+    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
+}
+
+/// The `search` value of the search page: the facets with every value the site
+/// has, so the page can show them as checkboxes and, without JavaScript, as links.
+/// `type` values are collection titles (what entry templates put in their
+/// `data-pagefind-filter="type"` element); taxonomy facets are named after the
+/// taxonomy and hold term names.
+pub fn page_context(config: &crate::Config, model: &crate::model::Model) -> serde_json::Value {
+    use serde_json::json;
+    let types: Vec<serde_json::Value> = config
+        .collections
+        .iter()
+        .zip(&model.lists)
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(c, l)| json!({"name": c.title, "slug": crate::model::slugify(&c.name), "url": c.url(), "count": l.len()}))
+        .collect();
+    let mut facets = vec![json!({"name": "type", "title": "", "url": "", "values": types})];
+    for (t, terms) in config.taxonomies.iter().zip(&model.taxonomies) {
+        if terms.is_empty() {
+            continue;
+        }
+        let url = format!("/{}/", t.path);
+        let values: Vec<serde_json::Value> = terms
+            .iter()
+            .map(|term| json!({"name": term.name, "slug": term.slug, "url": format!("{url}{}/", term.slug), "count": term.entries.len()}))
+            .collect();
+        facets.push(json!({"name": t.name, "title": t.title, "url": url, "values": values}));
+    }
+    json!({"url": SEARCH_URL, "bundle": format!("/{BUNDLE_DIR}/pagefind.js"), "facets": facets})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(title: &str, body: &str, filters: &[(&str, &str)]) -> Vec<u8> {
+        let f: String = filters.iter().map(|(k, v)| format!("<span data-pagefind-filter=\"{k}\">{v}</span>")).collect();
+        format!("<!doctype html><html lang=\"fr\"><head><title>{title}</title></head><body><nav>menu</nav><article data-pagefind-body><h1>{title}</h1><p>{body}</p><div hidden data-pagefind-ignore>{f}</div></article></body></html>").into_bytes()
+    }
+
+    #[test]
+    fn bundle_is_built_in_memory_with_filters() {
+        let a = page("Potagers sans frontières", "Un jardin partagé avec une école espagnole.", &[("countries", "Espagne"), ("type", "Projet")]);
+        let b = page("Ciel pour tous", "Astronomie avec la Pologne.", &[("countries", "Pologne"), ("type", "Projet")]);
+        let listing = b"<html lang=\"fr\"><body><h1>Liste</h1></body></html>".to_vec();
+        let out = index([("projets/a/index.html", &a[..]), ("projets/b/index.html", &b[..]), ("projets/index.html", &listing[..])]).unwrap();
+        let paths: Vec<&str> = out.iter().map(|o| o.path.as_str()).collect();
+        assert!(paths.contains(&"pagefind/pagefind.js"), "{paths:?}");
+        assert!(paths.iter().any(|p| p.starts_with("pagefind/pagefind-entry.json")), "{paths:?}");
+        assert!(paths.iter().any(|p| p.starts_with("pagefind/filter/")), "{paths:?}");
+        assert!(paths.iter().any(|p| p.ends_with(".pf_fragment")), "{paths:?}");
+        let entry = out.iter().find(|o| o.path == "pagefind/pagefind-entry.json").unwrap();
+        let Body::Bytes(b) = &entry.body else { panic!() };
+        let json: serde_json::Value = serde_json::from_slice(b).unwrap();
+        // Two pages with data-pagefind-body; the listing without it is left out.
+        assert_eq!(json["languages"]["fr"]["page_count"], 2, "{json}");
+    }
+}
