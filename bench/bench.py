@@ -18,6 +18,8 @@ For each corpus size N it:
      RSS median, and the vitrine/hugo ratio of the wall medians.
 With --noop it also times no-op rebuilds (the same build again over the
 previous output, nothing changed) and counts the output files they rewrote.
+With --search it also times vitrine with its static search index on (the
+same site plus bench/site/search/search.html), as the tool "vitrine+search".
 
 SHARED is $SHARED, or --shared, or ../shared beside the repository.
 Standard library only. Needs root (or an existing install) for
@@ -170,14 +172,17 @@ def make_hugo_site(shared, corpus, out):
     run([sys.executable, os.path.join(shared, "bench", "mk_hugo_site.py"), corpus, out])
 
 
-def make_vitrine_site(shared, corpus, out):
-    """bench/site/ + the corpus's content as it is + Hugo's style.css."""
+def make_vitrine_site(shared, corpus, out, search=False):
+    """bench/site/ + the corpus's content as it is + Hugo's style.css
+    (+ the search page, which turns vitrine's search index on)."""
     if os.path.exists(out):
         shutil.rmtree(out)
     os.makedirs(out)
     src = os.path.join(BENCH_DIR, "site")
     shutil.copy(os.path.join(src, "vitrine.yaml"), out)
     shutil.copytree(os.path.join(src, "templates"), os.path.join(out, "templates"))
+    if search:
+        shutil.copy(os.path.join(src, "search", "search.html"), os.path.join(out, "templates"))
     shutil.copytree(os.path.join(corpus, "content"), os.path.join(out, "content"))
     # vitrine.yaml names the theme "bench", kept empty: the site's own
     # templates/ are the whole layout, as the Hugo site's layouts/ are.
@@ -255,19 +260,25 @@ def sh_quote(s):
 
 
 def commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages):
+    cmds = _commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages, "vitrine")
+    cmds.update(_commands(vitrine_exe, hugo_site, vitrine_site + "-search", out_root, pages, "vitrine+search"))
+    return cmds
+
+
+def _commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages, vname):
     """The timed command lines: removing the previous output is part of each.
     The "no-op" ones build again over the previous output."""
     h_out = os.path.join(out_root, "hugo-%d" % pages)
-    v_out = os.path.join(out_root, "vitrine-%d" % pages)
+    v_out = os.path.join(out_root, "%s-%d" % (vname, pages))
     v_cache = os.path.join(vitrine_site, ".vitrine")
     return {
         "hugo no-op": ("exec hugo --quiet -s %s -d %s" % (sh_quote(hugo_site), sh_quote(h_out)), h_out),
-        "vitrine no-op": ("exec %s build --site %s --out %s"
+        vname + " no-op": ("exec %s build --site %s --out %s"
                           % (sh_quote(vitrine_exe), sh_quote(vitrine_site), sh_quote(v_out)), v_out),
         "hugo": ("rm -rf %s && exec hugo --quiet -s %s -d %s"
                  % (sh_quote(h_out), sh_quote(hugo_site), sh_quote(h_out)), h_out),
         # .vitrine/ (build cache, if any) goes too: this measures full builds.
-        "vitrine": ("rm -rf %s %s && exec %s build --site %s --out %s"
+        vname: ("rm -rf %s %s && exec %s build --site %s --out %s"
                     % (sh_quote(v_out), sh_quote(v_cache), sh_quote(vitrine_exe),
                        sh_quote(vitrine_site), sh_quote(v_out)), v_out),
     }
@@ -307,8 +318,8 @@ def summarise(tool, pages, samples):
 
 def add_ratio(medians, hugo_key, vitrine_key):
     if hugo_key in medians and vitrine_key in medians:
-        medians[vitrine_key]["ratio"] = "%.2f" % (medians[vitrine_key]["wall"] / medians[hugo_key]["wall"])
         medians[hugo_key]["ratio"] = "1.00"
+        medians[vitrine_key]["ratio"] = "%.2f" % (medians[vitrine_key]["wall"] / medians[hugo_key]["wall"])
 
 
 def measure(active, cmds, pages, runs, scratch):
@@ -322,6 +333,7 @@ def measure(active, cmds, pages, runs, scratch):
             samples[tool].append(r)
     medians = {t: summarise(t, pages, samples[t]) for t in active}
     add_ratio(medians, "hugo", "vitrine")
+    add_ratio(medians, "hugo", "vitrine+search")
     for tool in active:
         log("bench: %s, %d projects: walls %s" % (tool, pages, medians[tool]["walls"]))
     return [medians[t] for t in active]
@@ -347,6 +359,7 @@ def measure_noop(active, cmds, pages, runs, scratch):
         log("bench: %s, %d projects: walls %s; first run rewrote %d of %d files"
             % (key, pages, medians[key]["walls"], n, len(before)))
     add_ratio(medians, "hugo no-op", "vitrine no-op")
+    add_ratio(medians, "hugo no-op", "vitrine+search no-op")
     return [medians[t + " no-op"] for t in active]
 
 
@@ -386,14 +399,18 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
     ap.add_argument("--vitrine", default=None, help="use this vitrine binary instead of building one")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    ap.add_argument("--search", action="store_true",
+                    help="also time vitrine with its search index on (tool vitrine+search)")
     ap.add_argument("--noop", action="store_true",
                     help="also time no-op rebuilds over the previous output and count rewritten files")
     args = ap.parse_args(argv)
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     for t in tools:
-        if t not in ("hugo", "vitrine"):
+        if t not in ("hugo", "vitrine", "vitrine+search"):
             ap.error("unknown tool %r" % t)
+    if args.search and "vitrine+search" not in tools:
+        tools.append("vitrine+search")
     if args.runs < 1:
         ap.error("--runs must be >= 1")
     shared = os.path.abspath(args.shared)
@@ -402,7 +419,7 @@ def main(argv=None):
 
     ensure_tools("hugo" in tools)
     vitrine_exe = None
-    if "vitrine" in tools:
+    if "vitrine" in tools or "vitrine+search" in tools:
         vitrine_exe = os.path.abspath(args.vitrine) if args.vitrine else build_vitrine()
 
     work = os.path.abspath(args.work)
@@ -418,7 +435,7 @@ def main(argv=None):
 
     machine = machine_description()
     versions = {"hugo": " ".join(tool_version(["hugo", "version"]).split()[:2]) if "hugo" in tools else None,
-                "vitrine": git_rev() if "vitrine" in tools else None}
+                "vitrine": git_rev() if vitrine_exe else None}
     log("bench: machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB, %(os)s, Linux %(kernel)s" % machine)
     log("bench: hugo: %s; vitrine: %s" % (versions["hugo"], versions["vitrine"]))
     log("bench: outputs in %s, %d timed runs per tool" % (out_root, args.runs))
@@ -432,6 +449,8 @@ def main(argv=None):
             make_hugo_site(shared, corpus, hugo_site)
         if "vitrine" in tools:
             make_vitrine_site(shared, corpus, vitrine_site)
+        if "vitrine+search" in tools:
+            make_vitrine_site(shared, corpus, vitrine_site + "-search", search=True)
         cmds = commands(vitrine_exe or "vitrine", hugo_site, vitrine_site, out_root, pages)
         active = []
         for tool in tools:

@@ -102,6 +102,11 @@ impl Site {
         if !kinds.contains(&ChangeKind::Content) {
             return Ok(BuildReport::default());
         }
+        if changed.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| crate::i18n::translation_of(n).is_some())) {
+            // A translation changed: translations are few, reload everything.
+            self.prepared = crate::prepare(&self.opts, &mut timings)?;
+            return self.render_and_write(None, timings);
+        }
         let t = Instant::now();
         let content_dir = self.opts.site.join("content");
         let mut sources = self.prepared.sources.clone();
@@ -147,6 +152,13 @@ impl Site {
         let t = Instant::now();
         crate::images::process(&self.prepared.config, &sources, &mut new, &self.opts.site)?;
         timings.push(("images", t.elapsed()));
+        let translations = crate::i18n::build(
+            &self.prepared.config,
+            &sources,
+            &mut new,
+            &self.prepared.translation_files,
+            &model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() },
+        )?;
         if assets_changed {
             // Image sizes and existence checks depend on assets: treat every bundle's entry as changed.
             changed_sources.extend(new.entries.iter().map(|e| e.source.clone()));
@@ -159,11 +171,13 @@ impl Site {
         };
         let old_prepared_sources = std::mem::replace(&mut self.prepared.sources, sources);
         let old_model = std::mem::replace(&mut self.prepared.model, new);
+        let old_translations = std::mem::replace(&mut self.prepared.translations, translations);
         match self.render_and_write(Some(jobs), timings) {
             Ok(r) => Ok(r),
             Err(e) => {
                 self.prepared.sources = old_prepared_sources;
                 self.prepared.model = old_model;
+                self.prepared.translations = old_translations;
                 Err(e)
             }
         }
@@ -176,8 +190,11 @@ impl Site {
         let full = jobs.is_none();
         let jobs = jobs.unwrap_or_else(|| render::all_jobs(&p.config, &p.model));
         let mut outputs: Vec<Output> = renderer.render_jobs(&jobs)?;
+        // Translated pages are few and show their originals' titles: always re-rendered.
+        outputs.extend(crate::i18n::render(&p.translations, &render::RenderOptions { now: p.now.clone(), live_reload: self.opts.live_reload })?);
         timings.push(("rendu", t.elapsed()));
         let mut new_paths = all_paths(p);
+        new_paths.extend(crate::i18n::paths(&p.translations));
         if crate::search::enabled(&p.sources) {
             // The index covers every page: fresh ones from `outputs`, the others from disk.
             let t = Instant::now();

@@ -10,6 +10,7 @@ pub mod check;
 pub mod config;
 pub mod error;
 pub mod forms;
+pub mod i18n;
 pub mod ics;
 pub mod images;
 pub mod incremental;
@@ -102,6 +103,9 @@ pub struct Prepared {
     pub sources: load::Sources,
     pub model: model::Model,
     pub now: jiff::Zoned,
+    /// Translation files taken out of `sources` (`foo.en.md`), and each language's build.
+    pub translation_files: i18n::Translations,
+    pub translations: Vec<i18n::Built>,
 }
 
 /// Loads and validates a site (config, data, content, templates).
@@ -110,16 +114,19 @@ pub fn prepare(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>)
     let data = load::load_data(&opts.site)?;
     let config = Config::load_with_data(&opts.site, &data.lists())?;
     let mut sources = load::load_sources(&opts.site, &config.theme, &config.language)?;
+    let translation_files = i18n::split(&mut sources, &config.language);
     sources.data = serde_json::to_value(&data.values).unwrap_or_default();
     timings.push(("chargement", t.elapsed()));
     let t = Instant::now();
     let now = build_time(&config, opts.now.clone());
-    let mut model = model::build_model(&config, &sources, &model::ModelOptions { drafts: opts.drafts, today: now.date() })?;
+    let model_opts = model::ModelOptions { drafts: opts.drafts, today: now.date() };
+    let mut model = model::build_model(&config, &sources, &model_opts)?;
     timings.push(("modèle", t.elapsed()));
     let t = Instant::now();
     images::process(&config, &sources, &mut model, &opts.site)?;
     timings.push(("images", t.elapsed()));
-    Ok(Prepared { config, sources, model, now })
+    let translations = i18n::build(&config, &sources, &mut model, &translation_files, &model_opts)?;
+    Ok(Prepared { config, sources, model, now, translation_files, translations })
 }
 
 /// Renders every output of a prepared site.
@@ -127,7 +134,8 @@ pub fn render_all(p: &Prepared, live_reload: bool, timings: &mut Vec<(&'static s
     let t = Instant::now();
     let renderer = render::Renderer::new(&p.config, &p.model, &p.sources, &render::RenderOptions { now: p.now.clone(), live_reload })?;
     let jobs = render::all_jobs(&p.config, &p.model);
-    let outputs = renderer.render_jobs(&jobs)?;
+    let mut outputs = renderer.render_jobs(&jobs)?;
+    outputs.extend(i18n::render(&p.translations, &render::RenderOptions { now: p.now.clone(), live_reload })?);
     timings.push(("rendu", t.elapsed()));
     Ok(outputs)
 }

@@ -80,6 +80,9 @@ pub struct Model {
     /// For each entry, its resolved references: (field name, entry indices).
     pub refs: Vec<Vec<(String, Vec<usize>)>>,
     pub warnings: Vec<Diagnostic>,
+    /// Source path → every language version of that entry (set by `i18n`; empty
+    /// when the site has no translations).
+    pub translations: HashMap<String, Vec<crate::i18n::Alternate>>,
 }
 
 /// Splits `---\nYAML\n---\nbody`; returns (yaml, body, line of the body).

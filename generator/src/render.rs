@@ -537,14 +537,21 @@ impl<'a> Renderer<'a> {
                 _ => {}
             }
         }
+        // Translations (`i18n`): their URLs, and every version's alternates.
+        let (extra, alts) = crate::i18n::sitemap_alternates(model);
+        urls.extend(extra.into_iter().map(|u| (u, None)));
+        let xhtml = if alts.is_empty() { "" } else { " xmlns:xhtml=\"http://www.w3.org/1999/xhtml\"" };
         let mut x = String::with_capacity(urls.len() * 100 + 200);
-        x.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+        x.push_str(&format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"{xhtml}>\n"));
         for (u, d) in urls {
             x.push_str("  <url><loc>");
             x.push_str(&xml_escape(&format!("{}{u}", config.base_url)));
             x.push_str("</loc>");
             if let Some(d) = d {
                 x.push_str(&format!("<lastmod>{d}</lastmod>"));
+            }
+            for (lang, au) in alts.get(&u).into_iter().flatten() {
+                x.push_str(&format!("<xhtml:link rel=\"alternate\" hreflang=\"{}\" href=\"{}\"/>", xml_escape(lang), xml_escape(&format!("{}{au}", config.base_url))));
             }
             x.push_str("</url>\n");
         }
@@ -622,6 +629,7 @@ fn base_card(config: &Config, model: &Model, e: &crate::model::Entry) -> Map<Str
     m.insert("terms".into(), serde_json::to_value(terms).unwrap_or(Json::Null));
     crate::typography::typeset_card(config, &mut m);
     crate::ics::decorate_card(config, e, &mut m);
+    crate::i18n::decorate_card(config, model, e, &mut m);
     m
 }
 
