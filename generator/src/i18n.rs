@@ -228,8 +228,11 @@ pub fn decorate_card(config: &Config, model: &Model, e: &model::Entry, card: &mu
     }
 }
 
+/// URL → its versions as (language, URL) pairs.
+pub type AlternatesByUrl = HashMap<String, Vec<(String, String)>>;
+
 /// For the sitemap: translated URLs to add, and the alternates of every URL that has some.
-pub fn sitemap_alternates(model: &Model) -> (Vec<String>, HashMap<String, Vec<(String, String)>>) {
+pub fn sitemap_alternates(model: &Model) -> (Vec<String>, AlternatesByUrl) {
     let mut extra = Vec::new();
     let mut alts = HashMap::new();
     let mut groups: Vec<&Vec<Alternate>> = model.translations.values().collect();
