@@ -116,6 +116,19 @@ async fn query_then_facet_narrows_results() {
     for u in must {
         assert!(narrowed.contains(&u.to_string()), "{u} missing from {narrowed:?}");
     }
+    // The count shown next to the ticked value is the number of results (counts of a
+    // facet ignore its own selection), and the "Projets" count those that are projects.
+    let shown_count = b
+        .execute(&format!("return document.querySelector('{}').parentNode.querySelector('[data-count]').textContent", checkbox.replace('\'', "\\'")))
+        .await
+        .unwrap();
+    assert_eq!(shown_count.as_str().unwrap(), narrowed.len().to_string());
+    let projects = narrowed.iter().filter(|u| u.starts_with("/projets/")).count();
+    let type_count = b
+        .execute("return document.querySelector('input[data-filter=\"type\"][value=\"Projets\"]').parentNode.querySelector('[data-count]').textContent")
+        .await
+        .unwrap();
+    assert_eq!(type_count.as_str().unwrap(), projects.to_string());
     // The state is in the address, so the search can be shared.
     let url = b.current_url().await.unwrap();
     assert!(url.contains("countries=Espagne"), "{url}");

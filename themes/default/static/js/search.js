@@ -42,7 +42,10 @@
   function restore() {
     var params = new URLSearchParams(location.search);
     input.value = params.get('q') || '';
-    boxes.forEach(function (c) { c.checked = params.getAll(c.dataset.filter).indexOf(c.value) >= 0; });
+    boxes.forEach(function (c) {
+      c.checked = params.getAll(c.dataset.filter).indexOf(c.value) >= 0;
+      if (c.checked) c.closest('details').open = true;
+    });
   }
 
   function counts(available) {
@@ -106,10 +109,20 @@
     }
     var r = await pagefind.search(q || null, { filters: any });
     if (my !== seq || !r) return;
+    // Counts next to the values of a facet that has ticked values ignore that facet's own
+    // selection (ticking one more value adds results): one more search per such facet.
+    var available = Object.assign({}, r.filters);
+    for (var key of Object.keys(any)) {
+      var others = Object.assign({}, any);
+      delete others[key];
+      var without = await pagefind.search(q || null, { filters: others });
+      if (my !== seq) return;
+      if (without && without.filters) available[key] = without.filters[key];
+    }
     results = r.results;
     shown = 0;
     list.textContent = '';
-    counts(r.filters);
+    counts(available);
     await showMore();
     if (my !== seq) return;
     say(results.length ? results.length + ' ' + (results.length === 1 ? s.one : s.many) : s.none);
@@ -124,7 +137,13 @@
     pagefind = pf;
     await pagefind.options({ excerptLength: 24 });
     await pagefind.init();
+    // Loads every facet's index, so that each search returns counts for all facets.
+    await pagefind.filters();
     form.hidden = false;
+    // Wide screens have room for every facet open; phones keep them folded.
+    if (window.matchMedia('(min-width: 60em)').matches) {
+      form.querySelectorAll('details.search__facet').forEach(function (d) { d.open = true; });
+    }
     fallback.hidden = true;
     restore();
     input.addEventListener('input', later);
