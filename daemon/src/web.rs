@@ -617,7 +617,7 @@ pub fn error_summary(schema: &Schema, errors: &[FieldError]) -> Vec<Json> {
 // Public form
 
 fn form_options(config: &vitrine_generator::config::Config, collection: &Collection, extra_rows: usize) -> FormOptions {
-    let mut opts = FormOptions { blank_rows: 2 + extra_rows, ..FormOptions::default() };
+    let mut opts = FormOptions { blank_rows: 3 + extra_rows, ..FormOptions::default() };
     for f in &collection.schema.fields {
         if let Kind::Reference { collection: target } = &f.kind {
             opts.references.insert(target.clone(), list_entries(config, target));

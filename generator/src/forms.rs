@@ -32,6 +32,10 @@ pub struct FormOptions {
     pub references: BTreeMap<String, Vec<(String, String)>>,
     /// Empty rows offered for lists of texts and lists of objects (capped by `max`).
     pub blank_rows: usize,
+    /// Set while rendering the rows of a list: a row may be left empty, so its
+    /// controls never carry the HTML `required` attribute (the server still
+    /// checks a row that is filled in).
+    pub in_list: bool,
 }
 
 /// HTML-escapes text for element content and attribute values.
@@ -67,7 +71,7 @@ pub fn control_id(path: &str) -> String {
 /// (as returned by `form_to_json` or a stored submission) and with `errors`
 /// shown next to their fields.
 pub fn render_form_fields(schema: &Schema, values: &Json, errors: &[FieldError]) -> String {
-    render_form_fields_with(schema, values, errors, &FormOptions { blank_rows: 2, ..FormOptions::default() })
+    render_form_fields_with(schema, values, errors, &FormOptions { blank_rows: 3, ..FormOptions::default() })
 }
 
 /// [`render_form_fields`] with reference lists and row counts.
@@ -158,7 +162,7 @@ fn render_field(out: &mut String, f: &Field, path: &str, value: Option<&Json>, e
     let id = control_id(path);
     let errs = errors_for(errors, path);
     let invalid = !errs.is_empty();
-    let req = if f.required { " required" } else { "" };
+    let req = if f.required && !opts.in_list { " required" } else { "" };
     match &f.kind {
         Kind::Object { fields } => {
             let _ = write!(out, "<fieldset class=\"group\" id=\"{id}\"><legend>{}{}</legend>", esc(&f.label), required_mark(f));
@@ -322,18 +326,11 @@ fn render_list(out: &mut String, f: &Field, item: &Field, path: &str, value: Opt
         _ => {
             let max = f.max.map(|m| m.max(0) as usize).unwrap_or(usize::MAX);
             let rows = (items.len() + opts.blank_rows.max(1)).min(max.max(items.len())).max(1);
+            let row_opts = FormOptions { in_list: true, ..opts.clone() };
             for i in 0..rows {
                 let p = format!("{path}[{i}]");
                 let row_label = Field { label: format!("{} {}", item_label(f, item), i + 1), required: false, ..item.clone() };
-                render_field(out, &row_label, &p, items.get(i), errors, opts);
-            }
-            if rows < max {
-                let _ = write!(
-                    out,
-                    "<p class=\"help\">Besoin de plus de lignes ? Envoyez le formulaire avec le bouton « Ajouter une ligne » : \
-                     <button type=\"submit\" name=\"vt_more\" value=\"{}\" formnovalidate>Ajouter une ligne</button></p>",
-                    esc(path)
-                );
+                render_field(out, &row_label, &p, items.get(i), errors, &row_opts);
             }
         }
     }
@@ -497,9 +494,10 @@ pub fn render_submitter_fields(values: &Json, errors: &[FieldError]) -> String {
         );
     }
     out.push_str("</fieldset>");
-    // Honeypot: hidden from people (CSS and assistive technologies), filled by bots.
+    // Honeypot: hidden from people (`hidden`, so no stylesheet is needed) and from
+    // assistive technologies; naive bots fill every input they find.
     out.push_str(
-        "<div class=\"vt-hp\" aria-hidden=\"true\"><label for=\"f-vt_fax\">Ne pas remplir ce champ</label>\
+        "<div class=\"vt-hp\" hidden aria-hidden=\"true\"><label for=\"f-vt_fax\">Ne pas remplir ce champ</label>\
          <input type=\"text\" id=\"f-vt_fax\" name=\"vt_fax\" value=\"\" tabindex=\"-1\" autocomplete=\"off\"></div>",
     );
     out
@@ -584,5 +582,9 @@ mod tests {
         assert!(html.contains("name=\"partners[0].school\" value=\"Liceo\""));
         assert!(html.contains("<legend>Pays <span class=\"required\">(obligatoire)</span></legend>"));
         assert!(html.contains("type=\"file\" id=\"f-cover\" name=\"cover\""));
+        // Rows of a list may stay empty: the browser must not demand them.
+        let row = &html[html.find("name=\"partners[1].school\"").unwrap()..];
+        assert!(!row[..row.find('>').unwrap()].contains("required"), "blank row marked required");
+        assert!(html[html.find("name=\"title\"").unwrap()..].split('>').next().unwrap().contains("required"));
     }
 }

@@ -403,7 +403,7 @@ async fn item_view(
     let (edit_values, edit_body, errors) = edit.unwrap_or((fields.clone(), body.clone(), Vec::new()));
     let fields_html = collection
         .map(|c| {
-            let opts = forms::FormOptions { blank_rows: 1, references: Default::default() };
+            let opts = forms::FormOptions { blank_rows: 1, ..Default::default() };
             forms::render_form_fields_with(&c.schema, &edit_values, &errors, &opts)
         })
         .unwrap_or_default();

@@ -1,0 +1,156 @@
+//! Browser test of the moderation daemon (issue 3) in Debian's Chromium: a
+//! teacher submits the project form with a mistake (and a `<script>` in the
+//! title), sees the error next to the field, corrects it and sends it; a
+//! moderator logs in and approves; the new page is on the site; the script
+//! never runs anywhere along the way.
+//!
+//! The daemon runs in-process (`vitrine_daemon::server::serve`) on 127.0.0.1
+//! with a real SQLite file, over a built copy of the example site.
+
+mod browser;
+mod common;
+
+use vitrine_daemon::auth::Role;
+use vitrine_daemon::state::{AppState, Settings};
+
+/// Ticks a checkbox by clicking its label, as a person does.
+async fn tick(b: &browser::Browser, name: &str, value: &str) {
+    let id = b.attr(&format!("input[name='{name}'][value='{value}']"), "id").await.unwrap().unwrap();
+    // The theme scrolls smoothly; WebDriver clicks before a smooth scroll ends. Scroll at once.
+    b.execute(&format!(
+        "document.documentElement.style.scrollBehavior = 'auto'; document.getElementById('{id}').scrollIntoView({{block: 'center'}}); return null;"
+    ))
+    .await
+    .unwrap();
+    if let Err(e) = b.click(&format!("label[for='{id}']")).await {
+        b.screenshot("target/shots/tick-failed.png").await.unwrap();
+        panic!("{e}");
+    }
+    assert!(b.find(&format!("#{id}")).await.unwrap().is_selected().await.unwrap(), "{name}={value} not ticked");
+}
+
+/// Clicks the element matching `css` after scrolling it into view at once.
+async fn press(b: &browser::Browser, css: &str) {
+    let q = serde_json::to_string(css).unwrap();
+    b.execute(&format!(
+        "document.documentElement.style.scrollBehavior = 'auto'; document.querySelector({q}).scrollIntoView({{block: 'center'}}); return null;"
+    ))
+    .await
+    .unwrap();
+    b.click(css).await.unwrap();
+}
+
+async fn pwned(b: &browser::Browser) -> bool {
+    b.execute("return typeof window.__pwned !== 'undefined';").await.unwrap() == serde_json::Value::Bool(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live() {
+    let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    let site = tempfile::tempdir().unwrap();
+    common::copy_example_site(site.path());
+    let dir = site.path().to_path_buf();
+    tokio::task::spawn_blocking(move || vitrine_generator::build(&vitrine_generator::BuildOptions::new(dir)).unwrap())
+        .await
+        .unwrap();
+
+    // A person takes more than a few seconds to fill the form; the driver does not.
+    let settings = Settings { min_fill_secs: 0, rate_limit_per_minute: 0, ..Settings::default() };
+    let rebuilder = vitrine_daemon::server::incremental_rebuilder(site.path().to_path_buf());
+    let st = AppState::new(site.path(), settings, Some(rebuilder)).unwrap();
+    let phc = vitrine_daemon::security::hash_password("mot de passe du correspondant").unwrap();
+    st.db
+        .write(move |c| {
+            vitrine_daemon::auth::create_user(c, "correspondant", &phc, Role::Moderator, "test")
+                .map_err(|e| vitrine_daemon::db::DbError::Conflict(e.to_string()))
+        })
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(vitrine_daemon::server::serve(listener, st.clone(), async {
+        let _ = stop_rx.await;
+    }));
+
+    b.set_window_size(1280, 1600).await.unwrap();
+    // The site's own form page (theme), with a token injected by the daemon.
+    b.goto(&format!("{base}/proposer/projets/")).await.unwrap();
+    b.fill("#f-title", "<script>window.__pwned = 1</script>Rivières sans frontières").await.unwrap();
+    // Mistakes the browser cannot catch (its own checks stop empty required fields):
+    // markup in the title and a malformed school year.
+    b.fill("#f-summary", "Deux classes comparent la qualité de l'eau de leurs rivières au fil des saisons.").await.unwrap();
+    b.fill("#f-school", "Collège Jean Moulin").await.unwrap();
+    b.fill("#f-school_year", "2025/26").await.unwrap();
+    for v in ["Italie", "Espagne"] {
+        tick(&b, "countries", v).await;
+    }
+    tick(&b, "disciplines", "Physique-chimie").await;
+    tick(&b, "levels", "collège").await;
+    tick(&b, "languages", "anglais").await;
+    b.find("#f-duration").await.unwrap().select_by_value("une année scolaire").await.unwrap();
+    b.fill("#f-vt_body", "Nous avons **mesuré** le pH de nos rivières.").await.unwrap();
+    b.fill("#f-vt_name", "Camille Enseignante").await.unwrap();
+    b.fill("#f-vt_email", "camille@example.org").await.unwrap();
+    press(&b, "form[action='/submit/projects'] button[type='submit']").await;
+
+    // The form comes back with the errors next to the fields and the values kept.
+    if b.find_all("#f-school_year-error").await.unwrap().is_empty() {
+        b.screenshot("target/shots/after-submit.png").await.unwrap();
+    }
+    let err = b.text("#f-school_year-error").await.unwrap();
+    assert!(err.contains("2025/26"), "{err}");
+    assert_eq!(b.attr("#f-school_year", "aria-invalid").await.unwrap().as_deref(), Some("true"));
+    assert!(b.text("#erreurs").await.unwrap().contains("Année scolaire"), "error summary");
+    assert!(b.text("#f-title-error").await.unwrap().contains("HTML"));
+    assert_eq!(b.attr("#f-school", "value").await.unwrap().as_deref(), Some("Collège Jean Moulin"));
+    let title_value = b.find("#f-title").await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(title_value.contains("<script>"), "typed text kept as text: {title_value}");
+    assert!(!pwned(&b).await, "the script ran on the error page");
+    assert_eq!(st.db.read(|c| vitrine_daemon::queue::total(c)).await.unwrap(), 0);
+
+    // Correct and send again.
+    b.fill("#f-title", "Rivières sans frontières").await.unwrap();
+    assert_eq!(
+        b.find("#f-summary").await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("Deux classes comparent la qualité de l'eau de leurs rivières au fil des saisons.")
+    );
+    b.fill("#f-school_year", "2025-2026").await.unwrap();
+    press(&b, "form[action='/submit/projects'] button[type='submit']").await;
+    let reference = b.text(".ref").await.unwrap();
+    assert!(reference.starts_with("VT-"), "{reference}");
+    assert!(b.current_url().await.unwrap().contains("/suivi/"));
+
+    // The moderator logs in, opens the submission and approves it.
+    b.goto(&format!("{base}/moderation")).await.unwrap();
+    b.fill("#username", "correspondant").await.unwrap();
+    b.fill("#password", "mot de passe du correspondant").await.unwrap();
+    press(&b, "form[action='/moderation/login'] button[type='submit']").await;
+    let links = b.find_all("table.queue a").await.unwrap();
+    let mut opened = false;
+    for l in links {
+        if l.text().await.unwrap() == reference {
+            l.click().await.unwrap();
+            opened = true;
+            break;
+        }
+    }
+    assert!(opened, "reference {reference} not in the queue");
+    assert!(b.text("h1").await.unwrap().contains("Rivières sans frontières"));
+    press(&b, "form[action$='/approve'] button[type='submit']").await;
+    let status = b.text(".facts .status").await.unwrap();
+    assert_eq!(status, "publiée");
+    let page_url = b.attr(".facts a[href^='/projets/']", "href").await.unwrap().unwrap();
+
+    // The new page is on the site, built with the theme, and nothing ran.
+    b.goto(&format!("{base}{page_url}")).await.unwrap();
+    assert!(b.text("h1").await.unwrap().contains("Rivières sans frontières"));
+    assert!(b.text("main").await.unwrap().contains("mesuré"));
+    assert!(!pwned(&b).await);
+    let html = b.client().source().await.unwrap();
+    assert!(!html.contains("camille@example.org") && !html.contains("Camille Enseignante"), "personal data on the page");
+
+    b.close().await;
+    stop_tx.send(()).unwrap();
+    server.await.unwrap();
+}
