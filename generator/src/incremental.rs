@@ -34,6 +34,8 @@ pub struct Site {
     pub prepared: Prepared,
     /// Every output path of the last successful build.
     paths: HashSet<String>,
+    /// Front matter already parsed, by file (valid while the config does not change).
+    parse_cache: model::ParseCache,
 }
 
 /// What a changed path means for the build.
@@ -83,7 +85,7 @@ impl Site {
     pub fn open(opts: BuildOptions) -> Result<(Site, BuildReport), Error> {
         let mut timings = Vec::new();
         let prepared = crate::prepare(&opts, &mut timings)?;
-        let mut site = Site { opts, paths: HashSet::new(), prepared };
+        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache: model::ParseCache::default() };
         let report = site.render_and_write(None, timings)?;
         Ok((site, report))
     }
@@ -97,6 +99,7 @@ impl Site {
         if kinds.contains(&ChangeKind::Everything) || kinds.contains(&ChangeKind::Template) || kinds.contains(&ChangeKind::Static) {
             // Templates and static files are few: reload everything, render every job.
             self.prepared = crate::prepare(&self.opts, &mut timings)?;
+            self.parse_cache = model::ParseCache::default();
             return self.render_and_write(None, timings);
         }
         if !kinds.contains(&ChangeKind::Content) {
@@ -143,10 +146,11 @@ impl Site {
         timings.push(("chargement", t.elapsed()));
         let t = Instant::now();
         let old = &self.prepared.model;
-        let mut new = model::build_model(
+        let mut new = model::build_model_cached(
             &self.prepared.config,
             &sources,
             &model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() },
+            &mut self.parse_cache,
         )?;
         timings.push(("modèle", t.elapsed()));
         let t = Instant::now();
@@ -164,7 +168,8 @@ impl Site {
             changed_sources.extend(new.entries.iter().map(|e| e.source.clone()));
         }
         let global = render::collections_read_everywhere(&sources);
-        let jobs = affected_jobs(&self.prepared.config, old, &new, &changed_sources, &global);
+        let listings_read_all = render::listings_reading_all_pages(&self.prepared.config, &sources);
+        let jobs = affected_jobs(&self.prepared.config, old, &new, &changed_sources, &global, &listings_read_all);
         let jobs = match jobs {
             Some(j) => j,
             None => render::all_jobs(&self.prepared.config, &new),
@@ -250,6 +255,7 @@ fn affected_jobs(
     new: &Model,
     changed: &HashSet<String>,
     read_everywhere: &HashSet<String>,
+    listings_read_all: &HashSet<usize>,
 ) -> Option<Vec<Job>> {
     let in_menu = |m: &Model| {
         m.entries.iter().any(|e| {
@@ -292,11 +298,45 @@ fn affected_jobs(
             }
         }
     }
+    // A listing or term page changes when its slice of entries changes (order,
+    // membership), when it shows a changed entry, or when the number of entries or
+    // pages changes (counts and pager links). Listing templates that read `pages`
+    // (every card of the collection) make every page of it change.
+    let dirty = |s: &str| changed.contains(s) || old_touched.contains(s);
+    let page_changed = |old_list: Option<&Vec<usize>>, new_list: &Vec<usize>, per: usize, p: usize| {
+        let Some(old_list) = old_list else { return true };
+        if old_list.len() != new_list.len() {
+            return true;
+        }
+        let slice = |l: &Vec<usize>, m: &Model| -> Vec<String> {
+            let range = if per == 0 { 0..l.len() } else { ((p - 1) * per).min(l.len())..(p * per).min(l.len()) };
+            l[range].iter().map(|i| m.entries[*i].source.clone()).collect()
+        };
+        let (o, n) = (slice(old_list, old), slice(new_list, new));
+        o != n || n.iter().any(|s| dirty(s))
+    };
+    let old_terms: HashMap<(usize, &str), &Vec<usize>> = old
+        .taxonomies
+        .iter()
+        .enumerate()
+        .flat_map(|(ti, ts)| ts.iter().map(move |t| ((ti, t.slug.as_str()), &t.entries)))
+        .collect();
+    let term_counts = |m: &Model, ti: usize| m.taxonomies[ti].iter().map(|t| (t.slug.clone(), t.entries.len())).collect::<Vec<_>>();
     for job in render::all_jobs(config, new) {
         let keep = match job {
-            Job::Listing(ci, _) => collections.contains(&ci),
-            Job::Term(ti, k, _) => terms.contains(&(ti, new.taxonomies[ti][k].slug.clone())),
-            Job::TaxonomyIndex(ti) => terms.iter().any(|(t, _)| *t == ti),
+            Job::Listing(ci, p) => {
+                collections.contains(&ci)
+                    && (listings_read_all.contains(&ci)
+                        || page_changed(old.lists.get(ci), &new.lists[ci], config.collections[ci].paginate, p))
+            }
+            Job::Term(ti, k, p) => {
+                let t = &new.taxonomies[ti][k];
+                terms.contains(&(ti, t.slug.clone()))
+                    && page_changed(old_terms.get(&(ti, t.slug.as_str())).copied(), &t.entries, config.paginate, p)
+            }
+            Job::TaxonomyIndex(ti) => {
+                terms.iter().any(|(t, _)| *t == ti) && (old.taxonomies.len() <= ti || term_counts(old, ti) != term_counts(new, ti))
+            }
             Job::Home | Job::NotFound | Job::Feed(_) | Job::Sitemap | Job::Assets | Job::Calendars | Job::SearchPage => true,
             Job::Entry(_) | Job::Form(_) | Job::Robots => false,
         };

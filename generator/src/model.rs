@@ -123,6 +123,7 @@ pub fn slugify(s: &str) -> String {
 }
 
 /// Where a content file belongs.
+#[derive(Clone)]
 enum Place {
     Home,
     Section(usize),
@@ -160,6 +161,7 @@ fn place_of(config: &Config, rel: &str) -> Result<Place, String> {
 }
 
 /// One parsed file, before cross-file checks.
+#[derive(Clone)]
 struct Parsed {
     place: Place,
     source: String,
@@ -282,9 +284,40 @@ fn term_names(field: &Field, v: &Json) -> Vec<String> {
     }
 }
 
+type ParseResult = Result<(Parsed, Vec<Diagnostic>), Vec<Diagnostic>>;
+
+/// Parse results of content files by path, with a hash of the text they came from,
+/// so that the incremental path re-parses only the files that changed. Only valid for
+/// one configuration: drop it when `vitrine.yaml` or `data/` change.
+#[derive(Default)]
+pub struct ParseCache(HashMap<String, (u64, std::sync::Arc<ParseResult>)>);
+
+fn text_hash(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
 pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> Result<Model, Error> {
-    let results: Vec<Result<(Parsed, Vec<Diagnostic>), Vec<Diagnostic>>> =
-        sources.pages.par_iter().map(|f| parse_file(config, f)).collect();
+    build_model_cached(config, sources, opts, &mut ParseCache::default())
+}
+
+/// `build_model`, reusing (and refreshing) the parse results in `cache`.
+pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOptions, cache: &mut ParseCache) -> Result<Model, Error> {
+    let fresh: Vec<(u64, std::sync::Arc<ParseResult>)> = sources
+        .pages
+        .par_iter()
+        .map(|f| {
+            let h = text_hash(&f.text);
+            match cache.0.get(&f.rel) {
+                Some((old, r)) if *old == h => (h, r.clone()),
+                _ => (h, std::sync::Arc::new(parse_file(config, f))),
+            }
+        })
+        .collect();
+    cache.0 = sources.pages.iter().zip(&fresh).map(|(f, r)| (f.rel.clone(), r.clone())).collect();
+    let results: Vec<ParseResult> = fresh.into_iter().map(|(_, r)| (*r).clone()).collect();
     let mut diags = Vec::new();
     let mut parsed = Vec::with_capacity(results.len());
     for r in results {

@@ -687,3 +687,25 @@ pub fn collections_read_everywhere(sources: &Sources) -> std::collections::HashS
     }
     out
 }
+
+/// Collections whose listing template reads `pages` (every card of the collection,
+/// not just the paginator's slice): any change in them changes every listing page.
+pub fn listings_reading_all_pages(config: &Config, sources: &Sources) -> std::collections::HashSet<usize> {
+    let reads = |name: &str| {
+        sources.templates.iter().find(|t| t.name == name).is_some_and(|t| {
+            t.text.match_indices("pages").any(|(i, _)| {
+                let before = t.text[..i].chars().next_back();
+                let after = t.text[i + 5..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            })
+        })
+    };
+    config
+        .collections
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.list_template.as_deref().is_some_and(reads))
+        .map(|(i, _)| i)
+        .collect()
+}
