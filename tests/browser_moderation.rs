@@ -40,6 +40,23 @@ async fn press(b: &browser::Browser, css: &str) {
     b.click(css).await.unwrap();
 }
 
+/// Waits (bounded) until the element matching `css` contains `needle`; returns its last text.
+async fn text_containing(b: &browser::Browser, css: &str, needle: &str) -> String {
+    for _ in 0..200 {
+        if let Ok(els) = b.find_all(css).await {
+            if let Some(e) = els.first() {
+                if let Ok(t) = e.text().await {
+                    if t.contains(needle) {
+                        return t;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    b.text(css).await.unwrap_or_default()
+}
+
 async fn pwned(b: &browser::Browser) -> bool {
     b.execute("return typeof window.__pwned !== 'undefined';").await.unwrap() == serde_json::Value::Bool(true)
 }
@@ -98,7 +115,7 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     if b.find_all("#f-school_year-error").await.unwrap().is_empty() {
         b.screenshot("target/shots/after-submit.png").await.unwrap();
     }
-    let err = b.text("#f-school_year-error").await.unwrap();
+    let err = text_containing(&b, "#f-school_year-error", "2025/26").await;
     assert!(err.contains("2025/26"), "{err}");
     assert_eq!(b.attr("#f-school_year", "aria-invalid").await.unwrap().as_deref(), Some("true"));
     assert!(b.text("#erreurs").await.unwrap().contains("Année scolaire"), "error summary");
@@ -117,7 +134,7 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     );
     b.fill("#f-school_year", "2025-2026").await.unwrap();
     press(&b, "form[action='/submit/projects'] button[type='submit']").await;
-    let reference = b.text(".ref").await.unwrap();
+    let reference = text_containing(&b, ".ref", "VT-").await;
     assert!(reference.starts_with("VT-"), "{reference}");
     assert!(b.current_url().await.unwrap().contains("/suivi/"));
 
@@ -126,6 +143,7 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     b.fill("#username", "correspondant").await.unwrap();
     b.fill("#password", "mot de passe du correspondant").await.unwrap();
     press(&b, "form[action='/moderation/login'] button[type='submit']").await;
+    b.find("table.queue a").await.unwrap(); // waits for the queue page
     let links = b.find_all("table.queue a").await.unwrap();
     let mut opened = false;
     for l in links {
@@ -136,15 +154,15 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
         }
     }
     assert!(opened, "reference {reference} not in the queue");
-    assert!(b.text("h1").await.unwrap().contains("Rivières sans frontières"));
+    assert!(text_containing(&b, "h1", &reference).await.contains("Rivières sans frontières"));
     press(&b, "form[action$='/approve'] button[type='submit']").await;
-    let status = b.text(".facts .status").await.unwrap();
+    let status = b.wait_for_text(".facts .status", "publiée").await.unwrap();
     assert_eq!(status, "publiée");
     let page_url = b.attr(".facts a[href^='/projets/']", "href").await.unwrap().unwrap();
 
     // The new page is on the site, built with the theme, and nothing ran.
     b.goto(&format!("{base}{page_url}")).await.unwrap();
-    assert!(b.text("h1").await.unwrap().contains("Rivières sans frontières"));
+    assert!(text_containing(&b, "h1", "Rivières").await.contains("Rivières sans frontières"));
     assert!(b.text("main").await.unwrap().contains("mesuré"));
     assert!(!pwned(&b).await);
     let html = b.client().source().await.unwrap();

@@ -633,16 +633,75 @@ struct FormView<'a> {
     extra_rows: usize,
 }
 
+/// Puts a hidden token input right after the `<form …>` tag that posts to the collection.
+fn inject_token(html: &str, collection: &str, token: &str) -> Option<String> {
+    let action = format!("/submit/{collection}\"");
+    let form_at = html.find(&action).and_then(|i| html[..i].rfind("<form"))?;
+    let end = html[form_at..].find('>').map(|j| form_at + j + 1)?;
+    Some(format!("{}<input type=\"hidden\" name=\"vt_token\" value=\"{token}\">{}", &html[..end], &html[end..]))
+}
+
+fn replace_region(html: &str, start: &str, end: &str, with: &str) -> Option<String> {
+    let a = html.find(start)?;
+    let b = html[a..].find(end).map(|j| a + j + end.len())?;
+    Some(format!("{}{with}{}", &html[..a], &html[b..]))
+}
+
+/// The theme's own form page (built by the generator into `public/`), shown
+/// again with the teacher's values, the errors next to the fields, an error
+/// summary and a fresh token. `None` when the page is not built (then the
+/// daemon's own template is used).
+fn themed_form(state: &AppState, collection: &Collection, view: &FormView<'_>, opts: &FormOptions, token: &str) -> Option<String> {
+    let url = vitrine_generator::render::form_url(collection);
+    let file = state.site_dir.join("public").join(url.trim_matches('/')).join("index.html");
+    let html = std::fs::read_to_string(file).ok()?;
+    let fields = forms::render_form_fields_with(&collection.schema, &view.values, &view.errors, opts);
+    let submitter = forms::render_submitter_fields(&view.values, &view.errors);
+    let html = replace_region(&html, forms::FIELDS_START, forms::FIELDS_END, &fields)?;
+    let html = replace_region(&html, forms::SUBMITTER_START, forms::SUBMITTER_END, &submitter)?;
+    let mut html = inject_token(&html, &collection.name, token)?;
+    let mut before = String::new();
+    if let Some(n) = view.notice {
+        before.push_str(&format!("<div class=\"callout callout--info\" role=\"status\"><p>{}</p></div>", forms::esc(n)));
+    }
+    if !view.errors.is_empty() {
+        let n = view.errors.len();
+        before.push_str(&format!(
+            "<div class=\"error-summary callout\" role=\"alert\" tabindex=\"-1\" id=\"erreurs\"><h2 class=\"error-summary__title\">Le formulaire contient {n} erreur{}</h2><ul>",
+            if n > 1 { "s" } else { "" }
+        ));
+        for e in error_summary(&collection.schema, &view.errors) {
+            before.push_str(&format!(
+                "<li><a href=\"#{}\">{} : {}</a></li>",
+                forms::esc(e["id"].as_str().unwrap_or("")),
+                forms::esc(e["label"].as_str().unwrap_or("")),
+                forms::esc(e["message"].as_str().unwrap_or(""))
+            ));
+        }
+        before.push_str("</ul></div>");
+    }
+    if !before.is_empty() {
+        let action = format!("/submit/{}\"", collection.name);
+        let form_at = html.find(&action).and_then(|i| html[..i].rfind("<form"))?;
+        html.insert_str(form_at, &before);
+    }
+    Some(html)
+}
+
 fn render_form(state: &AppState, collection: &Collection, view: FormView<'_>) -> Result<String, AppError> {
     let config = state.config();
     let submit = collection.submit.as_ref().ok_or(AppError::NotFound)?;
     let now = jiff::Timestamp::now().as_second();
     let opts = form_options(&config, collection, view.extra_rows);
+    let token = security::issue_form_token(&state.secret, &collection.name, now);
+    if let Some(html) = themed_form(state, collection, &view, &opts, &token) {
+        return Ok(html);
+    }
     let mut ctx = tera::Context::new();
     ctx.insert("page_title", &submit.title);
     ctx.insert("intro", &submit.intro);
     ctx.insert("action", &format!("/submit/{}", collection.name));
-    ctx.insert("token", &security::issue_form_token(&state.secret, &collection.name, now));
+    ctx.insert("token", &token);
     ctx.insert("fields_html", &forms::render_form_fields_with(&collection.schema, &view.values, &view.errors, &opts));
     ctx.insert("submitter_html", &forms::render_submitter_fields(&view.values, &view.errors));
     ctx.insert("errors", &error_summary(&collection.schema, &view.errors));
@@ -672,15 +731,10 @@ async fn static_form_page(State(state): State<AppState>, UrlPath(path): UrlPath<
     let Ok(html) = tokio::fs::read_to_string(&file).await else {
         return Ok(Redirect::to(&format!("/submit/{}", collection.name)).into_response());
     };
-    let action = format!("/submit/{}\"", collection.name);
-    let Some(form_at) = html.find(&action).and_then(|i| html[..i].rfind("<form")) else {
-        return Ok(Redirect::to(&format!("/submit/{}", collection.name)).into_response());
-    };
-    let Some(end) = html[form_at..].find('>').map(|j| form_at + j + 1) else {
-        return Ok(Redirect::to(&format!("/submit/{}", collection.name)).into_response());
-    };
     let token = security::issue_form_token(&state.secret, &collection.name, jiff::Timestamp::now().as_second());
-    let page = format!("{}<input type=\"hidden\" name=\"vt_token\" value=\"{token}\">{}", &html[..end], &html[end..]);
+    let Some(page) = inject_token(&html, &collection.name, &token) else {
+        return Ok(Redirect::to(&format!("/submit/{}", collection.name)).into_response());
+    };
     let mut resp = Html(page).into_response();
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,

@@ -440,7 +440,21 @@ async fn the_sites_own_form_page_gets_a_token_and_its_post_is_accepted() {
     let form_at = html.find("action=\"/submit/projects\"").expect("form of the theme");
     let tok = hidden_value(&html[form_at..], "vt_token");
     assert!(html.contains("name=\"partners[0].school\""), "schema controls from generator::forms");
-    let r = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    // A mistake: the theme's page comes back, with the values, the error and a summary.
+    let mut wrong = with_token(valid_project(), &tok);
+    for p in wrong.iter_mut() {
+        if p.0 == "school_year" {
+            p.1 = "l'an prochain";
+        }
+    }
+    let r = send(&st, post_form("/submit/projects", &wrong, None)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = body(r).await;
+    assert!(page.contains("class=\"vt-form\""), "not the theme's page");
+    assert!(page.contains("id=\"erreurs\"") && page.contains("id=\"f-school_year-error\""));
+    assert!(page.contains("value=\"Collège Jean Moulin\""));
+    let tok2 = hidden_value(&page[page.find("action=\"/submit/projects\"").unwrap()..], "vt_token");
+    let r = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok2), None)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(queue_count(&st).await, 1);
     assert_eq!(send(&st, get("/proposer/nope/", None)).await.status(), StatusCode::NOT_FOUND);

@@ -76,12 +76,21 @@ pub fn render_form_fields(schema: &Schema, values: &Json, errors: &[FieldError])
 
 /// [`render_form_fields`] with reference lists and row counts.
 pub fn render_form_fields_with(schema: &Schema, values: &Json, errors: &[FieldError], opts: &FormOptions) -> String {
-    let mut out = String::new();
+    let mut out = String::from(FIELDS_START);
     for f in &schema.fields {
         render_field(&mut out, f, &f.name, values.get(&f.name), errors, opts);
     }
+    out.push_str(FIELDS_END);
     out
 }
+
+/// Comments around the output of [`render_form_fields`] and
+/// [`render_submitter_fields`], so that the daemon can show a page built by
+/// the theme again with the teacher's values and errors in place.
+pub const FIELDS_START: &str = "<!--vt:fields-->";
+pub const FIELDS_END: &str = "<!--/vt:fields-->";
+pub const SUBMITTER_START: &str = "<!--vt:submitter-->";
+pub const SUBMITTER_END: &str = "<!--/vt:submitter-->";
 
 fn errors_for<'a>(errors: &'a [FieldError], path: &str) -> Vec<&'a FieldError> {
     // `cover.src` is reported on the file input of `cover`.
@@ -447,7 +456,7 @@ fn collect_field(f: &Field, path: &str, pairs: &[(String, String)]) -> Option<Js
 /// e-mail (kept in the review queue only, never published) and the honeypot.
 /// `values` may hold `vt_body`, `vt_name` and `vt_email`; `errors` use the same names.
 pub fn render_submitter_fields(values: &Json, errors: &[FieldError]) -> String {
-    let mut out = String::new();
+    let mut out = String::from(SUBMITTER_START);
     {
         let id = "f-vt_body";
         let errs = errors_for(errors, "vt_body");
@@ -500,6 +509,7 @@ pub fn render_submitter_fields(values: &Json, errors: &[FieldError]) -> String {
         "<div class=\"vt-hp\" hidden aria-hidden=\"true\"><label for=\"f-vt_fax\">Ne pas remplir ce champ</label>\
          <input type=\"text\" id=\"f-vt_fax\" name=\"vt_fax\" value=\"\" tabindex=\"-1\" autocomplete=\"off\"></div>",
     );
+    out.push_str(SUBMITTER_END);
     out
 }
 
