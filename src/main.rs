@@ -51,7 +51,7 @@ enum Command {
         #[arg(long)]
         drafts: bool,
     },
-    /// Run only the moderation daemon (production, behind nginx serving public/).
+    /// Production mode: the daemon's routes and the file watcher, with nginx serving public/.
     Daemon {
         #[arg(long, default_value = ".")]
         site: PathBuf,
@@ -168,12 +168,8 @@ fn main() -> ExitCode {
                 })
                 .map_err(Into::into)
         }
-        Command::Serve { site, listen, drafts } => serve::run(serve::ServeOptions { site, listen, drafts }),
-        Command::Daemon { site, listen } => {
-            let mut opts = vitrine_daemon::Options::new(site);
-            opts.listen = listen;
-            vitrine_daemon::run(opts).map_err(Into::into)
-        }
+        Command::Serve { site, listen, drafts } => serve::run(serve::ServeOptions { site, listen, drafts, static_site: true }),
+        Command::Daemon { site, listen } => serve::run(serve::ServeOptions { site, listen, drafts: false, static_site: false }),
         Command::User { action, site } => user(&site, action),
         Command::New { collection, title, site } => vitrine_generator::scaffold::new_entry(&site, &collection, &title)
             .map(|p| println!("{}", p.display()))

@@ -1,4 +1,5 @@
-//! `vitrine serve`: the whole portal on one port, for correspondents at work.
+//! `vitrine serve`: the whole portal on one port, for correspondents at work;
+//! and `vitrine daemon`, its production twin without the static files.
 //!
 //! It builds the site, then serves `public/` together with the daemon's routes
 //! (forms, moderation), watches the site's files and applies every change
@@ -217,6 +218,9 @@ pub struct ServeOptions {
     pub site: PathBuf,
     pub listen: Option<String>,
     pub drafts: bool,
+    /// Serve `public/` and live reload (`serve`); off for the production daemon,
+    /// where nginx serves `public/` and only the daemon's routes are answered.
+    pub static_site: bool,
 }
 
 pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
@@ -253,19 +257,27 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     dopts.serve_public = false;
     let _watcher = watch(site_dir.clone(), public, site.clone(), live.clone())?;
 
+    let static_site = opts.static_site;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let (state, addr) = vitrine_daemon::server::state_with_rebuilder(&dopts, Some(rebuilder))?;
-        let router = vitrine_daemon::web::app(state.clone())
-            .route("/_vitrine/events", get({
-                let live = live.clone();
-                move || events(live.clone())
-            }))
-            .route("/_vitrine/live.js", get(live_js))
-            .fallback(move |req: Request| static_files(live.clone(), req));
+        let mut router = vitrine_daemon::web::app(state.clone());
+        if static_site {
+            router = router
+                .route("/_vitrine/events", get({
+                    let live = live.clone();
+                    move || events(live.clone())
+                }))
+                .route("/_vitrine/live.js", get(live_js))
+                .fallback(move |req: Request| static_files(live.clone(), req));
+        }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        println!("Site : http://{local}/");
+        if static_site {
+            println!("Site : http://{local}/");
+        } else {
+            println!("Démon : http://{local}/ (formulaires /submit/…, modération /moderation ; public/ est servi par le serveur web)");
+        }
         println!("Modération : http://{local}/moderation");
         vitrine_daemon::server::announce_setup(&state)?;
         println!("Surveillance des fichiers active ; Ctrl+C pour arrêter.");
