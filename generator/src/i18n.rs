@@ -47,6 +47,30 @@ pub fn language_name(code: &str) -> &str {
     LANGUAGES.iter().find(|(c, _)| *c == code).map_or(code, |(_, n)| n)
 }
 
+/// An integer written for people in `lang`: "12 500" (narrow no-break space) in French,
+/// "12,500" in English, "12.500" in German and most other European languages.
+pub fn format_number(lang: &str, n: i64) -> String {
+    let sep = match lang {
+        "fr" | "fi" | "sv" | "no" | "cs" | "sk" | "pl" | "et" | "lv" | "lt" | "bg" | "uk" | "hu" => "\u{202F}",
+        "en" | "ga" | "mt" => ",",
+        _ => ".",
+    };
+    // French and Nordic usage leave four-digit numbers whole (2 500 but 2500 is fine too).
+    let min = if sep == "\u{202F}" { 5 } else { 4 };
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + 8);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 && digits.len() >= min {
+            out.push_str(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// One version of an entry in another language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alternate {
@@ -261,5 +285,16 @@ mod tests {
         assert_eq!(translation_of("projects/v2.0.md"), None);
         assert_eq!(translation_of("projects/.en.md"), None);
         assert_eq!(language_name("en"), "English");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(format_number("fr", 12500), "12\u{202F}500");
+        assert_eq!(format_number("en", 1234567), "1,234,567");
+        assert_eq!(format_number("de", -12500), "-12.500");
+        // Four-digit numbers stay whole in French, not in English.
+        assert_eq!(format_number("fr", 2500), "2500");
+        assert_eq!(format_number("en", 2500), "2,500");
+        assert_eq!(format_number("en", 999), "999");
     }
 }

@@ -189,6 +189,8 @@ fn build_tera(config: &Config, sources: &Sources) -> Result<Tera, Error> {
         format_date(&l2, s, "datetime").ok_or_else(|| tera::Error::message(format!("date invalide « {s} »")))
     });
     tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| crate::model::slugify(s));
+    let l3 = config.language.clone();
+    tera.register_filter("number", move |n: i64, _: Kwargs, _: &State| crate::i18n::format_number(&l3, n));
     let base = config.base_url.clone();
     tera.register_filter("abs_url", move |s: &str, _: Kwargs, _: &State| format!("{base}{s}"));
     tera.register_filter("markdown", |s: &str, _: Kwargs, _: &State| {
