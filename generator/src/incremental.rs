@@ -36,6 +36,8 @@ pub struct Site {
     paths: HashSet<String>,
     /// Front matter already parsed, by file (valid while the config does not change).
     parse_cache: model::ParseCache,
+    /// Base cards of the last render, by file (dropped when assets, translations or config change).
+    card_cache: render::CardCache,
 }
 
 /// What a changed path means for the build.
@@ -85,7 +87,7 @@ impl Site {
     pub fn open(opts: BuildOptions) -> Result<(Site, BuildReport), Error> {
         let mut timings = Vec::new();
         let prepared = crate::prepare(&opts, &mut timings)?;
-        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache: model::ParseCache::default() };
+        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache: model::ParseCache::default(), card_cache: render::CardCache::default() };
         let report = site.render_and_write(None, timings)?;
         Ok((site, report))
     }
@@ -100,6 +102,7 @@ impl Site {
             // Templates and static files are few: reload everything, render every job.
             self.prepared = crate::prepare(&self.opts, &mut timings)?;
             self.parse_cache = model::ParseCache::default();
+            self.card_cache = render::CardCache::default();
             return self.render_and_write(None, timings);
         }
         if !kinds.contains(&ChangeKind::Content) {
@@ -108,6 +111,7 @@ impl Site {
         if changed.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| crate::i18n::translation_of(n).is_some())) {
             // A translation changed: translations are few, reload everything.
             self.prepared = crate::prepare(&self.opts, &mut timings)?;
+            self.card_cache = render::CardCache::default();
             return self.render_and_write(None, timings);
         }
         let t = Instant::now();
@@ -125,6 +129,7 @@ impl Site {
             if abs.is_dir() {
                 // A directory appeared or vanished (bundle moved): reload content wholesale.
                 self.prepared = crate::prepare(&self.opts, &mut timings)?;
+                self.card_cache = render::CardCache::default();
                 return self.render_and_write(None, timings);
             }
             if rel.ends_with(".md") {
@@ -165,6 +170,7 @@ impl Site {
         )?;
         if assets_changed {
             // Image sizes and existence checks depend on assets: treat every bundle's entry as changed.
+            self.card_cache = render::CardCache::default();
             changed_sources.extend(new.entries.iter().map(|e| e.source.clone()));
         }
         let global = render::collections_read_everywhere(&sources);
@@ -191,7 +197,13 @@ impl Site {
     fn render_and_write(&mut self, jobs: Option<Vec<Job>>, mut timings: Vec<(&'static str, Duration)>) -> Result<BuildReport, Error> {
         let p = &self.prepared;
         let t = Instant::now();
-        let renderer = render::Renderer::new(&p.config, &p.model, &p.sources, &render::RenderOptions { now: p.now.clone(), live_reload: self.opts.live_reload })?;
+        let renderer = render::Renderer::with_cache(
+            &p.config,
+            &p.model,
+            &p.sources,
+            &render::RenderOptions { now: p.now.clone(), live_reload: self.opts.live_reload },
+            &mut self.card_cache,
+        )?;
         let full = jobs.is_none();
         let jobs = jobs.unwrap_or_else(|| render::all_jobs(&p.config, &p.model));
         let mut outputs: Vec<Output> = renderer.render_jobs(&jobs)?;

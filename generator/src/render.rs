@@ -10,7 +10,7 @@
 //! templates, so they are always well-formed. This stage never touches the
 //! output directory: that is `write`'s job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -214,6 +214,12 @@ fn template_error(sources: &Sources, e: &tera::Error) -> Error {
 
 impl<'a> Renderer<'a> {
     pub fn new(config: &'a Config, model: &'a Model, sources: &'a Sources, opts: &RenderOptions) -> Result<Self, Error> {
+        Self::with_cache(config, model, sources, opts, &mut CardCache::default())
+    }
+
+    /// `new`, reusing the base cards of entries whose file did not change since the
+    /// cache was filled (the incremental path keeps one between rebuilds).
+    pub fn with_cache(config: &'a Config, model: &'a Model, sources: &'a Sources, opts: &RenderOptions, cache: &mut CardCache) -> Result<Self, Error> {
         let mut tera = build_tera(config, sources)?;
         for needed in ["index.html", "404.html", "taxonomy.html", "term.html"] {
             if !tera.contains_template(needed) {
@@ -231,30 +237,49 @@ impl<'a> Renderer<'a> {
             }
         }
         // Cards: base cards first (no refs), then full cards that nest base cards.
-        let base: Vec<Map<String, Json>> = model.entries.par_iter().map(|e| base_card(config, model, e)).collect();
-        let base_values: Vec<Value> = base.par_iter().map(Value::from_serializable).collect();
+        // A base card is serialised once; full cards reuse it (Tera maps and arrays
+        // are reference-counted, so nesting a card is a pointer copy).
+        let keys: Vec<u64> = {
+            let texts: HashMap<&str, &str> = sources.pages.iter().map(|f| (f.rel.as_str(), f.text.as_str())).collect();
+            model.entries.par_iter().map(|e| card_key(texts.get(e.source.as_str()).copied().unwrap_or(""), &e.url)).collect()
+        };
+        let base_values: Vec<Value> = model
+            .entries
+            .par_iter()
+            .zip(&keys)
+            .map(|(e, k)| match cache.0.get(&e.source) {
+                Some((old, v)) if old == k => v.clone(),
+                _ => Value::from_serializable(&base_card(config, model, e)),
+            })
+            .collect();
+        cache.0 = model.entries.iter().zip(&keys).zip(&base_values).map(|((e, k), v)| (e.source.clone(), (*k, v.clone()))).collect();
         let cards: Vec<(Value, Value)> = (0..model.entries.len())
             .into_par_iter()
             .map(|i| {
-                let mut full = base[i].clone();
-                let mut refs = Map::new();
+                let mut full = base_values[i].as_map().cloned().unwrap_or_default();
+                let mut refs = tera::Map::new();
                 for (field, targets) in &model.refs[i] {
                     let f = config.collections[model.entries[i].collection].schema.field(field);
                     let is_list = f.is_some_and(|f| matches!(f.kind, crate::schema::Kind::List { .. }));
-                    let v: Vec<Json> = targets.iter().map(|t| Json::Object(base[*t].clone())).collect();
-                    refs.insert(field.clone(), if is_list { Json::Array(v) } else { v.into_iter().next().unwrap_or(Json::Null) });
+                    let v: Vec<Value> = targets.iter().map(|t| base_values[*t].clone()).collect();
+                    refs.insert(field.clone().into(), if is_list { Value::from(v) } else { v.into_iter().next().unwrap_or_else(Value::none) });
                 }
-                let mut back: Map<String, Json> = Map::new();
+                let mut back: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+                let mut order: Vec<&str> = Vec::new();
                 for &b in &model.backrefs[i] {
-                    let cname = &config.collections[model.entries[b].collection].name;
-                    back.entry(cname.clone()).or_insert_with(|| Json::Array(Vec::new()));
-                    if let Some(Json::Array(a)) = back.get_mut(cname) {
-                        a.push(Json::Object(base[b].clone()));
+                    let cname = config.collections[model.entries[b].collection].name.as_str();
+                    if !order.contains(&cname) {
+                        order.push(cname);
                     }
+                    back.entry(cname).or_default().push(base_values[b].clone());
                 }
-                full.insert("refs".into(), Json::Object(refs));
-                full.insert("backrefs".into(), Json::Object(back));
-                (base_values[i].clone(), Value::from_serializable(&full))
+                let mut backrefs = tera::Map::new();
+                for name in order {
+                    backrefs.insert(name.to_string().into(), Value::from(back.remove(name).unwrap_or_default()));
+                }
+                full.insert("refs".into(), Value::from(refs));
+                full.insert("backrefs".into(), Value::from(backrefs));
+                (base_values[i].clone(), Value::from(full))
             })
             .collect();
 
@@ -710,4 +735,18 @@ pub fn listings_reading_all_pages(config: &Config, sources: &Sources) -> std::co
         .filter(|(_, c)| c.list_template.as_deref().is_some_and(reads))
         .map(|(i, _)| i)
         .collect()
+}
+
+/// Base cards by source file, with the key of the file they were built from. Valid
+/// while the config, the data files and the assets stay the same: the incremental
+/// path drops it when any of them changes.
+#[derive(Default)]
+pub struct CardCache(HashMap<String, (u64, Value)>);
+
+fn card_key(text: &str, url: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    url.hash(&mut h);
+    h.finish()
 }
