@@ -459,3 +459,55 @@ async fn the_sites_own_form_page_gets_a_token_and_its_post_is_accepted() {
     assert_eq!(queue_count(&st).await, 1);
     assert_eq!(send(&st, get("/proposer/nope/", None)).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn label_approval_creates_a_label_entry_and_never_touches_the_project() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), true);
+    let project = site.path().join("content/projects/chaque-goutte-compte/index.md");
+    let before = std::fs::read(&project).unwrap();
+    let label = json!({
+        "collection": "labels",
+        "submitter": {"name": "Luc Prof", "email": "luc@example.org"},
+        "fields": {"title": "Label européen pour Chaque goutte compte", "kind": "Label de qualité européen", "year": 2026, "project": "chaque-goutte-compte"},
+        "body": ""
+    });
+    let r = send(&st, post_raw("/api/submissions", "application/json", label.to_string().into_bytes(), None)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    let r = send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = sub.id;
+    let s = st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap();
+    assert_eq!(s.status, queue::Status::Published, "{:?}", s.publish_error);
+    assert!(s.published_path.as_deref().unwrap().starts_with("content/labels/"));
+    let md = std::fs::read_to_string(site.path().join(s.published_path.unwrap()).join("index.md")).unwrap();
+    assert!(md.contains("project: \"chaque-goutte-compte\""), "{md}");
+    assert!(md.contains("year: 2026"));
+    assert!(!md.contains("luc@example.org") && !md.contains("Luc Prof"));
+    assert_eq!(std::fs::read(&project).unwrap(), before, "the project's file was modified");
+    let page = site.path().join("public").join(s.published_url.unwrap().trim_start_matches('/')).join("index.html");
+    assert!(std::fs::read_to_string(page).unwrap().contains("Label européen pour Chaque goutte compte"));
+}
+
+#[tokio::test]
+async fn items_left_unpublished_by_a_broken_build_are_published_by_retry_unpublished() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), true);
+    let tok = token(&st, "projects", 10);
+    assert_eq!(send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await.status(), StatusCode::SEE_OTHER);
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    let tpl = site.path().join("themes/default/templates/project.html");
+    let original = std::fs::read_to_string(&tpl).unwrap();
+    std::fs::write(&tpl, "{% extends \"base.html\" %}{% block main %}{{ page.title | nope_filter }}{% endblock main %}").unwrap();
+    send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    let id = sub.id;
+    assert_eq!(st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap().status, queue::Status::Approved);
+    std::fs::write(&tpl, original).unwrap();
+    assert_eq!(vitrine_daemon::web::moderation::retry_unpublished(&st).await.unwrap(), 1);
+    assert_eq!(st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap().status, queue::Status::Published);
+}

@@ -532,6 +532,27 @@ async fn retry(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>,
     Ok(Redirect::to(&format!("/moderation/item/{id}")).into_response())
 }
 
+/// Publishes again every item left "approved, not published" (after a failed
+/// build): called at startup, once the operator has fixed the site. Returns how
+/// many are now live.
+pub async fn retry_unpublished(state: &AppState) -> Result<usize, AppError> {
+    let ids: Vec<i64> = state
+        .db
+        .read(|c| {
+            let mut st = c.prepare("SELECT id FROM submissions WHERE status = 'approved' ORDER BY id")?;
+            let ids = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+            Ok(ids)
+        })
+        .await?;
+    let mut live = 0;
+    for id in ids {
+        if publish_item(state, id).await? {
+            live += 1;
+        }
+    }
+    Ok(live)
+}
+
 /// Writes the entry (once) and rebuilds the site; records the outcome. Returns whether it is live.
 pub async fn publish_item(state: &AppState, id: i64) -> Result<bool, AppError> {
     let _guard = state.publish_lock.lock().await;
