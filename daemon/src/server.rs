@@ -136,20 +136,25 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         let local = listener.local_addr().map_err(|e| DaemonError::Io { path: addr.to_string().into(), source: e })?;
         println!("vitrine daemon : http://{local}/ (formulaires : /submit/<collection>, modération : /moderation)");
         announce_setup(&state)?;
-        // Items accepted while the build was broken are published now that it may be fixed.
-        let retry_state = state.clone();
-        tokio::spawn(async move {
-            match crate::web::moderation::retry_unpublished(&retry_state).await {
-                Ok(0) => {}
-                Ok(n) => println!("{n} soumission(s) acceptée(s) publiée(s) au démarrage"),
-                Err(e) => tracing::warn!("republication au démarrage : {e}"),
-            }
-        });
+        retry_unpublished_in_background(&state);
         serve(listener, state.clone(), shutdown_signal()).await;
         state.db.close();
         println!("vitrine daemon arrêté proprement");
         Ok(())
     })
+}
+
+/// Items accepted while the build was broken are published now that it may be
+/// fixed (called at every start, by `vitrine daemon` and `vitrine serve`).
+pub fn retry_unpublished_in_background(state: &AppState) {
+    let retry_state = state.clone();
+    tokio::spawn(async move {
+        match crate::web::moderation::retry_unpublished(&retry_state).await {
+            Ok(0) => {}
+            Ok(n) => println!("{n} soumission(s) acceptée(s) publiée(s) au démarrage"),
+            Err(e) => tracing::warn!("republication au démarrage : {e}"),
+        }
+    });
 }
 
 pub async fn shutdown_signal() {

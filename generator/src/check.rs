@@ -109,7 +109,7 @@ fn page_sources(p: &crate::Prepared) -> HashMap<String, (&str, &str, u32)> {
     };
     let mut m = HashMap::new();
     for e in &p.model.entries {
-        m.insert(file_of(&e.url), (e.source.as_str(), e.body.as_str(), e.body_line));
+        m.insert(file_of(&e.url), (e.source.as_str(), &*e.body, e.body_line));
     }
     let home = &p.model.home;
     m.insert("index.html".into(), (home.source.as_str(), home.body.as_str(), home.body_line));

@@ -86,8 +86,9 @@ impl Site {
     /// Loads the site and makes a full build.
     pub fn open(opts: BuildOptions) -> Result<(Site, BuildReport), Error> {
         let mut timings = Vec::new();
-        let prepared = crate::prepare(&opts, &mut timings)?;
-        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache: model::ParseCache::default(), card_cache: render::CardCache::default() };
+        let mut parse_cache = model::ParseCache::default();
+        let prepared = crate::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
+        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache, card_cache: render::CardCache::default() };
         let report = site.render_and_write(None, timings)?;
         Ok((site, report))
     }
@@ -100,7 +101,7 @@ impl Site {
         let mut timings = Vec::new();
         if kinds.contains(&ChangeKind::Everything) || kinds.contains(&ChangeKind::Template) || kinds.contains(&ChangeKind::Static) {
             // Templates and static files are few: reload everything, render every job.
-            self.prepared = crate::prepare(&self.opts, &mut timings)?;
+            self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
             self.parse_cache = model::ParseCache::default();
             self.card_cache = render::CardCache::default();
             return self.render_and_write(None, timings);
@@ -110,7 +111,7 @@ impl Site {
         }
         if changed.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| crate::i18n::translation_of(n).is_some())) {
             // A translation changed: translations are few, reload everything.
-            self.prepared = crate::prepare(&self.opts, &mut timings)?;
+            self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
             self.card_cache = render::CardCache::default();
             return self.render_and_write(None, timings);
         }
@@ -128,7 +129,7 @@ impl Site {
             let rel = rel_path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             if abs.is_dir() {
                 // A directory appeared or vanished (bundle moved): reload content wholesale.
-                self.prepared = crate::prepare(&self.opts, &mut timings)?;
+                self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
                 self.card_cache = render::CardCache::default();
                 return self.render_and_write(None, timings);
             }

@@ -110,6 +110,11 @@ pub struct Prepared {
 
 /// Loads and validates a site (config, data, content, templates).
 pub fn prepare(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>) -> Result<Prepared, Error> {
+    prepare_cached(opts, timings, &mut model::ParseCache::default())
+}
+
+/// `prepare`, filling `cache` with the parsed front matter (the incremental path keeps it).
+pub fn prepare_cached(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>, cache: &mut model::ParseCache) -> Result<Prepared, Error> {
     let t = Instant::now();
     let data = load::load_data(&opts.site)?;
     let config = Config::load_with_data(&opts.site, &data.lists())?;
@@ -120,7 +125,7 @@ pub fn prepare(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>)
     let t = Instant::now();
     let now = build_time(&config, opts.now.clone());
     let model_opts = model::ModelOptions { drafts: opts.drafts, today: now.date() };
-    let mut model = model::build_model(&config, &sources, &model_opts)?;
+    let mut model = model::build_model_cached(&config, &sources, &model_opts, cache)?;
     timings.push(("modèle", t.elapsed()));
     let t = Instant::now();
     images::process(&config, &sources, &mut model, &opts.site)?;

@@ -40,7 +40,7 @@ pub struct Entry {
     pub date: Option<jiff::civil::Date>,
     pub draft: bool,
     pub fields: Map<String, Json>,
-    pub body: String,
+    pub body: std::sync::Arc<str>,
     /// Line of the first body line in the file (for Markdown diagnostics).
     pub body_line: u32,
 }
@@ -165,12 +165,12 @@ fn place_of(config: &Config, rel: &str) -> Result<Place, String> {
 struct Parsed {
     place: Place,
     source: String,
-    node: Node,
+    node: std::sync::Arc<Node>,
     title: String,
     date: Option<jiff::civil::Date>,
     draft: bool,
     fields: Map<String, Json>,
-    body: String,
+    body: std::sync::Arc<str>,
     body_line: u32,
     /// False when a field has errors: the entry is then only used for cross-file
     /// checks (duplicate slugs, its own references), so they are reported in the same run.
@@ -222,7 +222,7 @@ fn parse_file(config: &Config, f: &SourceFile) -> Result<(Parsed, Vec<Diagnostic
         }
     };
     let valid = errors.is_empty();
-    Ok((Parsed { place, source: f.rel.clone(), node, title, date, draft, fields, body: body.to_string(), body_line, valid }, errors))
+    Ok((Parsed { place, source: f.rel.clone(), node: node.into(), title, date, draft, fields, body: body.into(), body_line, valid }, errors))
 }
 
 fn shift(n: &mut Node, lines: u32) {
@@ -334,14 +334,14 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
     // Every entry that exists (drafts and future ones too), for duplicate and reference checks.
     let mut known: HashMap<(usize, String), String> = HashMap::new();
     let mut bundles: HashMap<String, usize> = HashMap::new();
-    let mut entry_nodes: Vec<Node> = Vec::new();
+    let mut entry_nodes: Vec<std::sync::Arc<Node>> = Vec::new();
     // Entries with field errors: (collection, source, YAML tree, valid fields).
     let mut invalid: Vec<(usize, String, Node, Map<String, Json>)> = Vec::new();
     for p in parsed {
         if !p.valid && !matches!(p.place, Place::Entry { .. }) {
             continue;
         }
-        let section = |p: &Parsed| Section { title: p.title.clone(), body: p.body.clone(), source: p.source.clone(), body_line: p.body_line };
+        let section = |p: &Parsed| Section { title: p.title.clone(), body: p.body.to_string(), source: p.source.clone(), body_line: p.body_line };
         match &p.place {
             Place::Home => {
                 model.links.insert(p.source.clone(), "/".into());
@@ -363,7 +363,7 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
                     continue;
                 }
                 if !p.valid {
-                    invalid.push((*collection, p.source.clone(), p.node.clone(), p.fields.clone()));
+                    invalid.push((*collection, p.source.clone(), (*p.node).clone(), p.fields.clone()));
                     continue;
                 }
                 let publish = (!p.draft || opts.drafts) && p.date.is_none_or(|d| d <= opts.today);
