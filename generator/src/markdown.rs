@@ -192,6 +192,8 @@ pub fn render_untrusted(md: &str) -> String {
     let html = render(md, &|_| None).html;
     ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        // Pictures come as uploads, checked and re-encoded, never as links to elsewhere.
+        .rm_tags(["img"])
         .link_rel(Some("noopener noreferrer nofollow ugc"))
         .clean(&html)
         .to_string()
