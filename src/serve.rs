@@ -64,7 +64,7 @@ const LIVE_JS: &str = r#"(function () {
     box.appendChild(pre);
   }
   var initial = document.getElementById("vitrine-error");
-  if (initial) { show(initial.textContent); }
+  if (initial) { show(initial.content ? initial.content.textContent : initial.textContent); }
 })();
 "#;
 
