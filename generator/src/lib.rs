@@ -22,6 +22,7 @@ pub mod render;
 pub mod scaffold;
 pub mod schema;
 pub mod search;
+pub mod state;
 pub mod typography;
 pub mod write;
 
@@ -115,6 +116,19 @@ pub fn prepare(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>)
 
 /// `prepare`, filling `cache` with the parsed front matter (the incremental path keeps it).
 pub fn prepare_cached(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>, cache: &mut model::ParseCache) -> Result<Prepared, Error> {
+    let loaded = load_stage(opts, timings)?;
+    model_stage(opts, loaded, timings, cache)
+}
+
+/// What the load stage read, before any validation of content.
+pub struct Loaded {
+    pub config: Config,
+    pub sources: load::Sources,
+    pub translation_files: i18n::Translations,
+}
+
+/// Reads the config, data, content, templates and static files.
+pub fn load_stage(opts: &BuildOptions, timings: &mut Vec<(&'static str, Duration)>) -> Result<Loaded, Error> {
     let t = Instant::now();
     let data = load::load_data(&opts.site)?;
     let config = Config::load_with_data(&opts.site, &data.lists())?;
@@ -122,6 +136,17 @@ pub fn prepare_cached(opts: &BuildOptions, timings: &mut Vec<(&'static str, Dura
     let translation_files = i18n::split(&mut sources, &config.language);
     sources.data = serde_json::to_value(&data.values).unwrap_or_default();
     timings.push(("chargement", t.elapsed()));
+    Ok(Loaded { config, sources, translation_files })
+}
+
+/// Validates what was loaded into the model (with images and translations).
+pub fn model_stage(
+    opts: &BuildOptions,
+    loaded: Loaded,
+    timings: &mut Vec<(&'static str, Duration)>,
+    cache: &mut model::ParseCache,
+) -> Result<Prepared, Error> {
+    let Loaded { config, sources, translation_files } = loaded;
     let t = Instant::now();
     let now = build_time(&config, opts.now.clone());
     let model_opts = model::ModelOptions { drafts: opts.drafts, today: now.date() };
@@ -148,7 +173,15 @@ pub fn render_all(p: &Prepared, live_reload: bool, timings: &mut Vec<(&'static s
 /// Full build into `opts.out`.
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, Error> {
     let mut timings = Vec::new();
-    let p = prepare(opts, &mut timings)?;
+    let loaded = load_stage(opts, &mut timings)?;
+    // Nothing changed since the last build into this directory: nothing to do.
+    let now = build_time(&loaded.config, opts.now.clone());
+    let key = state::fingerprint(opts, &loaded, &now);
+    if let Some(mut report) = state::unchanged(opts, key) {
+        report.timings = timings;
+        return Ok(report);
+    }
+    let p = model_stage(opts, loaded, &mut timings, &mut model::ParseCache::default())?;
     let mut outputs = render_all(&p, opts.live_reload, &mut timings)?;
     if search::enabled(&p.sources) {
         let t = Instant::now();
@@ -159,12 +192,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, Error> {
     let t = Instant::now();
     let stats = write::write_outputs(&opts.out, &outputs)?;
     timings.push(("écriture", t.elapsed()));
-    Ok(BuildReport {
+    let report = BuildReport {
         pages: outputs.iter().filter(|o| o.path.ends_with(".html")).count(),
         outputs: outputs.len(),
         written: stats.written,
         removed: stats.removed,
         warnings: p.model.warnings,
         timings,
-    })
+    };
+    state::save(opts, key, &outputs, &report);
+    Ok(report)
 }
