@@ -419,11 +419,13 @@ def main(argv=None):
 
     ensure_tools("hugo" in tools)
     vitrine_exe = None
-    if "vitrine" in tools or "vitrine+search" in tools:
-        vitrine_exe = os.path.abspath(args.vitrine) if args.vitrine else build_vitrine()
-
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
+    if "vitrine" in tools or "vitrine+search" in tools:
+        built = os.path.abspath(args.vitrine) if args.vitrine else build_vitrine()
+        # Time a private copy: the shared target/ may be rebuilt while we run.
+        vitrine_exe = os.path.join(work, "vitrine-under-test")
+        shutil.copy2(built, vitrine_exe)
     if args.out_root:
         out_root = os.path.abspath(args.out_root)
     elif os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
@@ -493,4 +495,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        # Scratch dirs of runs that stopped early (die() exits through here).
+        import glob
+        for d in glob.glob(os.path.join(tempfile.gettempdir(), "vitrine-bench", "bench-*")):
+            shutil.rmtree(d, ignore_errors=True)
