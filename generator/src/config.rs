@@ -128,6 +128,23 @@ pub struct Smtp {
     /// Name of the environment variable holding the password (never the password itself).
     pub password_env: Option<String>,
     pub from: String,
+    /// Recipients of "new submission" notifications (required by the daemon when SMTP is used).
+    #[serde(default)]
+    pub moderators: Vec<String>,
+    /// Encryption; by default `tls` on port 465, none towards a loopback relay, `starttls` otherwise.
+    pub tls: Option<SmtpTls>,
+}
+
+/// How the daemon talks to the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    Starttls,
+    /// No encryption: the daemon accepts it only towards a relay on the loopback interface.
+    None,
 }
 
 fn default_smtp_port() -> u16 {

@@ -99,12 +99,41 @@ impl Site {
         let theme = self.prepared.config.theme.clone();
         let kinds: BTreeSet<ChangeKind> = changed.iter().map(|p| classify(&self.opts.site, &theme, p)).collect();
         let mut timings = Vec::new();
-        if kinds.contains(&ChangeKind::Everything) || kinds.contains(&ChangeKind::Template) || kinds.contains(&ChangeKind::Static) {
-            // Templates and static files are few: reload everything, render every job.
+        if kinds.contains(&ChangeKind::Everything) {
+            // The config, data or theme strings: reload everything, render every job.
             self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
-            self.parse_cache = model::ParseCache::default();
             self.card_cache = render::CardCache::default();
             return self.render_and_write(None, timings);
+        }
+        let templates = kinds.contains(&ChangeKind::Template);
+        if templates || kinds.contains(&ChangeKind::Static) {
+            // A template: reload templates, re-render every page (every page uses the base
+            // template). A static file: copy static files again (unchanged bytes are not
+            // rewritten, removed files are deleted). The model is kept as it is.
+            let t = Instant::now();
+            let mut sources = self.prepared.sources.clone();
+            if templates {
+                sources.templates = load::load_templates(&self.opts.site, &theme)?;
+            }
+            if kinds.contains(&ChangeKind::Static) {
+                sources.statics = load::load_statics(&self.opts.site, &theme)?;
+            }
+            timings.push(("chargement", t.elapsed()));
+            let old = std::mem::replace(&mut self.prepared.sources, sources);
+            let jobs = if templates { None } else { Some(vec![Job::Assets]) };
+            let report = match self.render_and_write(jobs, timings) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.prepared.sources = old;
+                    return Err(e);
+                }
+            };
+            if !kinds.contains(&ChangeKind::Content) {
+                return Ok(report);
+            }
+            let content: Vec<PathBuf> =
+                changed.iter().filter(|p| classify(&self.opts.site, &theme, p) == ChangeKind::Content).cloned().collect();
+            return self.apply(&content);
         }
         if !kinds.contains(&ChangeKind::Content) {
             return Ok(BuildReport::default());

@@ -192,25 +192,8 @@ pub fn load_sources(root: &Path, theme: &str, language: &str) -> Result<Sources,
             format!("thème introuvable : {}", theme_dir.display()),
         )])));
     }
-    // Static files: the site's own override the theme's with the same path.
-    let mut statics: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for base in [theme_dir.join("static"), root.join("static")] {
-        for p in walk_files(&base)? {
-            statics.insert(rel_string(&p, &base), p);
-        }
-    }
-    let statics = statics.into_iter().map(|(rel, src)| Asset { rel, src }).collect();
-
-    let mut templates: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for base in [theme_dir.join("templates"), root.join("templates")] {
-        for p in walk_files(&base)? {
-            templates.insert(rel_string(&p, &base), p);
-        }
-    }
-    let templates = templates
-        .into_iter()
-        .map(|(name, path)| Ok(Template { text: read(&path)?, name, path }))
-        .collect::<Result<Vec<_>, Error>>()?;
+    let statics = load_statics(root, theme)?;
+    let templates = load_templates(root, theme)?;
 
     let strings_path = theme_dir.join("i18n").join(format!("{language}.yaml"));
     let strings = if strings_path.is_file() {
@@ -219,4 +202,28 @@ pub fn load_sources(root: &Path, theme: &str, language: &str) -> Result<Sources,
         Json::Object(Default::default())
     };
     Ok(Sources { pages, assets, statics, templates, strings, data: Json::Null })
+}
+
+/// Static files: the site's own (`static/`) override the theme's with the same path.
+pub fn load_statics(root: &Path, theme: &str) -> Result<Vec<Asset>, Error> {
+    let theme_dir = root.join("themes").join(theme);
+    let mut statics: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for base in [theme_dir.join("static"), root.join("static")] {
+        for p in walk_files(&base)? {
+            statics.insert(rel_string(&p, &base), p);
+        }
+    }
+    Ok(statics.into_iter().map(|(rel, src)| Asset { rel, src }).collect())
+}
+
+/// Templates: the site's own (`templates/`) override the theme's with the same name.
+pub fn load_templates(root: &Path, theme: &str) -> Result<Vec<Template>, Error> {
+    let theme_dir = root.join("themes").join(theme);
+    let mut templates: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for base in [theme_dir.join("templates"), root.join("templates")] {
+        for p in walk_files(&base)? {
+            templates.insert(rel_string(&p, &base), p);
+        }
+    }
+    templates.into_iter().map(|(name, path)| Ok(Template { text: read(&path)?, name, path })).collect()
 }

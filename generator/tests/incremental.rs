@@ -160,7 +160,7 @@ fn random_edits_match_full_builds() {
     for step in 0..150 {
         let slugs = project_slugs(&site);
         let mut changed: Vec<PathBuf> = Vec::new();
-        let op = rng.below(7);
+        let op = rng.below(9);
         match op {
             0 | 1 => {
                 // Edit a project (title, date, countries, draft).
@@ -213,6 +213,22 @@ fn random_edits_match_full_builds() {
                 let n = rng.below(5);
                 let p = site.join(format!("content/labels/l{n}.md"));
                 fs::write(&p, label(&mut rng, n, &slugs, &site)).unwrap();
+                changed.push(p);
+            }
+            7 => {
+                // A static file changes, appears or disappears.
+                let p = site.join(format!("themes/default/static/extra{}.css", rng.below(2)));
+                if p.exists() && rng.below(2) == 0 {
+                    fs::remove_file(&p).unwrap();
+                } else {
+                    fs::write(&p, format!("p{{margin:{}px}}", rng.below(50))).unwrap();
+                }
+                changed.push(p);
+            }
+            8 => {
+                // A template changes.
+                let p = site.join("themes/default/templates/list.html");
+                fs::write(&p, LIST.replace("{{ section.title }}:", &format!("{{{{ section.title }}}} v{}:", rng.below(100)))).unwrap();
                 changed.push(p);
             }
             _ => {
