@@ -9,9 +9,11 @@
 //!   reference them or that they reference, every page of their collection's
 //!   listing, every page of the terms they had or have, the taxonomy indexes,
 //!   the home page, feeds and sitemap. Outputs no longer produced are removed.
-//! - template or static file changed: templates are reloaded and every page is
-//!   re-rendered (every page uses the base template); `write` still only writes
-//!   files whose bytes changed.
+//! - template changed: templates are reloaded and every page is re-rendered
+//!   (every page uses the base template), the model is kept; `write` still only
+//!   writes files whose bytes changed.
+//! - static file changed, added or removed: static files are copied again (only
+//!   changed bytes written, removed ones deleted); nothing is rendered.
 //! - config, data or theme strings changed: everything is reloaded.
 //!
 //! What it does not do: guess. Any entry whose card changed is re-rendered
