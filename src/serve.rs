@@ -281,12 +281,6 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         println!("Modération : http://{local}/moderation");
         vitrine_daemon::server::announce_setup(&state)?;
         vitrine_daemon::server::retry_unpublished_in_background(&state);
-        if state.config().daemon.smtp.is_some() {
-            eprintln!(
-                "avertissement : vitrine.yaml configure daemon.smtp, mais l'envoi SMTP n'est pas encore pris en charge ; \
-                 les courriels sont écrits dans .vitrine/outbox/ (à transmettre par votre propre outil)"
-            );
-        }
         println!("Surveillance des fichiers active ; Ctrl+C pour arrêter.");
         vitrine_daemon::server::serve_router(listener, router, state.settings.header_read_timeout, vitrine_daemon::server::shutdown_signal()).await;
         state.db.close();

@@ -7,8 +7,10 @@
 //! functions (the `vitrine user` commands). Nothing here is global: every
 //! handler reads the [`AppState`] it is given.
 //!
-//! What it deliberately does not do: deliver e-mail over SMTP (messages go to
-//! the `.vitrine/outbox/` folder), or edit existing content files (approval
+//! Notification e-mails always go to the `.vitrine/outbox/` folder first; when
+//! `daemon.smtp` is configured, [`smtp`] then delivers them in the background.
+//!
+//! What it deliberately does not do: edit existing content files (approval
 //! only ever creates new files).
 
 pub mod auth;
@@ -22,6 +24,7 @@ pub mod queue;
 pub mod ratelimit;
 pub mod security;
 pub mod server;
+pub mod smtp;
 pub mod state;
 pub mod templates;
 pub mod web;
@@ -51,4 +54,6 @@ pub enum DaemonError {
     Listen(String),
     #[error("modèles de page du démon : {0}")]
     Template(String),
+    #[error(transparent)]
+    Smtp(#[from] smtp::SmtpConfigError),
 }

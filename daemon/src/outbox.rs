@@ -2,8 +2,10 @@
 //! free: base64 bodies) into `.vitrine/outbox/`, so that nothing needs a mail
 //! server. An operator can hand the folder to any MTA (or `sendmail -t < file`).
 //!
-//! SMTP delivery is deliberately not implemented here (see the report/README):
-//! the outbox is the durable, inspectable default.
+//! The outbox is the durable, inspectable default and the message of record:
+//! when `daemon.smtp` is configured, [`crate::smtp`] sends these same files
+//! and moves the delivered ones to `outbox/sent/`. Headers stay 7-bit ASCII
+//! (RFC 2047 encoded words), so any SMTP server accepts the file as is.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,25 @@ fn clean_header(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
 }
 
+/// An address list header (`Name <a@b>, c@d`) with non-ASCII display names
+/// as RFC 2047 encoded words.
+fn address_header(s: &str) -> String {
+    clean_header(s)
+        .split(',')
+        .map(|item| {
+            let item = item.trim();
+            match (item.rfind('<'), item.ends_with('>')) {
+                (Some(i), true) if !item[..i].is_ascii() => {
+                    let name = item[..i].trim().trim_matches('"');
+                    format!("=?UTF-8?B?{}?= {}", b64(name.as_bytes()), &item[i..])
+                }
+                _ => item.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Renders the message as RFC 5322 text.
 pub fn render(from: &str, mail: &Mail) -> String {
     let subject = format!("=?UTF-8?B?{}?=", b64(clean_header(&mail.subject).as_bytes()));
@@ -44,12 +65,20 @@ pub fn render(from: &str, mail: &Mail) -> String {
         wrapped.push_str(std::str::from_utf8(line).unwrap_or_default());
         wrapped.push_str("\r\n");
     }
-    let date = jiff::Timestamp::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
+    let now = jiff::Timestamp::now();
+    let date = now.strftime("%a, %d %b %Y %H:%M:%S +0000");
+    let from_addr = address_header(from);
+    let domain = from_addr
+        .rsplit('@')
+        .next()
+        .map(|d| d.trim_end_matches('>').trim())
+        .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .unwrap_or("localhost");
+    let message_id = format!("<{}.{}@{domain}>", now.as_millisecond(), crate::security::random_token(8));
     format!(
-        "From: {}\r\nTo: {}\r\nSubject: {subject}\r\nDate: {date}\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{wrapped}",
-        clean_header(from),
-        clean_header(&mail.to),
+        "From: {from_addr}\r\nTo: {}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: {message_id}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{wrapped}",
+        address_header(&mail.to),
     )
 }
 
@@ -115,5 +144,16 @@ mod tests {
         let s = std::fs::read_to_string(p).unwrap();
         assert!(!s.contains("\r\nBcc:"));
         assert_eq!(decode_body(&s).unwrap(), m.body);
+    }
+
+    #[test]
+    fn headers_are_ascii_with_encoded_display_names_and_a_message_id() {
+        let m = Mail { to: "a@example.org, Zoé <z@example.org>".into(), subject: "Été".into(), body: "é".into() };
+        let s = render("Réseau eTwinning <vitrine@example.org>", &m);
+        assert!(s.is_ascii(), "{s}");
+        assert!(s.contains(&format!("From: =?UTF-8?B?{}?= <vitrine@example.org>\r\n", b64("Réseau eTwinning".as_bytes()))), "{s}");
+        assert!(s.contains(&format!("To: a@example.org, =?UTF-8?B?{}?= <z@example.org>\r\n", b64("Zoé".as_bytes()))), "{s}");
+        let id = s.lines().find(|l| l.starts_with("Message-ID: <")).expect("Message-ID");
+        assert!(id.ends_with("@example.org>"), "{id}");
     }
 }

@@ -106,6 +106,9 @@ pub fn state_with_rebuilder(opts: &Options, rebuilder: Option<Rebuilder>) -> Res
     }
     if let Some(smtp) = &config.daemon.smtp {
         settings.mail_from = smtp.from.clone();
+        if !smtp.moderators.is_empty() {
+            settings.moderators_mail = smtp.moderators.join(", ");
+        }
     }
     Ok((AppState::new(&opts.site_dir, settings, rebuilder)?, addr))
 }
@@ -145,8 +148,10 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
 }
 
 /// Items accepted while the build was broken are published now that it may be
-/// fixed (called at every start, by `vitrine daemon` and `vitrine serve`).
+/// fixed, and notifications an earlier SMTP delivery left in the outbox are
+/// sent again (called at every start, by `vitrine daemon` and `vitrine serve`).
 pub fn retry_unpublished_in_background(state: &AppState) {
+    let _ = retry_outbox_in_background(state);
     let retry_state = state.clone();
     tokio::spawn(async move {
         match crate::web::moderation::retry_unpublished(&retry_state).await {
@@ -155,6 +160,22 @@ pub fn retry_unpublished_in_background(state: &AppState) {
             Err(e) => tracing::warn!("republication au démarrage : {e}"),
         }
     });
+}
+
+/// With SMTP configured: delivers the `.eml` files still in the outbox.
+pub fn retry_outbox_in_background(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let mailer = state.mailer.clone()?;
+    println!("Courriels : envoi SMTP via {} (copie dans .vitrine/outbox/)", mailer.server());
+    let outbox = state.outbox_dir.clone();
+    Some(tokio::task::spawn_blocking(move || {
+        let (sent, failed) = mailer.deliver_pending(&outbox);
+        if sent > 0 {
+            println!("{sent} courriel(s) en attente envoyé(s) au démarrage");
+        }
+        for e in failed {
+            tracing::warn!("courriel gardé dans la boîte d'envoi : {e}");
+        }
+    }))
 }
 
 pub async fn shutdown_signal() {

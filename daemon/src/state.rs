@@ -1,5 +1,6 @@
 //! The state every handler receives: the queue database, the site's
-//! configuration (schemas), secrets, limiters, templates and the rebuild hook.
+//! configuration (schemas), secrets, limiters, templates, the rebuild hook and
+//! the SMTP mailer (when configured).
 //! Built once by [`AppState::new`]; cheap to clone.
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use crate::auth::LoginThrottle;
 use crate::db::Db;
 use crate::images::ImageLimits;
 use crate::ratelimit::RateLimiter;
+use crate::smtp::Mailer;
 use crate::{DATA_DIR, DB_FILE, DaemonError};
 
 /// Rebuilds the site after a publication; returns a readable error on failure.
@@ -94,6 +96,8 @@ pub struct Inner {
     /// One publication (file write + rebuild) at a time.
     pub publish_lock: tokio::sync::Mutex<()>,
     pub rebuilder: Option<Rebuilder>,
+    /// SMTP delivery of the outbox, when `daemon.smtp` is configured.
+    pub mailer: Option<Arc<Mailer>>,
 }
 
 /// Shared state of the daemon.
@@ -111,6 +115,10 @@ impl AppState {
     /// Loads the site's configuration, opens (and migrates) the queue, loads the secret.
     pub fn new(site_dir: &Path, settings: Settings, rebuilder: Option<Rebuilder>) -> Result<AppState, DaemonError> {
         let config = Config::load(site_dir).map_err(|e| DaemonError::Config(e.to_string()))?;
+        let mailer = match &config.daemon.smtp {
+            Some(smtp) => Some(Arc::new(Mailer::from_config(smtp, |var| std::env::var(var).ok())?)),
+            None => None,
+        };
         let data_dir = site_dir.join(DATA_DIR);
         std::fs::create_dir_all(&data_dir).map_err(|e| DaemonError::Io { path: data_dir.clone(), source: e })?;
         let secret_path = data_dir.join("secret");
@@ -131,6 +139,7 @@ impl AppState {
             tera,
             publish_lock: tokio::sync::Mutex::new(()),
             rebuilder,
+            mailer,
         })))
     }
 

@@ -939,13 +939,25 @@ fn notify_new(state: &AppState, collection: &Collection, receipt: &queue::Receip
     send_mail(state, mail);
 }
 
-/// Writes a notification to the outbox in the background (never delays the answer).
+/// Writes a notification to the outbox and, when SMTP is configured, delivers
+/// it, all in the background (never delays the answer). A failed delivery
+/// leaves the file in the outbox for the retry at the next start.
 pub fn send_mail(state: &AppState, mail: crate::outbox::Mail) {
     let dir = state.outbox_dir.clone();
     let from = state.settings.mail_from.clone();
+    let mailer = state.mailer.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = crate::outbox::write(&dir, &from, &mail) {
-            tracing::warn!("courriel non écrit dans {} : {e}", dir.display());
+        let path = match crate::outbox::write(&dir, &from, &mail) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("courriel non écrit dans {} : {e}", dir.display());
+                return;
+            }
+        };
+        if let Some(m) = mailer
+            && let Err(e) = m.deliver_file(&path)
+        {
+            tracing::warn!("courriel gardé dans la boîte d'envoi (nouvel essai au prochain démarrage) : {e}");
         }
     });
 }

@@ -1,0 +1,281 @@
+//! Optional SMTP delivery of the outbox (`daemon.smtp` in `vitrine.yaml`).
+//!
+//! The `.eml` file written by [`crate::outbox`] stays the message of record:
+//! [`Mailer::deliver_file`] sends that file's exact bytes (blocking, so callers
+//! run it on `spawn_blocking`), and only after the server accepted it moves the
+//! file to `outbox/sent/`. A failed delivery leaves the file in the outbox, where
+//! [`Mailer::deliver_pending`] picks it up at the next start. Nothing is lost;
+//! the worst case (server accepted, then the move failed) is a duplicate.
+//!
+//! TLS is rustls with the ring provider and the bundled Mozilla roots (no
+//! OpenSSL, no cmake). Plain SMTP is accepted only towards a loopback relay.
+//! The password is read from the environment variable named by
+//! `password_env`, never from the file.
+//!
+//! What it deliberately does not do: retry on a timer while running, keep a
+//! connection pool, or build messages itself (the outbox renders them).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use lettre::Transport;
+use lettre::address::{Address, Envelope};
+use lettre::transport::smtp::SmtpTransport;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use vitrine_generator::config::{Smtp, SmtpTls};
+
+/// Name of the folder, inside the outbox, of the messages the server accepted.
+pub const SENT_DIR: &str = "sent";
+
+/// A `daemon.smtp` setting that cannot work; reported at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpConfigError {
+    #[error("vitrine.yaml: daemon.smtp.password_env: la variable d'environnement « {0} » n'est pas définie (elle doit contenir le mot de passe SMTP)")]
+    MissingPassword(String),
+    #[error("vitrine.yaml: daemon.smtp.password_env: requis quand daemon.smtp.username est défini (nom d'une variable d'environnement contenant le mot de passe)")]
+    PasswordEnvRequired,
+    #[error("vitrine.yaml: daemon.smtp.username: requis quand daemon.smtp.password_env est défini")]
+    UsernameRequired,
+    #[error("vitrine.yaml: daemon.smtp.tls: « none » (sans chiffrement) n'est permis que vers un relais local (127.0.0.1, ::1 ou localhost), pas vers « {0} » ; utilisez « starttls » ou « tls »")]
+    PlaintextRemote(String),
+    #[error("vitrine.yaml: daemon.smtp.{field}: adresse électronique « {value} » invalide")]
+    BadAddress { field: &'static str, value: String },
+    #[error("vitrine.yaml: daemon.smtp.moderators: au moins une adresse est requise (destinataires des avis de nouvelles propositions)")]
+    NoModerators,
+    #[error("vitrine.yaml: daemon.smtp.host: « {host} » : TLS impossible : {source}")]
+    Tls { host: String, source: lettre::transport::smtp::Error },
+}
+
+/// Why one outbox file was not delivered (it stays in the outbox).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: en-tête {header} : {message}", path.display())]
+    Header { path: PathBuf, header: &'static str, message: String },
+    #[error("{}: envoi SMTP vers {server} refusé ou impossible : {source}", path.display())]
+    Smtp { path: PathBuf, server: String, source: lettre::transport::smtp::Error },
+}
+
+/// The configured SMTP transport. One delivery at a time (the lock also keeps
+/// the startup retry and new notifications from sending the same file twice).
+pub struct Mailer {
+    transport: SmtpTransport,
+    from: Address,
+    server: String,
+    lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("server", &self.server).field("from", &self.from).finish()
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The bare address of `Name <a@b>` or `a@b`.
+fn bare_address(mailbox: &str) -> &str {
+    let m = mailbox.trim();
+    match (m.rfind('<'), m.rfind('>')) {
+        (Some(a), Some(b)) if a < b => m[a + 1..b].trim(),
+        _ => m,
+    }
+}
+
+fn parse_address(field: &'static str, value: &str) -> Result<Address, SmtpConfigError> {
+    bare_address(value)
+        .parse()
+        .map_err(|_| SmtpConfigError::BadAddress { field, value: value.to_string() })
+}
+
+/// The effective encryption of a configuration (explicit `tls`, else by port and host).
+pub fn effective_tls(smtp: &Smtp) -> SmtpTls {
+    smtp.tls.unwrap_or(if smtp.port == 465 {
+        SmtpTls::Tls
+    } else if is_loopback(&smtp.host) {
+        SmtpTls::None
+    } else {
+        SmtpTls::Starttls
+    })
+}
+
+impl Mailer {
+    /// Checks the configuration and prepares the transport (no connection is
+    /// made yet). `env` looks up environment variables (`std::env::var` in the
+    /// daemon; tests pass their own).
+    pub fn from_config(smtp: &Smtp, env: impl Fn(&str) -> Option<String>) -> Result<Mailer, SmtpConfigError> {
+        let from = parse_address("from", &smtp.from)?;
+        if smtp.moderators.is_empty() {
+            return Err(SmtpConfigError::NoModerators);
+        }
+        for m in &smtp.moderators {
+            parse_address("moderators", m)?;
+        }
+        let tls = match effective_tls(smtp) {
+            SmtpTls::None if !is_loopback(&smtp.host) => return Err(SmtpConfigError::PlaintextRemote(smtp.host.clone())),
+            SmtpTls::None => Tls::None,
+            mode => {
+                let params = TlsParameters::new(smtp.host.clone())
+                    .map_err(|source| SmtpConfigError::Tls { host: smtp.host.clone(), source })?;
+                if mode == SmtpTls::Tls { Tls::Wrapper(params) } else { Tls::Required(params) }
+            }
+        };
+        let mut builder = SmtpTransport::builder_dangerous(smtp.host.clone())
+            .port(smtp.port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(30)));
+        match (&smtp.username, &smtp.password_env) {
+            (Some(user), Some(var)) => {
+                let password = env(var).ok_or_else(|| SmtpConfigError::MissingPassword(var.clone()))?;
+                builder = builder.credentials(Credentials::new(user.clone(), password));
+            }
+            (Some(_), None) => return Err(SmtpConfigError::PasswordEnvRequired),
+            (None, Some(_)) => return Err(SmtpConfigError::UsernameRequired),
+            (None, None) => {}
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+            server: format!("{}:{}", smtp.host, smtp.port),
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// `host:port` of the server.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends one outbox file (its recipients are its `To:` header) and moves it
+    /// to `sent/`; returns the new path, or `None` if the file was already gone
+    /// (delivered meanwhile). Blocking: network and file system.
+    pub fn deliver_file(&self, path: &Path) -> Result<Option<PathBuf>, DeliveryError> {
+        let _one_at_a_time = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let io = |source| DeliveryError::Io { path: path.to_owned(), source };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let envelope = self.envelope(path, &bytes)?;
+        // lettre ends DATA with CRLF "." CRLF, whose first CRLF ends the last line.
+        let payload = bytes.strip_suffix(b"\r\n").unwrap_or(&bytes);
+        self.transport
+            .send_raw(&envelope, payload)
+            .map_err(|source| DeliveryError::Smtp { path: path.to_owned(), server: self.server.clone(), source })?;
+        let dir = path.parent().unwrap_or(Path::new(".")).join(SENT_DIR);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let dest = dir.join(path.file_name().unwrap_or_default());
+        std::fs::rename(path, &dest).map_err(io)?;
+        Ok(Some(dest))
+    }
+
+    fn envelope(&self, path: &Path, bytes: &[u8]) -> Result<Envelope, DeliveryError> {
+        let bad = |message: String| DeliveryError::Header { path: path.to_owned(), header: "To", message };
+        let text = String::from_utf8_lossy(bytes);
+        let head = text.split("\r\n\r\n").next().unwrap_or_default();
+        let to_value = head
+            .split("\r\n")
+            .find_map(|l| l.get(..3).filter(|k| k.eq_ignore_ascii_case("to:")).map(|_| l[3..].trim()))
+            .ok_or_else(|| bad("absent".into()))?;
+        let mut to = Vec::new();
+        for item in to_value.split(',').filter(|s| !s.trim().is_empty()) {
+            let a: Address = bare_address(item).parse().map_err(|e| bad(format!("« {} » : {e}", item.trim())))?;
+            to.push(a);
+        }
+        Envelope::new(Some(self.from.clone()), to).map_err(|e| bad(e.to_string()))
+    }
+
+    /// Sends every `.eml` left in `outbox` (oldest first, by name); returns how
+    /// many were delivered and the failures (those files stay). Blocking.
+    pub fn deliver_pending(&self, outbox: &Path) -> (usize, Vec<DeliveryError>) {
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(outbox) {
+            Ok(rd) => rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension().is_some_and(|x| x == "eml")
+                        && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (0, Vec::new()),
+            Err(source) => return (0, vec![DeliveryError::Io { path: outbox.to_owned(), source }]),
+        };
+        files.sort();
+        let mut sent = 0;
+        let mut failed = Vec::new();
+        for f in files {
+            match self.deliver_file(&f) {
+                Ok(Some(_)) => sent += 1,
+                Ok(None) => {}
+                Err(e) => failed.push(e),
+            }
+        }
+        (sent, failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp(host: &str, port: u16) -> Smtp {
+        Smtp {
+            host: host.into(),
+            port,
+            username: None,
+            password_env: None,
+            from: "Réseau eTwinning <vitrine@example.org>".into(),
+            moderators: vec!["moderation@example.org".into()],
+            tls: None,
+        }
+    }
+
+    #[test]
+    fn encryption_defaults_and_plaintext_only_on_loopback() {
+        assert_eq!(effective_tls(&smtp("smtp.example.org", 465)), SmtpTls::Tls);
+        assert_eq!(effective_tls(&smtp("smtp.example.org", 587)), SmtpTls::Starttls);
+        assert_eq!(effective_tls(&smtp("127.0.0.1", 25)), SmtpTls::None);
+        assert_eq!(effective_tls(&smtp("::1", 25)), SmtpTls::None);
+        assert!(Mailer::from_config(&smtp("127.0.0.1", 25), |_| None).is_ok());
+        let mut remote = smtp("smtp.example.org", 25);
+        remote.tls = Some(SmtpTls::None);
+        let e = Mailer::from_config(&remote, |_| None).unwrap_err();
+        assert!(matches!(e, SmtpConfigError::PlaintextRemote(_)), "{e}");
+        assert!(e.to_string().contains("daemon.smtp.tls"), "{e}");
+        // A remote server with STARTTLS builds (rustls + ring + webpki roots).
+        assert!(Mailer::from_config(&smtp("smtp.example.org", 587), |_| None).is_ok());
+    }
+
+    #[test]
+    fn password_comes_from_the_named_environment_variable() {
+        let mut s = smtp("127.0.0.1", 25);
+        s.username = Some("vitrine".into());
+        s.password_env = Some("VITRINE_SMTP_PASSWORD".into());
+        let e = Mailer::from_config(&s, |_| None).unwrap_err();
+        assert!(e.to_string().contains("« VITRINE_SMTP_PASSWORD » n'est pas définie"), "{e}");
+        assert!(Mailer::from_config(&s, |k| (k == "VITRINE_SMTP_PASSWORD").then(|| "secret".into())).is_ok());
+        s.password_env = None;
+        assert!(matches!(Mailer::from_config(&s, |_| None), Err(SmtpConfigError::PasswordEnvRequired)));
+    }
+
+    #[test]
+    fn bad_addresses_and_missing_moderators_are_named() {
+        let mut s = smtp("127.0.0.1", 25);
+        s.from = "pas une adresse".into();
+        let e = Mailer::from_config(&s, |_| None).unwrap_err();
+        assert!(e.to_string().contains("daemon.smtp.from") && e.to_string().contains("pas une adresse"), "{e}");
+        let mut s = smtp("127.0.0.1", 25);
+        s.moderators.clear();
+        assert!(matches!(Mailer::from_config(&s, |_| None), Err(SmtpConfigError::NoModerators)));
+    }
+}

@@ -1,0 +1,280 @@
+//! SMTP delivery against a real SMTP exchange: a tiny server written here
+//! (blocking sockets on 127.0.0.1, one thread per connection) that speaks
+//! enough SMTP for lettre (greeting, EHLO, AUTH PLAIN, MAIL FROM, RCPT TO,
+//! DATA, QUIT) and hands every accepted message to the test.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::*;
+use vitrine_daemon::outbox::{self, Mail};
+use vitrine_daemon::smtp::{Mailer, SENT_DIR};
+use vitrine_generator::config::Smtp;
+
+#[derive(Debug, Default)]
+struct Received {
+    auth: Option<String>,
+    mail_from: String,
+    rcpt: Vec<String>,
+    data: String,
+}
+
+/// Starts the server; returns its port and the messages it accepts.
+fn smtp_server() -> (u16, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let tx = tx.clone();
+            std::thread::spawn(move || session(stream, tx));
+        }
+    });
+    (port, rx)
+}
+
+fn session(stream: TcpStream, tx: mpsc::Sender<Received>) {
+    let mut w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    let mut reply = |s: &str| w.write_all(s.as_bytes()).is_ok();
+    reply("220 test.invalid ESMTP test\r\n");
+    let mut cur = Received::default();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let cmd = line.trim_end().to_string();
+        let upper = cmd.to_ascii_uppercase();
+        let ok = if upper.starts_with("EHLO") {
+            reply("250-test.invalid\r\n250-8BITMIME\r\n250 AUTH PLAIN LOGIN\r\n")
+        } else if upper.starts_with("AUTH PLAIN ") {
+            cur.auth = Some(cmd["AUTH PLAIN ".len()..].to_string());
+            reply("235 2.7.0 ok\r\n")
+        } else if upper.starts_with("MAIL FROM:") {
+            cur.mail_from = cmd["MAIL FROM:".len()..].trim().to_string();
+            reply("250 ok\r\n")
+        } else if upper.starts_with("RCPT TO:") {
+            cur.rcpt.push(cmd["RCPT TO:".len()..].trim().to_string());
+            reply("250 ok\r\n")
+        } else if upper == "DATA" {
+            reply("354 go on\r\n");
+            loop {
+                line.clear();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                if line == ".\r\n" {
+                    break;
+                }
+                cur.data.push_str(&line);
+            }
+            let auth = cur.auth.clone();
+            let _ = tx.send(std::mem::replace(&mut cur, Received { auth, ..Default::default() }));
+            reply("250 2.0.0 queued\r\n")
+        } else if upper == "QUIT" {
+            reply("221 bye\r\n");
+            return;
+        } else if upper == "RSET" || upper == "NOOP" {
+            reply("250 ok\r\n")
+        } else {
+            reply("502 unknown\r\n")
+        };
+        if !ok {
+            return;
+        }
+    }
+}
+
+fn config(port: u16) -> Smtp {
+    Smtp {
+        host: "127.0.0.1".into(),
+        port,
+        username: None,
+        password_env: None,
+        from: "Réseau eTwinning <vitrine@example.org>".into(),
+        moderators: vec!["moderation@example.org".into()],
+        tls: None,
+    }
+}
+
+/// Decodes base64 through the outbox's own decoder (it decodes what follows
+/// the blank line of a message).
+fn unbase64(s: &str) -> String {
+    outbox::decode_body(&format!("\r\n\r\n{s}")).unwrap()
+}
+
+fn subject_of(data: &str) -> String {
+    let line = data.lines().find(|l| l.starts_with("Subject: ")).expect("Subject header");
+    let encoded = line["Subject: ".len()..].trim_start_matches("=?UTF-8?B?").trim_end_matches("?=");
+    unbase64(encoded)
+}
+
+fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn an_outbox_file_is_sent_as_is_with_credentials_from_the_environment_then_moved_to_sent() {
+    let (port, rx) = smtp_server();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox_dir = dir.path().join("outbox");
+    let mut cfg = config(port);
+    cfg.username = Some("vitrine".into());
+    cfg.password_env = Some("VITRINE_SMTP_PASSWORD".into());
+    let mailer = Mailer::from_config(&cfg, |k| (k == "VITRINE_SMTP_PASSWORD").then(|| "s3cret".to_string())).unwrap();
+
+    let mail = Mail {
+        to: "camille@example.org, Zoé <zoe@example.org>".into(),
+        subject: "Votre proposition VT-AB12-CD34 : publiée".into(),
+        body: "Bonjour,\nvotre projet « Rivières d'Europe » est en ligne.\n".into(),
+    };
+    let path = outbox::write(&outbox_dir, &cfg.from, &mail).unwrap();
+    let file = std::fs::read_to_string(&path).unwrap();
+
+    let sent = mailer.deliver_file(&path).unwrap().expect("delivered");
+    let msg = rx.recv_timeout(Duration::from_secs(30)).expect("the server received the message");
+    assert_eq!(msg.mail_from, "<vitrine@example.org>");
+    assert_eq!(msg.rcpt, ["<camille@example.org>", "<zoe@example.org>"]);
+    assert_eq!(unbase64(msg.auth.as_deref().expect("AUTH PLAIN")), "\0vitrine\0s3cret");
+    assert_eq!(subject_of(&msg.data), mail.subject);
+    assert_eq!(msg.data, file, "the outbox file is what was sent");
+    assert_eq!(outbox::decode_body(&msg.data).unwrap(), mail.body);
+
+    // Moved, not copied.
+    assert_eq!(sent, outbox_dir.join(SENT_DIR).join(path.file_name().unwrap()));
+    assert!(!path.exists());
+    assert_eq!(std::fs::read_to_string(&sent).unwrap(), file);
+    assert!(eml_files(&outbox_dir).is_empty());
+    // A second attempt on the moved file (e.g. by the startup retry) sends nothing.
+    assert!(mailer.deliver_file(&path).unwrap().is_none());
+    assert!(rx.try_recv().is_err(), "nothing was sent twice");
+}
+
+#[test]
+fn a_failed_delivery_keeps_the_file_in_the_outbox_and_the_startup_retry_sends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox_dir = dir.path().join("outbox");
+    // A port nothing listens on any more.
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let down = Mailer::from_config(&config(closed), |_| None).unwrap();
+    let mail = Mail { to: "camille@example.org".into(), subject: "Votre proposition : refusée".into(), body: "Bonjour".into() };
+    let path = outbox::write(&outbox_dir, "vitrine@example.org", &mail).unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let err = down.deliver_file(&path).unwrap_err();
+    assert!(err.to_string().contains(&format!("127.0.0.1:{closed}")), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "the file is still in the outbox, unchanged");
+    assert!(!outbox_dir.join(SENT_DIR).exists());
+    let (n, failed) = down.deliver_pending(&outbox_dir);
+    assert_eq!((n, failed.len()), (0, 1));
+    assert!(path.exists());
+
+    // Next start, the server is back: the pending file goes out.
+    let (port, rx) = smtp_server();
+    let up = Mailer::from_config(&config(port), |_| None).unwrap();
+    let (n, failed) = up.deliver_pending(&outbox_dir);
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(n, 1);
+    let msg = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(msg.rcpt, ["<camille@example.org>"]);
+    assert_eq!(subject_of(&msg.data), mail.subject);
+    assert!(!path.exists());
+    assert!(outbox_dir.join(SENT_DIR).join(path.file_name().unwrap()).exists());
+}
+
+fn site_with_smtp(smtp_yaml: &str) -> tempfile::TempDir {
+    let site = example_site();
+    let p = site.path().join("vitrine.yaml");
+    let mut yaml = std::fs::read_to_string(&p).unwrap();
+    yaml.push_str("\ndaemon:\n  smtp:\n");
+    for l in smtp_yaml.lines() {
+        yaml.push_str("    ");
+        yaml.push_str(l);
+        yaml.push('\n');
+    }
+    std::fs::write(&p, yaml).unwrap();
+    site
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_submission_notifies_the_configured_moderators_over_smtp() {
+    let (port, rx) = smtp_server();
+    let site = site_with_smtp(&format!(
+        "host: 127.0.0.1\nport: {port}\nfrom: \"Vitrine <vitrine@example.org>\"\nmoderators: [\"alice@example.org\", \"bob@example.org\"]"
+    ));
+    let mut opts = vitrine_daemon::Options::new(site.path());
+    opts.rate_limit_per_minute = Some(0);
+    let (st, _) = vitrine_daemon::server::state_with_rebuilder(&opts, None).unwrap();
+    assert!(st.mailer.is_some());
+
+    let tok = token(&st, "projects", 10);
+    let resp = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let sub = st.db.read(|c| vitrine_daemon::queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+
+    let msg = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30))).await.unwrap().expect("notification sent");
+    assert_eq!(msg.mail_from, "<vitrine@example.org>");
+    assert_eq!(msg.rcpt, ["<alice@example.org>", "<bob@example.org>"]);
+    let subject = subject_of(&msg.data);
+    assert!(subject.contains(&sub.reference) && subject.contains("Rivières d'Europe"), "{subject}");
+    let body = outbox::decode_body(&msg.data).unwrap();
+    assert!(body.contains(&format!("/moderation/item/{}", sub.id)), "{body}");
+    assert!(!body.contains("camille.enseignante@example.org"), "the submitter's address is not sent to moderators: {body}");
+
+    // The file lands in sent/ once the server accepted it (the move follows the 250).
+    let sent_dir = st.outbox_dir.join(SENT_DIR);
+    let mut moved = Vec::new();
+    for _ in 0..500 {
+        moved = eml_files(&sent_dir);
+        if !moved.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(moved.len(), 1, "the delivered file is in outbox/sent/");
+    assert_eq!(std::fs::read_to_string(&moved[0]).unwrap(), msg.data);
+    assert!(eml_files(&st.outbox_dir).is_empty(), "nothing left in the outbox");
+}
+
+/// The error that stops the daemon from starting on `site`.
+fn start_error(site: &Path) -> vitrine_daemon::DaemonError {
+    match vitrine_daemon::server::state_with_rebuilder(&vitrine_daemon::Options::new(site), None) {
+        Ok(_) => panic!("the daemon started with a broken daemon.smtp"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn smtp_settings_that_cannot_work_stop_the_start_with_a_named_error() {
+    let site = site_with_smtp(
+        "host: 127.0.0.1\nport: 2525\nfrom: vitrine@example.org\nmoderators: [alice@example.org]\n\
+         username: vitrine\npassword_env: VITRINE_TEST_SMTP_PASSWORD_THAT_IS_NOT_SET",
+    );
+    let err = start_error(site.path());
+    let msg = err.to_string();
+    assert!(msg.contains("daemon.smtp.password_env") && msg.contains("VITRINE_TEST_SMTP_PASSWORD_THAT_IS_NOT_SET"), "{msg}");
+
+    let site = site_with_smtp("host: smtp.example.org\nport: 25\ntls: none\nfrom: vitrine@example.org\nmoderators: [alice@example.org]");
+    let err = start_error(site.path());
+    assert!(err.to_string().contains("daemon.smtp.tls") && err.to_string().contains("smtp.example.org"), "{err}");
+
+    let site = site_with_smtp("host: 127.0.0.1\nfrom: vitrine@example.org\ntls: sometimes");
+    let err = start_error(site.path());
+    assert!(err.to_string().contains("tls"), "{err}");
+}
