@@ -160,21 +160,9 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
     {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Result<T, DbError>>();
-        let job: Job = Box::new(move |conn: &Connection| {
-            let result = run_in_savepoint(conn, f);
-            Box::new(move |commit: Result<(), String>| {
-                let out = match (commit, result) {
-                    (Ok(()), r) => r,
-                    (Err(e), _) => Err(DbError::Conflict(format!("échec du commit : {e}"))),
-                };
-                let _ = done_tx.send(out);
-            })
-        });
-        {
-            let guard = self.inner.tx.lock().unwrap();
-            let sender = guard.as_ref().ok_or(DbError::WriterGone)?;
-            sender.send(job).map_err(|_| DbError::WriterGone)?;
-        }
+        self.submit(f, move |out| {
+            let _ = done_tx.send(out);
+        })?;
         done_rx.await.map_err(|_| DbError::WriterGone)?
     }
 
@@ -185,22 +173,32 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
     {
         let (done_tx, done_rx) = mpsc::channel::<Result<T, DbError>>();
+        self.submit(f, move |out| {
+            let _ = done_tx.send(out);
+        })?;
+        done_rx.recv().map_err(|_| DbError::WriterGone)?
+    }
+
+    /// Hands `f` to the writer thread; `reply` gets its result once the COMMIT that
+    /// carries it has returned (or failed).
+    fn submit<T, F, R>(&self, f: F, reply: R) -> Result<(), DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+        R: FnOnce(Result<T, DbError>) + Send + 'static,
+    {
         let job: Job = Box::new(move |conn: &Connection| {
             let result = run_in_savepoint(conn, f);
             Box::new(move |commit: Result<(), String>| {
-                let out = match (commit, result) {
+                reply(match (commit, result) {
                     (Ok(()), r) => r,
                     (Err(e), _) => Err(DbError::Conflict(format!("échec du commit : {e}"))),
-                };
-                let _ = done_tx.send(out);
+                })
             })
         });
-        {
-            let guard = self.inner.tx.lock().unwrap();
-            let sender = guard.as_ref().ok_or(DbError::WriterGone)?;
-            sender.send(job).map_err(|_| DbError::WriterGone)?;
-        }
-        done_rx.recv().map_err(|_| DbError::WriterGone)?
+        let guard = self.inner.tx.lock().unwrap();
+        let sender = guard.as_ref().ok_or(DbError::WriterGone)?;
+        sender.send(job).map_err(|_| DbError::WriterGone)
     }
 
     /// Runs a read on a pooled read-only connection (blocking; call from spawn_blocking or CLI).
