@@ -287,12 +287,17 @@ impl Browser {
     /// Waits (up to 10 s) until the element matching `css` shows exactly
     /// `expected`, for changes made by scripts after an event; returns the
     /// last text seen either way so the caller's assertion shows it.
+    ///
+    /// While the page is being replaced (a form post, a redirect), the element may
+    /// vanish between finding it and reading it ("stale element"): such errors are
+    /// retried until the deadline, and only the last one is returned.
     pub async fn wait_for_text(&self, css: &str, expected: &str) -> Result<String, BrowserError> {
         let deadline = Instant::now() + FIND_TIMEOUT;
         loop {
-            let text = self.text(css).await?;
-            if text == expected || Instant::now() > deadline {
-                return Ok(text);
+            match self.text(css).await {
+                Ok(text) if text == expected || Instant::now() > deadline => return Ok(text),
+                Err(e) if Instant::now() > deadline => return Err(e),
+                _ => {}
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
