@@ -52,6 +52,18 @@ fn nothing_changed_means_nothing_done() {
     assert_eq!(repaired.written, 1);
     assert!(opts.out.join("notes/a/index.html").is_file());
 
+    // A damaged state file is no reason to fail: it only costs a real build.
+    for state in fs::read_dir(site.join(".vitrine")).unwrap() {
+        let p = state.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with("build-") {
+            fs::write(&p, "{ pas du json").unwrap();
+        }
+    }
+    let after_damage = build(&opts).unwrap();
+    assert!(stages(&after_damage).contains(&"rendu"));
+    assert_eq!(after_damage.written, 0);
+    assert_eq!(stages(&build(&opts).unwrap()), ["chargement"], "the state is written again");
+
     // Drafts are another build.
     let mut with_drafts = opts.clone();
     with_drafts.drafts = true;
