@@ -32,6 +32,7 @@
 
 mod serve;
 
+#[allow(unused_imports)] // browser_moderation and browser_serve start their own servers
 pub use serve::StaticServer;
 
 use std::fmt;
