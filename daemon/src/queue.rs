@@ -349,6 +349,127 @@ pub fn update_payload(
     Ok(())
 }
 
+/// A teacher's revision after "changes requested" (writer job input).
+#[derive(Debug)]
+pub struct Revision {
+    /// Validated content, same shape as [`NewSubmission::payload`].
+    pub payload: serde_json::Value,
+    pub submitter_name: String,
+    pub submitter_email: String,
+    /// Pictures that replace the stored ones of the same field and position.
+    pub images: Vec<(String, usize, CleanImage)>,
+    /// Nonce of the signed form token (a double click is recognised by it).
+    pub form_nonce: String,
+}
+
+/// What [`revise`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevisionOutcome {
+    /// Stored, back to pending; the changed field paths (names only).
+    Revised { changed: Vec<String> },
+    /// The same form was already stored (double click): nothing done.
+    Replayed,
+}
+
+/// Applies a submitter's revision (writer job): only from "changes requested";
+/// replaces the payload, the submitter's name and e-mail and the replaced
+/// pictures, sets the status back to pending, clears the moderator's message
+/// (it stays in the audit log) and records what changed. The audit entry holds
+/// field names only, never values (personal data included).
+pub fn revise(conn: &Connection, id: i64, rev: Revision) -> Result<RevisionOutcome, DbError> {
+    let row: Option<(String, String, String, String)> = conn
+        .query_row(
+            "SELECT status, payload, submitter_name, submitter_email FROM submissions WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((status, old_payload, old_name, old_email)) = row else {
+        return Err(DbError::Conflict("soumission introuvable".into()));
+    };
+    let status = Status::parse(&status).unwrap_or(Status::Pending);
+    if status != Status::ChangesRequested {
+        if status == Status::Pending && revision_replayed(conn, id, &rev.form_nonce)? {
+            return Ok(RevisionOutcome::Replayed);
+        }
+        return Err(DbError::Conflict(format!(
+            "cette proposition est « {} » : elle ne peut être modifiée que lorsque le correspondant demande des modifications",
+            status.label()
+        )));
+    }
+    let old: serde_json::Value = serde_json::from_str(&old_payload).unwrap_or_default();
+    let mut changed = Vec::new();
+    diff_paths("", &old, &rev.payload, &mut changed);
+    // "fields.summary" -> "summary": the names the form shows.
+    for c in &mut changed {
+        if let Some(rest) = c.strip_prefix("fields.") {
+            *c = rest.to_string();
+        } else if c == "body" {
+            *c = "vt_body".into();
+        }
+    }
+    // The payload's `title` mirrors `fields.title`: list it once.
+    changed.sort();
+    changed.dedup();
+    if old_name != rev.submitter_name {
+        changed.push("vt_name".into());
+    }
+    if old_email != rev.submitter_email {
+        changed.push("vt_email".into());
+    }
+    let mut replaced = Vec::new();
+    for (field, pos, img) in &rev.images {
+        conn.execute(
+            "DELETE FROM images WHERE submission_id = ?1 AND field = ?2 AND position = ?3",
+            params![id, field, *pos as i64],
+        )?;
+        conn.prepare_cached(
+            "INSERT INTO images (submission_id, field, position, mime, ext, width, height, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![id, field, *pos as i64, img.mime, img.ext, img.width, img.height, img.data])?;
+        replaced.push(field.clone());
+    }
+    for f in &replaced {
+        if !changed.contains(f) {
+            changed.push(f.clone());
+        }
+    }
+    conn.execute(
+        "UPDATE submissions SET payload = ?2, submitter_name = ?3, submitter_email = ?4, status = 'pending', \
+         decision_reason = NULL, updated_at = ?5 WHERE id = ?1",
+        params![id, rev.payload.to_string(), rev.submitter_name, rev.submitter_email, now_string()],
+    )?;
+    audit(
+        conn,
+        Some(id),
+        "auteur (lien de suivi)",
+        "revised",
+        &serde_json::json!({
+            "from": Status::ChangesRequested.as_str(),
+            "to": Status::Pending.as_str(),
+            "changed": changed,
+            "images_replaced": replaced,
+            "form": rev.form_nonce,
+        }),
+    )?;
+    Ok(RevisionOutcome::Revised { changed })
+}
+
+/// Whether a revision posted with this form nonce is already stored.
+pub fn revision_replayed(conn: &Connection, id: i64, form_nonce: &str) -> Result<bool, DbError> {
+    let marker = serde_json::json!({ "form": form_nonce }).to_string();
+    let marker = marker.trim_start_matches('{').trim_end_matches('}').to_string();
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM audit_log WHERE submission_id = ?1 AND action = 'revised' AND instr(detail, ?2) > 0",
+            params![id, marker],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 fn diff_paths(prefix: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
     use serde_json::Value;
     match (a, b) {

@@ -3,16 +3,18 @@
 //! JSON on API routes); and the public handlers: submission forms (plain
 //! POST or multipart with pictures), the JSON API and the status page.
 //!
-//! The moderation pages live in [`crate::web_mod`]-style submodule `moderation`.
+//! The moderation pages live in the submodule `moderation`; the submitter's
+//! status page and revision form in `revision`.
 
 pub mod moderation;
+pub mod revision;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path as UrlPath, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,7 +25,7 @@ use vitrine_generator::schema::{self, FieldError, Kind, Schema};
 
 use crate::db::DbError;
 use crate::images::clean_image;
-use crate::queue::{self, NewSubmission, Status};
+use crate::queue::{self, NewSubmission};
 use crate::ratelimit::client_ip;
 use crate::security::{self, TokenProblem};
 use crate::state::AppState;
@@ -210,7 +212,8 @@ pub fn app(state: AppState) -> Router {
         .route("/_vitrine/style.css", get(style_css))
         .route("/submit/{collection}", get(form_page).post(submit_form))
         .route("/api/submissions", post(api_submit))
-        .route("/suivi/{token}", get(status_page))
+        .route("/suivi/{token}", get(revision::status_page))
+        .route("/suivi/{token}/modifier", post(revision::revise))
         .route("/proposer/{path}/", get(static_form_page))
         .route("/healthz", get(|| async { "ok" }))
         .merge(moderation::routes())
@@ -1077,11 +1080,6 @@ async fn api_submit(State(state): State<AppState>, ClientIp(ip): ClientIp, req: 
 // ---------------------------------------------------------------------------
 // Status page
 
-#[derive(serde::Deserialize)]
-struct StatusQuery {
-    nouveau: Option<String>,
-}
-
 pub fn collection_title(config: &vitrine_generator::config::Config, name: &str) -> String {
     config.collection(name).map(|c| c.title.clone()).unwrap_or_else(|| name.to_string())
 }
@@ -1096,40 +1094,6 @@ pub fn human_date(ts: &str) -> String {
 /// Collection name whose entries are label requests (they have a due date).
 pub fn is_label_collection(name: &str) -> bool {
     name == "labels"
-}
-
-async fn status_page(
-    State(state): State<AppState>,
-    UrlPath(token): UrlPath<String>,
-    Query(q): Query<StatusQuery>,
-) -> Result<Response, AppError> {
-    if token.len() != 48 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AppError::NotFound);
-    }
-    let t = token.clone();
-    let sub = state.db.read(move |c| queue::get_by_token(c, &t)).await?.ok_or(AppError::NotFound)?;
-    let config = state.config();
-    let mut ctx = tera::Context::new();
-    ctx.insert("page_title", "Suivi de votre proposition");
-    ctx.insert("new", &q.nouveau.is_some());
-    ctx.insert("collection_title", &collection_title(&config, &sub.collection));
-    ctx.insert("title", sub.payload.get("title").and_then(Json::as_str).unwrap_or(""));
-    ctx.insert("created", &human_date(&sub.created_at));
-    let due = if is_label_collection(&sub.collection) && sub.status.is_open() && sub.status != Status::Approved {
-        queue::label_due_date(&sub.created_at).map(|d| d.strftime("%d/%m/%Y").to_string())
-    } else {
-        None
-    };
-    ctx.insert("due", &due);
-    ctx.insert("status_url", &format!("/suivi/{token}"));
-    ctx.insert("sub", &json!({
-        "reference": sub.reference,
-        "status": sub.status.as_str(),
-        "status_label": sub.status_label,
-        "decision_reason": sub.decision_reason,
-        "published_url": sub.published_url,
-    }));
-    Ok(Html(render(&state, "status.html", ctx)?).into_response())
 }
 
 /// Body of a response, for tests and tools.

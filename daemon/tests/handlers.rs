@@ -511,3 +511,320 @@ async fn items_left_unpublished_by_a_broken_build_are_published_by_retry_unpubli
     assert_eq!(vitrine_daemon::web::moderation::retry_unpublished(&st).await.unwrap(), 1);
     assert_eq!(st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap().status, queue::Status::Published);
 }
+
+// ---------------------------------------------------------------------------
+// Revision by the submitter after "changes requested"
+
+/// Submits a valid project with a cover picture; returns the status URL (without query) and the row.
+async fn submit_with_cover(st: &vitrine_daemon::AppState) -> (String, queue::Submission) {
+    let tok = token(st, "projects", 10);
+    let mut texts = with_token(valid_project(), &tok);
+    texts.push(("cover.alt", "Une rivière"));
+    let r = send(st, post_multipart("/submit/projects", multipart(&texts, &[("cover", "x.png", &png(32, 32))]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let url = r.headers()[header::LOCATION].to_str().unwrap().trim_end_matches("?nouveau=1").to_string();
+    let sub = st.db.read(|c| queue::list(c, &queue::Filter { newest_first: true, ..Default::default() }, 1)).await.unwrap().remove(0);
+    (url, sub)
+}
+
+async fn ask_changes(st: &vitrine_daemon::AppState, cookie: &str, csrf: &str, id: i64, reason: &str) {
+    let r = send(st, post_form(&format!("/moderation/item/{id}/changes"), &[("csrf", csrf), ("reason", reason)], Some(cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+async fn reload(st: &vitrine_daemon::AppState, id: i64) -> queue::Submission {
+    st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap()
+}
+
+/// The project's pairs with some values replaced.
+fn project_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = valid_project();
+    for (k, v) in changes {
+        match pairs.iter_mut().find(|p| p.0 == *k) {
+            Some(p) => p.1 = v,
+            None => pairs.push((k, v)),
+        }
+    }
+    pairs
+}
+
+fn outbox_bodies(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter_map(|e| vitrine_daemon::outbox::decode_body(&std::fs::read_to_string(e.path()).ok()?))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn submitter_revises_after_changes_requested_and_it_goes_back_to_review() {
+    let site = example_site();
+    let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
+    let (status_url, sub) = submit_with_cover(&st).await;
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+
+    // While pending, the status page has no form.
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    assert!(!page.contains("/modifier\""), "no revision form while pending");
+
+    ask_changes(&st, &cookie, &csrf, sub.id, "Ajoutez le partenaire espagnol et précisez le résumé.").await;
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    assert!(page.contains("Ajoutez le partenaire espagnol et précisez le résumé."), "the moderator's message");
+    assert!(page.contains(&format!("action=\"{status_url}/modifier\"")), "{page}");
+    // Pre-filled with what is stored, the submitter's own name and e-mail included (their secret page).
+    assert!(page.contains("value=\"Collège Jean Moulin\""));
+    assert!(page.contains("value=\"Liceo Galilei\""));
+    assert!(page.contains("value=\"camille.enseignante@example.org\""));
+    assert!(page.contains("Nous avons **mesuré** le pH"));
+    assert!(page.contains("value=\"Une rivière\""), "the picture's description");
+    assert!(page.contains("l&#x27;image déjà envoyée est conservée") || page.contains("l'image déjà envoyée est conservée") || page.contains("l&#39;image déjà envoyée est conservée"), "{page}");
+    let tok = hidden_value(&page, "vt_token");
+
+    let before = content_snapshot(site.path());
+    let images_before = { let id = sub.id; st.db.read(move |c| queue::images(c, id, true)).await.unwrap() };
+    let mut pairs = project_with(&[
+        ("summary", "Deux classes, en Italie et en Espagne, comparent la qualité de l'eau de leurs rivières."),
+        ("partners[1].school", "IES Miguel Hernández"),
+        ("partners[1].city", "Alicante"),
+        ("partners[1].country", "Espagne"),
+        ("vt_email", "camille.nouvelle@example.org"),
+        ("cover.alt", "Des élèves mesurent le pH au bord de la rivière"),
+    ]);
+    pairs.push(("vt_token", &tok));
+    // Multipart with the picture input left empty (as a browser sends it).
+    let r = send(&st, post_multipart(&format!("{status_url}/modifier"), multipart(&pairs, &[("cover", "", b"")]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    let back = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert_eq!(back, format!("{status_url}?revision=1"));
+
+    let after = reload(&st, sub.id).await;
+    assert_eq!(after.status, queue::Status::Pending);
+    assert_eq!(after.decision_reason, None, "the request is answered (it stays in the audit log)");
+    assert!(after.payload["fields"]["summary"].as_str().unwrap().contains("en Italie et en Espagne"));
+    assert_eq!(after.payload["fields"]["partners"][1]["school"], "IES Miguel Hernández");
+    assert_eq!(after.payload["fields"]["cover"], json!({"src": "cover.png", "alt": "Des élèves mesurent le pH au bord de la rivière"}));
+    assert_eq!(after.submitter_email, "camille.nouvelle@example.org");
+    let images_after = { let id = sub.id; st.db.read(move |c| queue::images(c, id, true)).await.unwrap() };
+    assert_eq!(images_after.len(), 1);
+    assert_eq!((images_after[0].id, &images_after[0].data), (images_before[0].id, &images_before[0].data), "picture kept");
+    assert_eq!(content_snapshot(site.path()), before, "nothing written to content/ before approval");
+
+    // The status page says it is back in review; the form is gone.
+    let page = body(send(&st, get(&back, None)).await).await;
+    assert!(page.contains("de nouveau en attente de relecture"), "{page}");
+    assert!(!page.contains("/modifier\""));
+
+    // Audit: field names only, never the personal data.
+    let id = sub.id;
+    let audit = st.db.read(move |c| queue::audit_entries(c, id)).await.unwrap();
+    let rev: Vec<_> = audit.iter().filter(|a| a.action == "revised").collect();
+    assert_eq!(rev.len(), 1);
+    let detail: Value = serde_json::from_str(&rev[0].detail).unwrap();
+    let changed: Vec<&str> = detail["changed"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    for f in ["summary", "partners", "cover", "vt_email"] {
+        assert!(changed.iter().any(|c| c.starts_with(f)), "{f} not in {changed:?}");
+    }
+    assert!(!changed.contains(&"vt_name") && !changed.contains(&"school"), "{changed:?}");
+    assert!(!rev[0].detail.contains("@example.org") && !rev[0].detail.contains("Camille"), "{}", rev[0].detail);
+    // Moderators see it in the item's history and are told through the outbox.
+    let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
+    assert!(item.contains("<td>revised</td>") && item.contains("auteur (lien de suivi)"), "{item}");
+    let mut mail = None;
+    for _ in 0..100 {
+        mail = outbox_bodies(&st.outbox_dir).into_iter().find(|b| b.contains("l'a modifiée"));
+        if mail.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mail = mail.expect("moderators notified of the revision");
+    assert!(mail.contains(&sub.reference) && mail.contains(&format!("/moderation/item/{id}")), "{mail}");
+    assert!(!mail.contains("camille"), "no personal data to moderators: {mail}");
+
+    // A double click (same form token) lands on the status page and stores nothing more.
+    let r = send(&st, post_multipart(&format!("{status_url}/modifier"), multipart(&pairs, &[]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let audit = st.db.read(move |c| queue::audit_entries(c, id)).await.unwrap();
+    assert_eq!(audit.iter().filter(|a| a.action == "revised").count(), 1);
+
+    // Second round: a new picture replaces the stored one.
+    ask_changes(&st, &cookie, &csrf, id, "Une photo plus large, s'il vous plaît.").await;
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    assert!(page.contains("value=\"camille.nouvelle@example.org\""), "the revised values are shown");
+    let tok = hidden_value(&page, "vt_token");
+    let mut pairs = project_with(&[
+        ("partners[1].school", "IES Miguel Hernández"),
+        ("partners[1].city", "Alicante"),
+        ("partners[1].country", "Espagne"),
+        ("vt_email", "camille.nouvelle@example.org"),
+        ("cover.alt", "Vue large de la rivière"),
+    ]);
+    pairs.push(("vt_token", &tok));
+    let r = send(&st, post_multipart(&format!("{status_url}/modifier"), multipart(&pairs, &[("cover", "large.png", &png(80, 40))]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    let imgs = st.db.read(move |c| queue::images(c, id, true)).await.unwrap();
+    assert_eq!(imgs.len(), 1);
+    assert_eq!((imgs[0].width, imgs[0].height), (80, 40));
+    let after = reload(&st, id).await;
+    assert_eq!(after.payload["fields"]["cover"], json!({"src": "cover.png", "alt": "Vue large de la rivière"}));
+
+    // Approved: the published entry has the revised content and no personal data, old or new.
+    let r = send(&st, post_form(&format!("/moderation/item/{id}/approve"), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let done = reload(&st, id).await;
+    assert_eq!(done.status, queue::Status::Published, "{:?}", done.publish_error);
+    let dir = site.path().join(done.published_path.unwrap());
+    let md = std::fs::read_to_string(dir.join("index.md")).unwrap();
+    assert!(md.contains("IES Miguel Hernández") && md.contains("Vue large de la rivière"), "{md}");
+    for secret in ["Camille", "camille.enseignante@example.org", "camille.nouvelle@example.org"] {
+        assert!(!md.contains(secret), "personal data leaked: {md}");
+    }
+    let published_png = std::fs::read(dir.join("cover.png")).unwrap();
+    assert_eq!(published_png, imgs[0].data, "the replacing picture is the one published");
+    // No file anywhere under content/ mentions the submitter.
+    for (p, _) in content_snapshot(site.path()) {
+        if p.is_file() {
+            let bytes = std::fs::read(&p).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains("camille."), "{}", p.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn revision_is_refused_unless_changes_were_requested_or_without_the_right_tokens() {
+    let site = example_site();
+    let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
+    let (status_url, sub) = submit_with_cover(&st).await;
+    let id = sub.id;
+    let scope_token = |id: i64| vitrine_daemon::security::issue_form_token(&st.secret, &format!("suivi|{id}"), jiff::Timestamp::now().as_second() - 10);
+
+    // Pending: a revision is a clear 409 and changes nothing.
+    let tok = scope_token(id);
+    let pairs = with_token(project_with(&[("city", "Lyon")]), &tok);
+    let r = send(&st, post_form(&format!("{status_url}/modifier"), &pairs, None)).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let html = body(r).await;
+    assert!(html.contains("en attente de relecture") && html.contains("demande des modifications"), "{html}");
+    assert!(html.contains(&format!("href=\"{status_url}\"")), "a way back to the status page");
+    assert_eq!(reload(&st, id).await.payload["fields"]["city"], "Valence");
+
+    // An unknown or malformed secret token: 404, for GET and POST alike.
+    for bad in [format!("/suivi/{}/modifier", "ab".repeat(24)), "/suivi/pas-un-jeton/modifier".to_string()] {
+        assert_eq!(send(&st, post_form(&bad, &pairs, None)).await.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+    // GET on the action is not a way to change anything.
+    assert_eq!(send(&st, get(&format!("{status_url}/modifier"), None)).await.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    ask_changes(&st, &cookie, &csrf, id, "Précisez la ville.").await;
+
+    // Form token missing, forged, or issued for another submission: the form comes
+    // back with what was typed, nothing is stored.
+    let (_, other) = submit_with_cover(&st).await;
+    let other_tok = scope_token(other.id);
+    let public_tok = token(&st, "projects", 10);
+    for (what, t) in [("missing", ""), ("forged", "123.abc.def"), ("other submission", other_tok.as_str()), ("public form", public_tok.as_str())] {
+        let pairs = with_token(project_with(&[("city", "Lyon")]), t);
+        let r = send(&st, post_form(&format!("{status_url}/modifier"), &pairs, None)).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{what}");
+        let html = body(r).await;
+        assert!(html.contains("pas pu être vérifié") && html.contains("value=\"Lyon\""), "{what}: {html}");
+        let s = reload(&st, id).await;
+        assert_eq!((s.status, s.payload["fields"]["city"].as_str()), (queue::Status::ChangesRequested, Some("Valence")), "{what}");
+    }
+    // The honeypot is refused as on the public form.
+    let tok = scope_token(id);
+    let mut pairs = with_token(project_with(&[("city", "Lyon")]), &tok);
+    pairs.push(("vt_fax", "0102030405"));
+    assert_eq!(send(&st, post_form(&format!("{status_url}/modifier"), &pairs, None)).await.status(), StatusCode::BAD_REQUEST);
+
+    // Rejected: no form any more and a revision is refused.
+    let r = send(&st, post_form(&format!("/moderation/item/{id}/reject"), &[("csrf", &csrf), ("reason", "Hors académie.")], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    assert!(!page.contains("/modifier\""));
+    let tok = scope_token(id);
+    let pairs = with_token(project_with(&[("city", "Lyon")]), &tok);
+    let r = send(&st, post_form(&format!("{status_url}/modifier"), &pairs, None)).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(body(r).await.contains("refusée"));
+    let s = reload(&st, id).await;
+    assert_eq!((s.status, s.payload["fields"]["city"].as_str()), (queue::Status::Rejected, Some("Valence")));
+    let audit = st.db.read(move |c| queue::audit_entries(c, id)).await.unwrap();
+    assert!(!audit.iter().any(|a| a.action == "revised"));
+}
+
+#[tokio::test]
+async fn revision_validation_errors_are_shown_next_to_fields_with_everything_typed_kept() {
+    let site = example_site();
+    let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
+    let (status_url, sub) = submit_with_cover(&st).await;
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    ask_changes(&st, &cookie, &csrf, sub.id, "Le résumé est trop vague.").await;
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    let tok = hidden_value(&page, "vt_token");
+
+    let mut pairs = project_with(&[
+        ("school", "Collège Victor Hugo"),
+        ("school_year", "2025/26"),
+        ("partners[0].country", "Atlantide"),
+        ("vt_email", "pas-une-adresse"),
+        ("vt_body", "Nouveau texte, **revu**."),
+    ]);
+    pairs.retain(|(k, _)| *k != "summary");
+    pairs.push(("vt_token", &tok));
+    let r = send(&st, post_multipart(&format!("{status_url}/modifier"), multipart(&pairs, &[]))).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(r).await;
+    for id in ["f-summary-error", "f-school_year-error", "f-partners-0-country-error", "f-vt_email-error"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "missing {id}: {html}");
+    }
+    assert!(html.contains("aria-invalid=\"true\"") && html.contains("href=\"#f-summary\""), "error summary");
+    // What was typed, not what is stored.
+    for kept in ["value=\"Collège Victor Hugo\"", "value=\"2025/26\"", "value=\"pas-une-adresse\"", "Nouveau texte, **revu**."] {
+        assert!(html.contains(kept), "{kept} not kept");
+    }
+    assert!(html.contains("Le résumé est trop vague."), "the moderator's message stays on the page");
+    assert!(html.contains("name=\"vt_token\""), "a fresh token to send again");
+    let id = sub.id;
+    let s = reload(&st, id).await;
+    assert_eq!(s.status, queue::Status::ChangesRequested);
+    assert_eq!(s.payload["fields"]["school"], "Collège Jean Moulin");
+    assert_eq!(s.submitter_email, "camille.enseignante@example.org");
+
+    // A bad new picture is an error at the picture; the stored one stays.
+    let tok = hidden_value(&html, "vt_token");
+    let pairs = with_token(project_with(&[("cover.alt", "Une image")]), &tok);
+    let r = send(&st, post_multipart(&format!("{status_url}/modifier"), multipart(&pairs, &[("cover", "x.png", b"pas une image")]))).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(r).await;
+    assert!(html.contains("id=\"f-cover-error\""), "{html}");
+    let imgs = st.db.read(move |c| queue::images(c, id, false)).await.unwrap();
+    assert_eq!((imgs.len(), imgs[0].width), (1, 32));
+    assert_eq!(reload(&st, id).await.status, queue::Status::ChangesRequested);
+}
+
+#[tokio::test]
+async fn revision_posts_share_the_public_rate_limit() {
+    let site = example_site();
+    let settings = vitrine_daemon::state::Settings { rate_limit_per_minute: 1, rate_limit_burst: 1, min_fill_secs: 0, ..test_settings() };
+    let st = state(site.path(), settings, false);
+    // The submission takes this IP's only request of the minute.
+    let (status_url, sub) = submit_with_cover(&st).await;
+    let id = sub.id;
+    st.db.write(move |c| queue::transition(c, id, &[queue::Status::Pending], queue::Status::ChangesRequested, "test", Some("Précisez.")))
+        .await
+        .unwrap();
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    let tok = hidden_value(&page, "vt_token");
+    let r = send(&st, post_form(&format!("{status_url}/modifier"), &with_token(project_with(&[("city", "Lyon")]), &tok), None)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reload(&st, id).await.status, queue::Status::ChangesRequested);
+}
