@@ -1,13 +1,21 @@
 //! Responsive images: every image field of every published entry (covers,
-//! gallery pictures) is resized at build time into a few widths, in WebP and in
-//! a fallback format (JPEG, or PNG when the picture has transparency).
+//! gallery pictures) is resized at build time into a few widths, each in lossy
+//! WebP and in a fallback format (JPEG, or PNG when the picture has transparency).
 //!
 //! - Widths are [`WIDTHS`], capped at the original width (a 1200 px cover gives
 //!   480, 960 and 1200); an image is never enlarged.
+//! - WebP is encoded lossily by libwebp (the `webp` crate; its C sources are
+//!   vendored and built with `cc`: no system library, no bindgen) at
+//!   [`WEBP_QUALITY`], alpha kept when there is some. The `image` crate only
+//!   writes lossless WebP, which for photos is larger than the JPEG.
+//!   No metadata (EXIF, ICC, XMP) is written into any variant; an EXIF
+//!   orientation is applied to the pixels first, so no variant comes out sideways.
 //! - Results are cached in `.vitrine/cache/images/` under the site, named by a
-//!   hash of the source bytes and of the processing options, so an unchanged
-//!   image is never decoded twice, across builds and across `serve` rebuilds.
-//!   Cache files are written atomically; a stale cache is only wasted disk space.
+//!   hash of the source bytes and of the processing options ([`OPTIONS`], which
+//!   names the encoders and their settings), so an unchanged image is never
+//!   decoded twice, across builds and across `serve` rebuilds, and a change of
+//!   settings never reuses old files. Cache files are written atomically; a stale
+//!   cache is only wasted disk space.
 //! - Images are processed in parallel (rayon), and the stage is timed on its own.
 //! - The variants join `Model::assets`, so `render`/`write` copy them like any
 //!   other file and the incremental path knows their paths.
@@ -18,9 +26,8 @@
 //! A broken or unsupported image is a build error naming the content file, the
 //! line and the field; never a panic.
 //!
-//! What it does not do: crop, art direction, or lossy WebP (the `image` crate
-//! only encodes lossless WebP). Since lossless WebP of a photo can be larger than
-//! its JPEG, a WebP variant is only offered when it is smaller than the fallback.
+//! What it does not do: crop, art direction, AVIF, or strip metadata from the
+//! original file (it is published as it is, see `original`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,8 +46,11 @@ use crate::schema::{Field, Kind};
 /// Target widths in pixels.
 pub const WIDTHS: [u32; 3] = [480, 960, 1440];
 const JPEG_QUALITY: u8 = 82;
-/// Changes whenever the processing changes, so old cache entries are not reused.
-const OPTIONS: &str = "v1;w=480,960,1440;q=82;filter=catmullrom";
+/// Lossy WebP quality (libwebp scale, 0–100): about the look of JPEG 82, smaller.
+pub const WEBP_QUALITY: f32 = 78.0;
+/// Part of every cache key: changes whenever the processing changes (widths,
+/// encoders, their settings), so old cache entries are never reused.
+pub const OPTIONS: &str = "v2;w=480,960,1440;filter=catmullrom;exif-orientation;jpeg=image-q82;webp=libwebp-lossy-q78-m4";
 
 /// Where processed images are kept between builds.
 pub fn cache_dir(site: &Path) -> PathBuf {
@@ -128,7 +138,7 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     {
         return Ok(p);
     }
-    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| format!("image illisible : {e}"))?;
+    let (img, rotated) = decode(&bytes, format).map_err(|e| format!("image illisible : {e}"))?;
     let (w0, h0) = (img.width(), img.height());
     if w0 == 0 || h0 == 0 {
         return Err("image vide".into());
@@ -140,19 +150,16 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     for w in widths_for(w0) {
         let h = scaled_height(w0, h0, w);
         let resized = if w == w0 { img.clone() } else { img.resize_exact(w, h, image::imageops::FilterType::CatmullRom) };
-        // At full size, an original already in the fallback format is kept as it is
-        // (re-encoding would only lose quality and often grow it).
+        // At full size, an upright original already in the fallback format is kept
+        // as it is (re-encoding would only lose quality and often grow it).
         let same_format = matches!((fb_ext, format), ("jpg", image::ImageFormat::Jpeg) | ("png", image::ImageFormat::Png));
-        let fb = if w == w0 && same_format { bytes.clone() } else { encode(&resized, fb_ext)? };
-        let webp = encode(&resized, "webp")?;
+        let fb = if w == w0 && same_format && !rotated { bytes.clone() } else { encode(&resized, fb_ext)? };
         let fb_path = cache.join(format!("{key}-{w}.{fb_ext}"));
         write(&fb_path, &fb)?;
         p.fallback.push(Variant { width: w, height: h, ext: fb_ext, cache: fb_path });
-        if webp.len() < fb.len() {
-            let wp = cache.join(format!("{key}-{w}.webp"));
-            write(&wp, &webp)?;
-            p.webp.push(Variant { width: w, height: h, ext: "webp", cache: wp });
-        }
+        let wp = cache.join(format!("{key}-{w}.webp"));
+        write(&wp, &encode(&resized, "webp")?)?;
+        p.webp.push(Variant { width: w, height: h, ext: "webp", cache: wp });
     }
     write(&manifest, manifest_text(&p).as_bytes())?;
     Ok(p)
@@ -170,18 +177,41 @@ fn encode(img: &image::DynamicImage, ext: &str) -> Result<Vec<u8>, String> {
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(&rgb)
         }
         "png" => img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png),
-        _ => {
-            let rgba = img.to_rgba8();
-            image::codecs::webp::WebPEncoder::new_lossless(&mut out).encode(
-                rgba.as_raw(),
-                rgba.width(),
-                rgba.height(),
-                image::ExtendedColorType::Rgba8,
-            )
-        }
+        _ => return encode_webp(img),
     };
     r.map_err(|e| format!("encodage {ext} impossible : {e}"))?;
     Ok(out)
+}
+
+/// Decodes `bytes` and turns the pixels upright when the file carries an EXIF
+/// orientation (phone photos). Says whether it had to.
+fn decode(bytes: &[u8], format: image::ImageFormat) -> image::ImageResult<(image::DynamicImage, bool)> {
+    use image::ImageDecoder;
+    let mut decoder = image::ImageReader::with_format(std::io::Cursor::new(bytes), format).into_decoder()?;
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder)?;
+    let rotated = orientation != image::metadata::Orientation::NoTransforms;
+    img.apply_orientation(orientation);
+    Ok((img, rotated))
+}
+
+/// Lossy WebP through libwebp, with an alpha plane only when the picture has one.
+/// libwebp's `WebPEncode` writes the bitstream only: no EXIF, ICC or XMP chunk.
+fn encode_webp(img: &image::DynamicImage) -> Result<Vec<u8>, String> {
+    let mut config = webp::WebPConfig::new().map_err(|()| "encodage webp impossible : configuration refusée par libwebp".to_string())?;
+    config.lossless = 0;
+    config.quality = WEBP_QUALITY;
+    config.alpha_compression = 1;
+    let (w, h) = (img.width(), img.height());
+    let memory = if img.color().has_alpha() {
+        let rgba = img.to_rgba8();
+        webp::Encoder::from_rgba(rgba.as_raw(), w, h).encode_advanced(&config)
+    } else {
+        let rgb = img.to_rgb8();
+        webp::Encoder::from_rgb(rgb.as_raw(), w, h).encode_advanced(&config)
+    };
+    let memory = memory.map_err(|e| format!("encodage webp impossible : {e:?}"))?;
+    Ok(memory.to_vec())
 }
 
 fn manifest_text(p: &Processed) -> String {
@@ -361,9 +391,18 @@ mod tests {
         assert_eq!(p.fallback[0].height, 240);
         let decoded = image::open(&p.fallback[0].cache).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (480, 240));
+        // One lossy WebP per width, next to the JPEG, same size.
+        let webp_widths: Vec<(u32, u32)> = p.webp.iter().map(|v| (v.width, v.height)).collect();
+        let jpeg_widths: Vec<(u32, u32)> = p.fallback.iter().map(|v| (v.width, v.height)).collect();
+        assert_eq!(webp_widths, jpeg_widths);
         for v in &p.webp {
-            let d = image::open(&v.cache).unwrap();
-            assert_eq!(d.width(), v.width);
+            assert_eq!(v.ext, "webp");
+            assert_eq!(v.cache.file_name().unwrap().to_str().unwrap().rsplit_once('.').unwrap().1, "webp");
+            let bytes = std::fs::read(&v.cache).unwrap();
+            assert_eq!(webp_chunks(&bytes), ["VP8 "], "{}", v.cache.display());
+            let d = image::load_from_memory_with_format(&bytes, image::ImageFormat::WebP).unwrap();
+            assert_eq!((d.width(), d.height()), (v.width, v.height));
+            assert!(!d.color().has_alpha(), "an opaque picture gets no alpha plane");
         }
         // Second run: the manifest is used, nothing is rewritten.
         let before: Vec<_> = p.fallback.iter().map(|v| std::fs::metadata(&v.cache).unwrap().modified().unwrap()).collect();
@@ -374,6 +413,90 @@ mod tests {
         assert_eq!(again.webp, p.webp);
     }
 
+    /// The chunk ids of a RIFF/WebP file, checking the container on the way.
+    fn webp_chunks(bytes: &[u8]) -> Vec<String> {
+        assert_eq!(&bytes[..4], b"RIFF");
+        assert_eq!(&bytes[8..12], b"WEBP");
+        let riff_len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        assert_eq!(riff_len + 8, bytes.len(), "RIFF size matches the file");
+        let mut at = 12;
+        let mut out = Vec::new();
+        while at + 8 <= bytes.len() {
+            out.push(String::from_utf8_lossy(&bytes[at..at + 4]).into_owned());
+            let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+            at += 8 + len + (len & 1);
+        }
+        assert_eq!(at, bytes.len(), "chunks fill the file");
+        out
+    }
+
+    /// A noisy, photo-like picture (gradients and grain): what covers are.
+    fn photo(w: u32, h: u32) -> image::RgbImage {
+        let mut seed = 0x2545_f491_u32;
+        image::RgbImage::from_fn(w, h, |x, y| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let n = (seed % 24) as u8;
+            image::Rgb([(x * 200 / w) as u8 + n, (y * 180 / h) as u8 + n, 120 + n])
+        })
+    }
+
+    #[test]
+    fn photos_get_lossy_webp_smaller_than_lossless() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("cover.jpg");
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&photo(1600, 900)).unwrap();
+        std::fs::write(&src, &jpeg).unwrap();
+        let p = process_one(&src, &dir.path().join("c")).unwrap();
+        assert_eq!(p.webp.iter().map(|v| v.width).collect::<Vec<_>>(), vec![480, 960, 1440]);
+        let big = p.webp.last().unwrap();
+        let lossy = std::fs::read(&big.cache).unwrap();
+        assert_eq!(webp_chunks(&lossy), ["VP8 "]);
+        // What the `image` crate alone would have written (lossless VP8L).
+        let decoded = image::open(&big.cache).unwrap().to_rgba8();
+        let mut lossless = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut lossless)
+            .encode(decoded.as_raw(), decoded.width(), decoded.height(), image::ExtendedColorType::Rgba8)
+            .unwrap();
+        assert!(lossy.len() * 2 < lossless.len(), "lossy {} bytes, lossless {} bytes", lossy.len(), lossless.len());
+    }
+
+    /// A JPEG whose EXIF says "rotate 90° clockwise to display" (orientation 6).
+    fn jpeg_with_orientation_6(w: u32, h: u32) -> Vec<u8> {
+        let mut plain = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90).encode_image(&photo(w, h)).unwrap();
+        // TIFF header (little endian), one IFD entry: Orientation (0x0112), SHORT, 1, value 6.
+        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+        tiff.extend_from_slice(&[1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let len = (app1.len() + 2) as u16;
+        let mut out = plain[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&plain[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_is_applied_to_every_variant() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("portrait.jpg");
+        std::fs::write(&src, jpeg_with_orientation_6(600, 300)).unwrap();
+        let p = process_one(&src, &dir.path().join("c")).unwrap();
+        // Stored 600×300, shown 300×600: one width, 300, in both formats.
+        assert_eq!(p.fallback.iter().map(|v| (v.width, v.height)).collect::<Vec<_>>(), vec![(300, 600)]);
+        assert_eq!(p.webp.iter().map(|v| (v.width, v.height)).collect::<Vec<_>>(), vec![(300, 600)]);
+        for v in p.fallback.iter().chain(&p.webp) {
+            let bytes = std::fs::read(&v.cache).unwrap();
+            assert!(!bytes.windows(6).any(|w| w == b"Exif\0\0"), "{} carries no EXIF", v.cache.display());
+            assert_eq!(image::image_dimensions(&v.cache).unwrap(), (300, 600));
+        }
+    }
+
     #[test]
     fn transparency_keeps_png_and_broken_files_are_errors() {
         let dir = tempfile::tempdir().unwrap();
@@ -381,6 +504,12 @@ mod tests {
         std::fs::write(&src, png(200, 100, true)).unwrap();
         let p = process_one(&src, &dir.path().join("c")).unwrap();
         assert_eq!(p.fallback[0].ext, "png");
+        // The WebP is lossy colour plus an alpha plane (VP8X + ALPH + VP8), never VP8L.
+        let webp = std::fs::read(&p.webp[0].cache).unwrap();
+        assert_eq!(webp_chunks(&webp), ["VP8X", "ALPH", "VP8 "]);
+        let d = image::load_from_memory(&webp).unwrap().to_rgba8();
+        assert_eq!(d.dimensions(), (200, 100));
+        assert!(d.pixels().all(|px| px.0[3].abs_diff(200) <= 8), "alpha kept");
         let bad = dir.path().join("bad.jpg");
         std::fs::write(&bad, b"\xFF\xD8\xFF\xE0 not really a jpeg").unwrap();
         let err = process_one(&bad, &dir.path().join("c")).unwrap_err();

@@ -89,6 +89,83 @@ fn covers_have_responsive_variants() {
     assert!(scraper_free_img(&listing, "/projets/sur-les-planches/cover-").contains("loading=\"lazy\""));
 }
 
+/// One `<picture>` as the theme prints it for a resized image.
+#[derive(Debug)]
+struct Picture {
+    webp_srcset: String,
+    webp_sizes: String,
+    img: String,
+}
+
+/// Every `<picture>` of a page; panics on one that is not WebP `<source>` + `<img>`.
+fn pictures(html: &str) -> Vec<Picture> {
+    let re = regex::Regex::new(r#"<picture><source type="image/webp" srcset="([^"]+)" sizes="([^"]+)">(<img [^>]*>)</picture>"#).unwrap();
+    let found: Vec<Picture> = re
+        .captures_iter(html)
+        .map(|c| Picture { webp_srcset: c[1].to_string(), webp_sizes: c[2].to_string(), img: c[3].to_string() })
+        .collect();
+    assert_eq!(found.len(), html.matches("<picture").count(), "every <picture> is a WebP <source> and an <img>");
+    found
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    Some(&tag[at..at + tag[at..].find('"')?])
+}
+
+/// Checks that each candidate of `srcset` is a file of the site, in `format`, as wide as
+/// its `w` descriptor; returns the (width, height) of the candidates.
+fn check_srcset(page: &str, srcset: &str, format: image::ImageFormat) -> Vec<(u32, u32)> {
+    srcset
+        .split(", ")
+        .map(|cand| {
+            let (url, w) = cand.split_once(' ').unwrap_or_else(|| panic!("{page}: candidate {cand:?}"));
+            let w: u32 = w.strip_suffix('w').and_then(|w| w.parse().ok()).unwrap_or_else(|| panic!("{page}: {cand:?}"));
+            let path = built().join(url.trim_start_matches('/'));
+            let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{page}: {url}: {e}"));
+            assert_eq!(image::guess_format(&bytes).unwrap(), format, "{page}: {url}");
+            if format == image::ImageFormat::WebP {
+                // RIFF container, lossy VP8 bitstream (never the lossless VP8L).
+                assert!(&bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP", "{page}: {url}");
+                assert!(&bytes[12..16] == b"VP8 " || (&bytes[12..16] == b"VP8X" && bytes.windows(4).any(|c| c == b"VP8 ")), "{page}: {url} is not lossy");
+            }
+            let img = image::load_from_memory_with_format(&bytes, format).unwrap_or_else(|e| panic!("{page}: {url}: {e}"));
+            assert_eq!(img.width(), w, "{page}: {url} is not {w} px wide");
+            (img.width(), img.height())
+        })
+        .collect()
+}
+
+#[test]
+fn resized_images_are_webp_pictures_with_a_jpeg_fallback() {
+    let mut seen = 0;
+    for (page, first_eager) in [("projets/sur-les-planches/index.html", 1), ("labels/index.html", 3), ("projets/index.html", 0), ("index.html", 0)] {
+        let html = read(page);
+        let pics = pictures(&html);
+        assert!(!pics.is_empty(), "{page} shows resized images");
+        // No resized image outside a <picture>.
+        assert_eq!(pics.len(), html.matches(" srcset=\"").count() / 2, "{page}: every srcset is in a <picture>");
+        for (i, p) in pics.iter().enumerate() {
+            let webp = check_srcset(page, &p.webp_srcset, image::ImageFormat::WebP);
+            let jpeg = check_srcset(page, attr(&p.img, "srcset").unwrap(), image::ImageFormat::Jpeg);
+            assert_eq!(webp, jpeg, "{page}: the same widths in both formats");
+            assert_eq!(attr(&p.img, "sizes"), Some(p.webp_sizes.as_str()), "{page}");
+            // The <img> fallback: a JPEG of the set, its real size in width/height, alt, async decoding.
+            let src = attr(&p.img, "src").unwrap();
+            assert!(attr(&p.img, "srcset").unwrap().contains(&format!("{src} ")), "{page}: src {src} is one of the srcset");
+            let (w, h) = image::image_dimensions(built().join(src.trim_start_matches('/'))).unwrap();
+            assert_eq!((attr(&p.img, "width"), attr(&p.img, "height")), (Some(w.to_string().as_str()), Some(h.to_string().as_str())), "{page}: {src}");
+            assert!(attr(&p.img, "alt").is_some_and(|a| !a.is_empty()), "{page}: {src} has no alt");
+            assert_eq!(attr(&p.img, "decoding"), Some("async"));
+            // Above the fold eager, below lazy.
+            let lazy = if i < first_eager { None } else { Some("lazy") };
+            assert_eq!(attr(&p.img, "loading"), lazy, "{page}: picture {i} ({src})");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 10, "only {seen} pictures checked");
+}
+
 /// The `<img …>` tag whose `src` starts with `prefix`.
 fn scraper_free_img(html: &str, prefix: &str) -> String {
     let at = html.find(&format!("<img src=\"{prefix}")).unwrap_or_else(|| panic!("no <img src=\"{prefix}…\">"));
