@@ -635,13 +635,18 @@ async fn submitter_revises_after_changes_requested_and_it_goes_back_to_review() 
     assert!(item.contains("<td>revised</td>") && item.contains("auteur (lien de suivi)"), "{item}");
     let mut mail = None;
     for _ in 0..100 {
-        mail = outbox_bodies(&st.outbox_dir).into_iter().find(|b| b.contains("l'a modifiée"));
-        if mail.is_some() {
+        let bodies = outbox_bodies(&st.outbox_dir);
+        mail = bodies.iter().find(|b| b.contains("l'a modifiée")).cloned();
+        if mail.is_some() && bodies.iter().any(|b| b.contains("Vous pouvez modifier votre proposition")) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let mail = mail.expect("moderators notified of the revision");
+    assert!(
+        outbox_bodies(&st.outbox_dir).iter().any(|b| b.contains("Vous pouvez modifier votre proposition") && b.contains(&status_url)),
+        "the submitter is told the status page lets them revise"
+    );
     assert!(mail.contains(&sub.reference) && mail.contains(&format!("/moderation/item/{id}")), "{mail}");
     assert!(!mail.contains("camille"), "no personal data to moderators: {mail}");
 

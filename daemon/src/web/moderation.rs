@@ -484,6 +484,9 @@ fn notify_submitter(state: &AppState, sub: &queue::Submission, what: &str, reaso
     if let Some(r) = reason {
         body.push_str(&format!("\nMessage du correspondant :\n{r}\n"));
     }
+    if sub.status == Status::ChangesRequested {
+        body.push_str("\nVous pouvez modifier votre proposition depuis la page de suivi ci-dessous ; elle retournera ensuite en relecture.\n");
+    }
     body.push_str(&format!("\nSuivi : {}/suivi/{}\n", state.settings.public_url, sub.status_token));
     send_mail(
         state,
