@@ -181,6 +181,26 @@ fn example_site_is_complete_linked_accessible_and_well_formed(site: &Path, out: 
     let broken = built.broken_links();
     assert!(broken.is_empty(), "{} broken links:\n{}", broken.len(), broken.join("\n"));
 
+    // Every srcset candidate (WebP <source> and JPEG/PNG <img>) is a file of the site,
+    // and each WebP one really is WebP (RIFF container).
+    let mut candidates = 0;
+    for (page, html) in &built.pages {
+        for el in html.select(&sel("picture source[srcset], img[srcset]")) {
+            let webp = el.value().attr("type") == Some("image/webp");
+            for cand in el.value().attr("srcset").unwrap().split(", ") {
+                let url = cand.split(' ').next().unwrap();
+                let (target, _) = resolve(page, url, EXAMPLE_BASE).unwrap_or_else(|| panic!("{page}: srcset {url}"));
+                assert!(built.exists(&target), "{page}: srcset candidate {url} does not exist");
+                if webp {
+                    let bytes = std::fs::read(out.join(&target)).unwrap();
+                    assert!(url.ends_with(".webp") && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP", "{page}: {url} is not WebP");
+                }
+                candidates += 1;
+            }
+        }
+    }
+    assert!(candidates >= 60, "the example site's covers give srcset candidates ({candidates})");
+
     // Canonical URLs are absolute on the base URL and point at the page itself.
     let mut canonical_entries = 0;
     for (page, html) in &built.pages {
