@@ -2,9 +2,12 @@
 //! Chromium loads a page from the test static server, runs its script on a
 //! click, takes text typed into a field, and takes a screenshot. Also checks
 //! the static server's own behaviour (redirects, 404s, no path traversal)
-//! over a raw socket, without a browser.
+//! over a raw socket, without a browser. And that the pictures of the example
+//! site (covers in the label gallery and on a project page) load in Chromium
+//! as WebP, each file as wide as its name says.
 
 mod browser;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -130,4 +133,70 @@ fn static_server_serves_redirects_and_refuses_traversal() {
     assert_eq!(status, "HTTP/1.1 400 Bad Request");
     let (status, _) = get(&server, "/%2e%2e/%2e%2e/etc/passwd");
     assert_eq!(status, "HTTP/1.1 400 Bad Request");
+}
+
+/// `[{src, complete, natural, loading}]` of every `<picture>` image of the page.
+async fn pictures(b: &browser::Browser) -> Vec<serde_json::Value> {
+    let v = b
+        .execute(
+            "return Array.from(document.querySelectorAll('picture > img')).map(i => ({src: i.currentSrc, \
+             complete: i.complete, natural: i.naturalWidth, loading: i.getAttribute('loading')}))",
+        )
+        .await
+        .unwrap();
+    v.as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn example_site_pictures_load_as_webp() {
+    let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (site, out) = (dir.path().join("site"), dir.path().join("public"));
+    common::copy_example_site(&site);
+    common::build(&site, &out, &[]).assert_ok();
+    let server = browser::StaticServer::serve(&out).unwrap();
+    b.set_window_size(1280, 900).await.unwrap();
+
+    for (page, eager) in [("/projets/sur-les-planches/", 1), ("/labels/", 3)] {
+        b.goto(&server.url(page)).await.unwrap();
+        // Images above the fold are not lazy and have loaded with the page.
+        let first = pictures(&b).await;
+        assert!(first.len() >= eager, "{page}: {first:?}");
+        for p in &first[..eager] {
+            assert_eq!(p["loading"], serde_json::Value::Null, "{page}: {p}");
+            assert_eq!(p["complete"], true, "{page}: {p}");
+        }
+        assert!(first[eager..].iter().all(|p| p["loading"] == "lazy"), "{page}: below the fold is lazy: {first:?}");
+        // Scroll every picture into view so lazy ones load, then wait for them.
+        b.execute("document.querySelectorAll('picture > img').forEach(i => { i.scrollIntoView({block: 'center', behavior: 'instant'}); }); return null")
+            .await
+            .unwrap();
+        let mut all = pictures(&b).await;
+        for _ in 0..100 {
+            if all.iter().all(|p| p["complete"] == true && p["natural"].as_u64() > Some(0)) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            all = pictures(&b).await;
+        }
+        for p in &all {
+            let src = p["src"].as_str().unwrap();
+            assert!(src.starts_with(&server.base_url()) && src.ends_with(".webp"), "{page}: Chromium chose {src}");
+            assert!(p["natural"].as_u64() > Some(0), "{page}: {src} not shown: {p}");
+        }
+        // Each chosen file, decoded on its own (no srcset density scaling), is as wide as its name says.
+        let decoded = b
+            .execute(
+                "return Promise.all(Array.from(document.querySelectorAll('picture > img')).map(i => { \
+                 const x = new Image(); x.src = i.currentSrc; return x.decode().then(() => [i.currentSrc, x.naturalWidth]); }))",
+            )
+            .await
+            .unwrap();
+        for pair in decoded.as_array().unwrap() {
+            let src = pair[0].as_str().unwrap();
+            let named: u64 = src.rsplit_once('-').unwrap().1.trim_end_matches(".webp").parse().unwrap();
+            assert_eq!(pair[1].as_u64(), Some(named), "{page}: {src} decoded at its width");
+        }
+        assert_eq!(decoded.as_array().unwrap().len(), all.len());
+    }
 }
