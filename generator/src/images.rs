@@ -313,7 +313,7 @@ pub fn process(config: &Config, sources: &Sources, model: &mut Model, site: &Pat
         extra.insert("width".into(), Json::from(mid.width));
         extra.insert("height".into(), Json::from(mid.height));
         extra.insert("srcset".into(), Json::String(srcset(&p.fallback)));
-        extra.insert("srcset_webp".into(), if p.webp.is_empty() { Json::Null } else { Json::String(srcset(&p.webp)) });
+        extra.insert("srcset_webp".into(), Json::String(srcset(&p.webp)));
         if let Some(Json::Object(m)) = value_at(&mut model.entries[f.entry].fields, &f.path) {
             m.extend(extra);
         }
