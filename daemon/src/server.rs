@@ -1,9 +1,10 @@
 //! Running the daemon: binding the socket, serving connections with hyper's
 //! HTTP/1 server (with a header-read timeout, which axum's own `serve` does not
 //! offer, so slow clients cannot hold connections forever), printing the
-//! one-time setup link when there is no moderator yet, and shutting down
-//! gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests,
-//! close the database).
+//! one-time setup link when there is no moderator yet, the background retry of
+//! the SMTP outbox, and shutting down gracefully on SIGTERM/SIGINT (stop
+//! accepting, finish in-flight requests, stop the background retry, close the
+//! database).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -141,6 +142,7 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         announce_setup(&state)?;
         retry_unpublished_in_background(&state);
         serve(listener, state.clone(), shutdown_signal()).await;
+        state.stop_background().await;
         state.db.close();
         println!("vitrine daemon arrêté proprement");
         Ok(())
@@ -162,20 +164,59 @@ pub fn retry_unpublished_in_background(state: &AppState) {
     });
 }
 
-/// With SMTP configured: delivers the `.eml` files still in the outbox.
-pub fn retry_outbox_in_background(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let mailer = state.mailer.clone()?;
+/// With SMTP configured, starts the outbox retry and returns `true`: the
+/// `.eml` files still in the outbox are sent now, and again while the daemon
+/// runs whenever a delivery failed, after waits of `outbox_retry_min`, doubled
+/// after each failed retry up to `outbox_retry_max` ([`crate::smtp::Backoff`]).
+/// With nothing pending it sleeps until a delivery fails. It ends on
+/// [`AppState::stop_background`] (awaited there) or when the state is dropped.
+pub fn retry_outbox_in_background(state: &AppState) -> bool {
+    let Some(mailer) = state.mailer.clone() else { return false };
     println!("Courriels : envoi SMTP via {} (copie dans .vitrine/outbox/)", mailer.server());
     let outbox = state.outbox_dir.clone();
-    Some(tokio::task::spawn_blocking(move || {
-        let (sent, failed) = mailer.deliver_pending(&outbox);
-        if sent > 0 {
-            println!("{sent} courriel(s) en attente envoyé(s) au démarrage");
+    let wake = state.delivery_wake.clone();
+    let failures = state.delivery_failures.clone();
+    let mut stop = state.stop_signal();
+    let mut backoff = crate::smtp::Backoff::new(state.settings.outbox_retry_min, state.settings.outbox_retry_max);
+    let task = tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let (m, dir, s) = (mailer.clone(), outbox.clone(), stop.clone());
+            let attempt = tokio::task::spawn_blocking(move || m.deliver_pending_while(&dir, || !*s.borrow())).await;
+            let (sent, failed) = match attempt {
+                Ok(r) => r,
+                Err(e) => (0, vec![crate::smtp::DeliveryError::Io { path: outbox.clone(), source: std::io::Error::other(e.to_string()) }]),
+            };
+            if sent > 0 {
+                let when = if first { "au démarrage" } else { "après un nouvel essai" };
+                println!("{sent} courriel(s) en attente envoyé(s) {when}");
+            }
+            first = false;
+            if failed.is_empty() {
+                backoff.reset();
+                // Nothing pending: sleep until a delivery fails.
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = stop.changed() => break,
+                }
+            } else {
+                failures.fetch_add(failed.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            let delay = backoff.next_delay();
+            for e in &failed {
+                tracing::warn!("courriel gardé dans la boîte d'envoi (nouvel essai dans {} s) : {e}", delay.as_secs());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.changed() => break,
+            }
         }
-        for e in failed {
-            tracing::warn!("courriel gardé dans la boîte d'envoi : {e}");
-        }
-    }))
+    });
+    state.add_background(task);
+    true
 }
 
 pub async fn shutdown_signal() {

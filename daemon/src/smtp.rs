@@ -4,16 +4,20 @@
 //! [`Mailer::deliver_file`] sends that file's exact bytes (blocking, so callers
 //! run it on `spawn_blocking`), and only after the server accepted it moves the
 //! file to `outbox/sent/`. A failed delivery leaves the file in the outbox, where
-//! [`Mailer::deliver_pending`] picks it up at the next start. Nothing is lost;
-//! the worst case (server accepted, then the move failed) is a duplicate.
+//! [`Mailer::deliver_pending`] picks it up: at the next start, and while the
+//! daemon runs, after waits that grow by [`Backoff`] (1 min, doubling, at most
+//! 1 h by default; the loop itself is `server::retry_outbox_in_background`).
+//! Nothing is lost; the worst case (server accepted, then the move failed) is a
+//! duplicate.
 //!
 //! TLS is rustls with the ring provider and the bundled Mozilla roots (no
 //! OpenSSL, no cmake). Plain SMTP is accepted only towards a loopback relay.
 //! The password is read from the environment variable named by
 //! `password_env`, never from the file.
 //!
-//! What it deliberately does not do: retry on a timer while running, keep a
-//! connection pool, or build messages itself (the outbox renders them).
+//! What it deliberately does not do: keep a connection pool, give up on a
+//! message (it stays in the outbox until delivered or removed by hand), or
+//! build messages itself (the outbox renders them).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -197,6 +201,12 @@ impl Mailer {
     /// Sends every `.eml` left in `outbox` (oldest first, by name); returns how
     /// many were delivered and the failures (those files stay). Blocking.
     pub fn deliver_pending(&self, outbox: &Path) -> (usize, Vec<DeliveryError>) {
+        self.deliver_pending_while(outbox, || true)
+    }
+
+    /// Like [`Mailer::deliver_pending`], checking `keep_going` before each file
+    /// (shutdown stops after the message being sent, not after the whole outbox).
+    pub fn deliver_pending_while(&self, outbox: &Path, keep_going: impl Fn() -> bool) -> (usize, Vec<DeliveryError>) {
         let mut files: Vec<PathBuf> = match std::fs::read_dir(outbox) {
             Ok(rd) => rd
                 .flatten()
@@ -214,6 +224,9 @@ impl Mailer {
         let mut sent = 0;
         let mut failed = Vec::new();
         for f in files {
+            if !keep_going() {
+                break;
+            }
             match self.deliver_file(&f) {
                 Ok(Some(_)) => sent += 1,
                 Ok(None) => {}
@@ -224,9 +237,48 @@ impl Mailer {
     }
 }
 
+/// Waits between retries of the outbox: `min`, then doubled after each failed
+/// retry, never more than `max`; back to `min` once everything was delivered.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    min: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new(min: Duration, max: Duration) -> Backoff {
+        let max = max.max(min);
+        Backoff { min, max, next: min }
+    }
+
+    /// The wait before the next retry (and doubles the one after it).
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = d.saturating_mul(2).min(self.max);
+        d
+    }
+
+    pub fn reset(&mut self) {
+        self.next = self.min;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_minute_up_to_one_hour_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(60), Duration::from_secs(3600));
+        let waits: Vec<u64> = (0..9).map(|_| b.next_delay().as_secs()).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_secs(60));
+        // A maximum below the minimum is the minimum.
+        let mut b = Backoff::new(Duration::from_secs(10), Duration::from_secs(1));
+        assert_eq!((b.next_delay(), b.next_delay()), (Duration::from_secs(10), Duration::from_secs(10)));
+    }
 
     fn smtp(host: &str, port: u16) -> Smtp {
         Smtp {

@@ -1,10 +1,12 @@
 //! The state every handler receives: the queue database, the site's
 //! configuration (schemas), secrets, limiters, templates, the rebuild hook and
-//! the SMTP mailer (when configured).
+//! the SMTP mailer (when configured), and the handles of the background work
+//! (the outbox retry) so that shutdown can stop it cleanly.
 //! Built once by [`AppState::new`]; cheap to clone.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use vitrine_generator::config::Config;
@@ -55,6 +57,10 @@ pub struct Settings {
     pub moderators_mail: String,
     /// Public base URL of the daemon (for links in e-mails and the setup link).
     pub public_url: String,
+    /// First wait before the outbox is sent again after a failed SMTP delivery;
+    /// doubled after each failed retry, up to `outbox_retry_max`.
+    pub outbox_retry_min: Duration,
+    pub outbox_retry_max: Duration,
 }
 
 impl Default for Settings {
@@ -78,6 +84,8 @@ impl Default for Settings {
             mail_from: "vitrine@localhost".into(),
             moderators_mail: "moderation@localhost".into(),
             public_url: "http://127.0.0.1:8080".into(),
+            outbox_retry_min: Duration::from_secs(60),
+            outbox_retry_max: Duration::from_secs(3600),
         }
     }
 }
@@ -98,6 +106,14 @@ pub struct Inner {
     pub rebuilder: Option<Rebuilder>,
     /// SMTP delivery of the outbox, when `daemon.smtp` is configured.
     pub mailer: Option<Arc<Mailer>>,
+    /// Woken when an SMTP delivery fails: the outbox retry starts its backoff.
+    pub delivery_wake: Arc<tokio::sync::Notify>,
+    /// SMTP deliveries that failed since the start (new messages and retries).
+    pub delivery_failures: Arc<AtomicU64>,
+    /// `true` once [`AppState::stop_background`] was called. Background tasks hold
+    /// a receiver only, so they also end when the last state is dropped.
+    stop: tokio::sync::watch::Sender<bool>,
+    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// Shared state of the daemon.
@@ -140,11 +156,46 @@ impl AppState {
             publish_lock: tokio::sync::Mutex::new(()),
             rebuilder,
             mailer,
+            delivery_wake: Arc::new(tokio::sync::Notify::new()),
+            delivery_failures: Arc::new(AtomicU64::new(0)),
+            stop: tokio::sync::watch::channel(false).0,
+            background: Mutex::new(Vec::new()),
         })))
     }
 
     pub fn config(&self) -> Arc<Config> {
         self.config.read().unwrap().clone()
+    }
+
+    /// A receiver of the stop signal, for a background task.
+    pub fn stop_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Registers a background task, awaited by [`AppState::stop_background`].
+    pub fn add_background(&self, task: tokio::task::JoinHandle<()>) {
+        self.background.lock().unwrap_or_else(|p| p.into_inner()).push(task);
+    }
+
+    /// Failed SMTP deliveries since the start.
+    pub fn delivery_failure_count(&self) -> u64 {
+        self.delivery_failures.load(Ordering::Relaxed)
+    }
+
+    /// Records a failed delivery and wakes the outbox retry.
+    pub fn delivery_failed(&self) {
+        self.delivery_failures.fetch_add(1, Ordering::Relaxed);
+        self.delivery_wake.notify_one();
+    }
+
+    /// Stops the background tasks (outbox retry) and waits for them: a delivery
+    /// under way finishes (the SMTP timeout bounds it), no new one starts.
+    pub async fn stop_background(&self) {
+        self.stop.send_replace(true);
+        let tasks = std::mem::take(&mut *self.background.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tasks {
+            let _ = t.await;
+        }
     }
 
     /// Re-reads `vitrine.yaml` (after the operator changed it).

@@ -944,23 +944,24 @@ fn notify_new(state: &AppState, collection: &Collection, receipt: &queue::Receip
 
 /// Writes a notification to the outbox and, when SMTP is configured, delivers
 /// it, all in the background (never delays the answer). A failed delivery
-/// leaves the file in the outbox for the retry at the next start.
+/// leaves the file in the outbox and wakes the outbox retry
+/// ([`crate::server::retry_outbox_in_background`]), which sends it again later.
 pub fn send_mail(state: &AppState, mail: crate::outbox::Mail) {
-    let dir = state.outbox_dir.clone();
-    let from = state.settings.mail_from.clone();
-    let mailer = state.mailer.clone();
+    let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let path = match crate::outbox::write(&dir, &from, &mail) {
+        let dir = &state.outbox_dir;
+        let path = match crate::outbox::write(dir, &state.settings.mail_from, &mail) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!("courriel non écrit dans {} : {e}", dir.display());
                 return;
             }
         };
-        if let Some(m) = mailer
+        if let Some(m) = &state.mailer
             && let Err(e) = m.deliver_file(&path)
         {
-            tracing::warn!("courriel gardé dans la boîte d'envoi (nouvel essai au prochain démarrage) : {e}");
+            tracing::warn!("courriel gardé dans la boîte d'envoi (nouvel essai plus tard) : {e}");
+            state.delivery_failed();
         }
     });
 }

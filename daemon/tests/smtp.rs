@@ -27,7 +27,11 @@ struct Received {
 
 /// Starts the server; returns its port and the messages it accepts.
 fn smtp_server() -> (u16, mpsc::Receiver<Received>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    smtp_server_on(TcpListener::bind("127.0.0.1:0").unwrap())
+}
+
+/// The same server on a listener of the caller's (e.g. a port that was closed until now).
+fn smtp_server_on(listener: TcpListener) -> (u16, mpsc::Receiver<Received>) {
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -277,4 +281,102 @@ fn smtp_settings_that_cannot_work_stop_the_start_with_a_named_error() {
     let site = site_with_smtp("host: 127.0.0.1\nfrom: vitrine@example.org\ntls: sometimes");
     let err = start_error(site.path());
     assert!(err.to_string().contains("tls"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_that_failed_is_delivered_by_the_background_retry_without_a_restart() {
+    // A port nothing listens on yet: the first delivery is refused.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let site = site_with_smtp(&format!(
+        "host: 127.0.0.1\nport: {port}\nfrom: \"Vitrine <vitrine@example.org>\"\nmoderators: [\"alice@example.org\"]"
+    ));
+    let settings = vitrine_daemon::state::Settings {
+        mail_from: "Vitrine <vitrine@example.org>".into(),
+        moderators_mail: "alice@example.org".into(),
+        outbox_retry_min: Duration::from_millis(50),
+        outbox_retry_max: Duration::from_millis(400),
+        ..test_settings()
+    };
+    let st = vitrine_daemon::AppState::new(site.path(), settings, None).unwrap();
+    assert!(vitrine_daemon::server::retry_outbox_in_background(&st), "SMTP is configured: the retry runs");
+
+    let tok = token(&st, "projects", 10);
+    let resp = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let sub = st.db.read(|c| vitrine_daemon::queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
+
+    // Wait (generously) until the delivery failed and a retry failed too: the file stays in the outbox.
+    for _ in 0..1500 {
+        if st.delivery_failure_count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(st.delivery_failure_count() >= 2, "the server was down: deliveries failed");
+    let pending = eml_files(&st.outbox_dir);
+    assert_eq!(pending.len(), 1, "the notification waits in the outbox");
+    assert!(eml_files(&st.outbox_dir.join(SENT_DIR)).is_empty());
+
+    // The server comes up on that port; the daemon is not restarted.
+    let (_, rx) = smtp_server_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let msg = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("the background retry delivered the notification");
+    assert_eq!(msg.rcpt, ["<alice@example.org>"]);
+    assert!(subject_of(&msg.data).contains(&sub.reference));
+    let mut moved = Vec::new();
+    for _ in 0..1500 {
+        moved = eml_files(&st.outbox_dir.join(SENT_DIR));
+        if !moved.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(moved.len(), 1, "moved to outbox/sent/");
+    assert_eq!(moved[0].file_name(), pending[0].file_name());
+    assert_eq!(std::fs::read_to_string(&moved[0]).unwrap(), msg.data, "the outbox file is what was sent");
+    assert!(eml_files(&st.outbox_dir).is_empty(), "nothing left in the outbox");
+
+    // Shutdown stops the retry (it is idle now); the bound is only there to fail instead of hanging.
+    tokio::time::timeout(Duration::from_secs(60), st.stop_background()).await.expect("the retry task stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_interrupts_a_long_backoff_wait_and_the_message_stays_in_the_outbox() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let site = site_with_smtp(&format!("host: 127.0.0.1\nport: {port}\nfrom: vitrine@example.org\nmoderators: [alice@example.org]"));
+    // Waits of an hour: only the stop signal can end the task within the bound below.
+    let settings = vitrine_daemon::state::Settings {
+        outbox_retry_min: Duration::from_secs(3600),
+        outbox_retry_max: Duration::from_secs(3600),
+        ..test_settings()
+    };
+    let st = vitrine_daemon::AppState::new(site.path(), settings, None).unwrap();
+    assert!(vitrine_daemon::server::retry_outbox_in_background(&st));
+    let tok = token(&st, "projects", 10);
+    assert_eq!(send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await.status(), StatusCode::SEE_OTHER);
+    for _ in 0..1500 {
+        if st.delivery_failure_count() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(st.delivery_failure_count() >= 1, "the first delivery failed");
+    tokio::time::timeout(Duration::from_secs(60), st.stop_background()).await.expect("the retry task stopped during its wait");
+    assert_eq!(eml_files(&st.outbox_dir).len(), 1, "the message waits in the outbox for the next start");
+}
+
+#[tokio::test]
+async fn without_smtp_there_is_no_retry_and_stopping_is_immediate() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    assert!(!vitrine_daemon::server::retry_outbox_in_background(&st));
+    tokio::time::timeout(Duration::from_secs(60), st.stop_background()).await.expect("nothing to wait for");
 }
