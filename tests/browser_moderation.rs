@@ -1,8 +1,9 @@
 //! Browser test of the moderation daemon (issue 3) in Debian's Chromium: a
 //! teacher submits the project form with a mistake (and a `<script>` in the
 //! title), sees the error next to the field, corrects it and sends it; a
-//! moderator logs in and approves; the new page is on the site; the script
-//! never runs anywhere along the way.
+//! moderator logs in and asks for changes; the teacher revises the proposal
+//! from the secret status page; the moderator sees the revision and approves;
+//! the new page is on the site; the script never runs anywhere along the way.
 //!
 //! The daemon runs in-process (`vitrine_daemon::server::serve`) on 127.0.0.1
 //! with a real SQLite file, over a built copy of the example site.
@@ -136,7 +137,9 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     press(&b, "form[action='/submit/projects'] button[type='submit']").await;
     let reference = text_containing(&b, ".ref", "VT-").await;
     assert!(reference.starts_with("VT-"), "{reference}");
-    assert!(b.current_url().await.unwrap().contains("/suivi/"));
+    let status_url = b.current_url().await.unwrap().to_string();
+    assert!(status_url.contains("/suivi/"), "{status_url}");
+    let status_url = status_url.split('?').next().unwrap().to_string();
 
     // The moderator logs in, opens the submission and approves it.
     b.goto(&format!("{base}/moderation")).await.unwrap();
@@ -155,6 +158,27 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     }
     assert!(opened, "reference {reference} not in the queue");
     assert!(text_containing(&b, "h1", &reference).await.contains("Rivières sans frontières"));
+    let item_url = b.current_url().await.unwrap().to_string();
+    b.fill("#changes-msg", "Précisez le résumé : quelles rivières ?").await.unwrap();
+    press(&b, "form[action$='/changes'] button[type='submit']").await;
+    let status = b.wait_for_text(".facts .status", "modifications demandées").await.unwrap();
+    assert_eq!(status, "modifications demandées");
+
+    // The teacher opens the secret status page: the message and the form, filled in.
+    b.goto(&status_url).await.unwrap();
+    assert!(text_containing(&b, ".facts", "quelles rivières").await.contains("Précisez le résumé"));
+    assert_eq!(b.attr("#f-school", "value").await.unwrap().as_deref(), Some("Collège Jean Moulin"));
+    b.fill("#f-summary", "Deux classes comparent la qualité de l'eau du Rhône et de l'Èbre au fil des saisons.").await.unwrap();
+    press(&b, "form[action$='/modifier'] button[type='submit']").await;
+    let notice = text_containing(&b, ".notice", "de nouveau en attente").await;
+    assert!(notice.contains("de nouveau en attente"), "{notice}");
+    assert!(!pwned(&b).await, "the script ran on the status page");
+
+    // The moderator sees the revision in the item's history, then approves.
+    b.goto(&item_url).await.unwrap();
+    let journal = text_containing(&b, "table.audit", "revised").await;
+    assert!(journal.contains("revised") && journal.contains("summary"), "{journal}");
+    assert!(!journal.contains("camille@example.org"), "personal data in the journal");
     press(&b, "form[action$='/approve'] button[type='submit']").await;
     let status = b.wait_for_text(".facts .status", "publiée").await.unwrap();
     assert_eq!(status, "publiée");
@@ -163,7 +187,8 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     // The new page is on the site, built with the theme, and nothing ran.
     b.goto(&format!("{base}{page_url}")).await.unwrap();
     assert!(text_containing(&b, "h1", "Rivières").await.contains("Rivières sans frontières"));
-    assert!(b.text("main").await.unwrap().contains("mesuré"));
+    let main = b.text("main").await.unwrap();
+    assert!(main.contains("mesuré") && main.contains("Rhône"), "the revised text is published: {main}");
     assert!(!pwned(&b).await);
     let html = b.client().source().await.unwrap();
     assert!(!html.contains("camille@example.org") && !html.contains("Camille Enseignante"), "personal data on the page");
