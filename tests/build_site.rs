@@ -508,3 +508,45 @@ fn the_link_resolver_of_these_tests_resolves_like_a_browser() {
     assert_eq!(built.broken_links().len(), 2, "{:?}", built.broken_links());
     assert_eq!(built.page_problems("index.html", "fr"), ["index.html: <img src=Some(\"/missing.png\")> without alt"]);
 }
+
+/// Privacy by default: a correspondent's phone photo carries the GPS position in
+/// its EXIF. Nothing of it may reach `public/`, neither in the published original
+/// nor in any resized variant.
+#[test]
+fn photo_metadata_never_reaches_public() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    let cover = site.join("content/projects/sur-les-planches/cover.jpg");
+    let jpeg = std::fs::read(&cover).unwrap();
+    assert_eq!(&jpeg[..2], b"\xFF\xD8");
+    let secret = b"GPSLatitude 43.6047N Mme-Martin-Phone";
+    let mut app1 = b"Exif\0\0II*\0\x08\0\0\0".to_vec();
+    app1.extend_from_slice(secret);
+    let mut with_exif = jpeg[..2].to_vec();
+    with_exif.extend_from_slice(&[0xFF, 0xE1]);
+    with_exif.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    with_exif.extend_from_slice(&app1);
+    with_exif.extend_from_slice(&jpeg[2..]);
+    std::fs::write(&cover, &with_exif).unwrap();
+
+    let out = tmp.path().join("out");
+    build(&site, &out, &[]).assert_ok();
+    let published = out.join("projets/sur-les-planches/cover.jpg");
+    let published = if published.is_file() {
+        published
+    } else {
+        // Wherever the collection publishes it: find the original by name.
+        walkdir(&out).into_iter().find(|p| p.ends_with("sur-les-planches/cover.jpg")).expect("the original cover is published")
+    };
+    let bytes = std::fs::read(&published).unwrap();
+    assert_eq!(&bytes[..2], b"\xFF\xD8", "still a JPEG");
+    let mut leaked = Vec::new();
+    for f in walkdir(&out) {
+        let b = std::fs::read(&f).unwrap();
+        if b.windows(secret.len()).any(|w| w == secret) {
+            leaked.push(f.display().to_string());
+        }
+    }
+    assert!(leaked.is_empty(), "EXIF content published in {leaked:?}");
+}

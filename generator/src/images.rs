@@ -10,6 +10,13 @@
 //!   writes lossless WebP, which for photos is larger than the JPEG.
 //!   No metadata (EXIF, ICC, XMP) is written into any variant; an EXIF
 //!   orientation is applied to the pixels first, so no variant comes out sideways.
+//! - The original file is published without its metadata too (privacy by
+//!   default: a phone photo's EXIF holds the GPS position of the school and the
+//!   camera's owner): EXIF, XMP, IPTC and comments are cut out of the file
+//!   without re-encoding (img-parts), the ICC colour profile is kept; a photo
+//!   with an EXIF rotation is re-encoded upright instead, since without its EXIF
+//!   a browser would show it sideways. The cleaned copy lives in the cache and
+//!   replaces the source file in `Model::assets`.
 //! - Results are cached in `.vitrine/cache/images/` under the site, named by a
 //!   hash of the source bytes and of the processing options ([`OPTIONS`], which
 //!   names the encoders and their settings), so an unchanged image is never
@@ -26,8 +33,8 @@
 //! A broken or unsupported image is a build error naming the content file, the
 //! line and the field; never a panic.
 //!
-//! What it does not do: crop, art direction, AVIF, or strip metadata from the
-//! original file (it is published as it is, see `original`).
+//! What it does not do: crop, art direction, AVIF, or clean images that no image
+//! field names (pictures linked from a Markdown body are copied as they are).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,7 +57,7 @@ const JPEG_QUALITY: u8 = 82;
 pub const WEBP_QUALITY: f32 = 78.0;
 /// Part of every cache key: changes whenever the processing changes (widths,
 /// encoders, their settings), so old cache entries are never reused.
-pub const OPTIONS: &str = "v2;w=480,960,1440;filter=catmullrom;exif-orientation;jpeg=image-q82;webp=libwebp-lossy-q78-m4";
+pub const OPTIONS: &str = "v3;original=stripped;w=480,960,1440;filter=catmullrom;exif-orientation;jpeg=image-q82;webp=libwebp-lossy-q78-m4";
 
 /// Where processed images are kept between builds.
 pub fn cache_dir(site: &Path) -> PathBuf {
@@ -71,6 +78,8 @@ struct Variant {
 struct Processed {
     fallback: Vec<Variant>,
     webp: Vec<Variant>,
+    /// The original without its metadata, published in place of the source file.
+    original: PathBuf,
 }
 
 /// An image value found in an entry: (entry index, dotted field path, asset URL).
@@ -135,6 +144,7 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     if let Ok(text) = std::fs::read_to_string(&manifest)
         && let Some(p) = parse_manifest(&text, cache, &key)
         && p.fallback.iter().chain(&p.webp).all(|v| v.cache.is_file())
+        && p.original.is_file()
     {
         return Ok(p);
     }
@@ -145,15 +155,19 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     }
     let alpha = img.color().has_alpha();
     let fb_ext = if alpha { "png" } else { "jpg" };
-    let mut p = Processed { fallback: Vec::new(), webp: Vec::new() };
     std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    // The published original: the same pixels, none of the metadata.
+    let (clean, orig_ext) = if rotated { (encode(&img, fb_ext)?, fb_ext) } else { (strip_metadata(&bytes, format)?, ext_of(format)) };
+    let original = cache.join(format!("{key}-original.{orig_ext}"));
+    write(&original, &clean)?;
+    let mut p = Processed { fallback: Vec::new(), webp: Vec::new(), original };
     for w in widths_for(w0) {
         let h = scaled_height(w0, h0, w);
         let resized = if w == w0 { img.clone() } else { img.resize_exact(w, h, image::imageops::FilterType::CatmullRom) };
         // At full size, an upright original already in the fallback format is kept
         // as it is (re-encoding would only lose quality and often grow it).
         let same_format = matches!((fb_ext, format), ("jpg", image::ImageFormat::Jpeg) | ("png", image::ImageFormat::Png));
-        let fb = if w == w0 && same_format && !rotated { bytes.clone() } else { encode(&resized, fb_ext)? };
+        let fb = if w == w0 && same_format && !rotated { clean.clone() } else { encode(&resized, fb_ext)? };
         let fb_path = cache.join(format!("{key}-{w}.{fb_ext}"));
         write(&fb_path, &fb)?;
         p.fallback.push(Variant { width: w, height: h, ext: fb_ext, cache: fb_path });
@@ -163,6 +177,50 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     }
     write(&manifest, manifest_text(&p).as_bytes())?;
     Ok(p)
+}
+
+fn ext_of(format: image::ImageFormat) -> &'static str {
+    match format {
+        image::ImageFormat::Png => "png",
+        image::ImageFormat::WebP => "webp",
+        _ => "jpg",
+    }
+}
+
+/// `bytes` without EXIF, XMP, IPTC, comments or text chunks, pixels untouched.
+/// JPEG keeps only the segments a decoder needs plus JFIF, Adobe and ICC; data
+/// after the image (a second, embedded preview picture) is dropped.
+fn strip_metadata(bytes: &[u8], format: image::ImageFormat) -> Result<Vec<u8>, String> {
+    use img_parts::{Bytes, ImageEXIF};
+    let input = Bytes::copy_from_slice(bytes);
+    let bad = |e: img_parts::Error| format!("image illisible : {e}");
+    let out = match format {
+        image::ImageFormat::Jpeg => {
+            let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(input).map_err(bad)?;
+            jpeg.segments_mut().retain(|s| match s.marker() {
+                // APP0 (JFIF) and APP14 (Adobe colour transform) matter to decoders.
+                0xE0 | 0xEE => true,
+                // APP2 is kept for an ICC profile only (not for MPF or FlashPix data).
+                0xE2 => s.contents().starts_with(b"ICC_PROFILE\0"),
+                // Other APPn (EXIF, XMP, IPTC, maker notes) and COM comments.
+                0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
+                _ => true,
+            });
+            jpeg.encoder().bytes()
+        }
+        image::ImageFormat::Png => {
+            let mut png = img_parts::png::Png::from_bytes(input).map_err(bad)?;
+            png.chunks_mut().retain(|c| !matches!(&c.kind(), b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME"));
+            png.encoder().bytes()
+        }
+        _ => {
+            let mut webp = img_parts::webp::WebP::from_bytes(input).map_err(bad)?;
+            webp.set_exif(None);
+            webp.remove_chunks_by_id(*b"XMP ");
+            webp.encoder().bytes()
+        }
+    };
+    Ok(out.to_vec())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -215,13 +273,22 @@ fn encode_webp(img: &image::DynamicImage) -> Result<Vec<u8>, String> {
 }
 
 fn manifest_text(p: &Processed) -> String {
-    p.fallback.iter().chain(&p.webp).map(|v| format!("{} {} {}\n", v.ext, v.width, v.height)).collect()
+    let original = p.original.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let variants: String = p.fallback.iter().chain(&p.webp).map(|v| format!("{} {} {}\n", v.ext, v.width, v.height)).collect();
+    format!("original {original}\n{variants}")
 }
 
 fn parse_manifest(text: &str, cache: &Path, key: &str) -> Option<Processed> {
-    let mut p = Processed { fallback: Vec::new(), webp: Vec::new() };
+    let mut p = Processed { fallback: Vec::new(), webp: Vec::new(), original: PathBuf::new() };
     for l in text.lines() {
         let mut it = l.split(' ');
+        if let Some(name) = l.strip_prefix("original ") {
+            if !name.starts_with(key) || name.contains('/') {
+                return None;
+            }
+            p.original = cache.join(name);
+            continue;
+        }
         let ext: &'static str = match it.next()? {
             "jpg" => "jpg",
             "png" => "png",
@@ -233,7 +300,7 @@ fn parse_manifest(text: &str, cache: &Path, key: &str) -> Option<Processed> {
         let v = Variant { width, height, ext, cache: cache.join(format!("{key}-{width}.{ext}")) };
         if ext == "webp" { p.webp.push(v) } else { p.fallback.push(v) }
     }
-    (!p.fallback.is_empty()).then_some(p)
+    (!p.fallback.is_empty() && !p.original.as_os_str().is_empty()).then_some(p)
 }
 
 /// Line of the front matter that mentions `needle` (for diagnostics).
@@ -320,6 +387,11 @@ pub fn process(config: &Config, sources: &Sources, model: &mut Model, site: &Pat
     }
     new_assets.sort();
     new_assets.dedup();
+    for a in &mut model.assets {
+        if let Some(p) = done.get(&a.rel) {
+            a.src = p.original.clone();
+        }
+    }
     model.assets.extend(new_assets);
     Ok(unique.len())
 }
@@ -495,6 +567,72 @@ mod tests {
             assert!(!bytes.windows(6).any(|w| w == b"Exif\0\0"), "{} carries no EXIF", v.cache.display());
             assert_eq!(image::image_dimensions(&v.cache).unwrap(), (300, 600));
         }
+        // Without its EXIF, the published original must be upright by itself.
+        let original = std::fs::read(&p.original).unwrap();
+        assert!(!original.windows(6).any(|w| w == b"Exif\0\0"));
+        assert_eq!(image::image_dimensions(&p.original).unwrap(), (300, 600));
+    }
+
+    #[test]
+    fn published_original_and_full_size_variant_carry_no_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        // An upright 400×300 photo with EXIF (a GPS-like payload), XMP, a comment
+        // and an ICC profile: only the ICC profile may survive.
+        let mut plain = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90).encode_image(&photo(400, 300)).unwrap();
+        let segment = |marker: u8, body: &[u8]| {
+            let mut s = vec![0xFF, marker];
+            s.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+            s.extend_from_slice(body);
+            s
+        };
+        let mut jpeg = plain[..2].to_vec();
+        jpeg.extend(segment(0xE1, b"Exif\0\0II*\0\x08\0\0\0GPS 43.6047N 1.4442E"));
+        jpeg.extend(segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>Mme Martin</x:xmpmeta>"));
+        jpeg.extend(segment(0xFE, b"appareil de Mme Martin"));
+        jpeg.extend(segment(0xE2, b"ICC_PROFILE\0\x01\x01fake-profile"));
+        jpeg.extend_from_slice(&plain[2..]);
+        let src = dir.path().join("sortie.jpg");
+        std::fs::write(&src, &jpeg).unwrap();
+        let p = process_one(&src, &dir.path().join("c")).unwrap();
+        let original = std::fs::read(&p.original).unwrap();
+        let full = std::fs::read(&p.fallback.last().unwrap().cache).unwrap();
+        for (what, bytes) in [("original", &original), ("full-size variant", &full)] {
+            for secret in [&b"Exif"[..], b"GPS", b"Martin", b"xmpmeta"] {
+                assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{what} still holds {:?}", String::from_utf8_lossy(secret));
+            }
+            assert!(bytes.windows(12).any(|w| w == b"ICC_PROFILE\0"), "{what} keeps its colour profile");
+        }
+        // Same pixels: the cleaned original decodes exactly like the source.
+        assert_eq!(image::load_from_memory(&original).unwrap().to_rgb8(), image::load_from_memory(&jpeg).unwrap().to_rgb8());
+        // A cached run finds the same cleaned original.
+        assert_eq!(process_one(&src, &dir.path().join("c")).unwrap().original, p.original);
+
+        // A PNG's text chunks go too.
+        let mut png_bytes = png(50, 40, false);
+        let iend = png_bytes.len() - 12;
+        let mut text = b"tEXtAuthor\0Mme Martin".to_vec();
+        let crc = {
+            let mut c = 0xFFFF_FFFFu32;
+            for b in &text {
+                c ^= *b as u32;
+                for _ in 0..8 {
+                    c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+                }
+            }
+            !c
+        };
+        let mut chunk = ((text.len() - 4) as u32).to_be_bytes().to_vec();
+        chunk.append(&mut text);
+        chunk.extend_from_slice(&crc.to_be_bytes());
+        png_bytes.splice(iend..iend, chunk);
+        let src = dir.path().join("plan.png");
+        std::fs::write(&src, &png_bytes).unwrap();
+        assert!(image::load_from_memory(&png_bytes).is_ok(), "the test PNG is valid");
+        let p = process_one(&src, &dir.path().join("c")).unwrap();
+        let original = std::fs::read(&p.original).unwrap();
+        assert!(!original.windows(6).any(|w| w == b"Martin"));
+        assert_eq!(image::load_from_memory(&original).unwrap().to_rgb8(), image::load_from_memory(&png_bytes).unwrap().to_rgb8());
     }
 
     #[test]
