@@ -40,6 +40,34 @@ pub struct Site {
     parse_cache: model::ParseCache,
     /// Base cards of the last render, by file (dropped when assets, translations or config change).
     card_cache: render::CardCache,
+    /// Templates and cards of the last successful render, for in-place edits; `None`
+    /// after a change that needs new ones (templates, config…) or after a failure.
+    views: Option<render::Views>,
+}
+
+/// What a content change replaced in the sources, to put back if the rebuild fails.
+struct Undo {
+    /// Changed Markdown files and their previous version (`None`: the file is new).
+    pages: Vec<(String, Option<load::SourceFile>)>,
+    /// Every asset as it was, when an asset changed.
+    assets: Option<Vec<load::Asset>>,
+}
+
+/// Puts `file` in place of the page `rel` (removes it when `None`) and returns the
+/// previous version. Pages stay in the order the loader gives (by path, component by
+/// component), which is the order of the model's entries in a full build.
+fn replace_page(pages: &mut Vec<load::SourceFile>, rel: &str, file: Option<load::SourceFile>) -> Option<load::SourceFile> {
+    let at = pages.iter().position(|f| f.rel == rel);
+    match (at, file) {
+        (Some(k), Some(f)) => Some(std::mem::replace(&mut pages[k], f)),
+        (Some(k), None) => Some(pages.remove(k)),
+        (None, Some(f)) => {
+            let at = pages.partition_point(|p| Path::new(&p.rel) < Path::new(&f.rel));
+            pages.insert(at, f);
+            None
+        }
+        (None, None) => None,
+    }
 }
 
 /// What a changed path means for the build.
@@ -90,8 +118,8 @@ impl Site {
         let mut timings = Vec::new();
         let mut parse_cache = model::ParseCache::default();
         let prepared = crate::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
-        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache, card_cache: render::CardCache::default() };
-        let report = site.render_and_write(None, timings)?;
+        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache, card_cache: render::CardCache::default(), views: None };
+        let report = site.render_and_write(None, timings, None, true)?;
         Ok((site, report))
     }
 
@@ -103,9 +131,10 @@ impl Site {
         let mut timings = Vec::new();
         if kinds.contains(&ChangeKind::Everything) {
             // The config, data or theme strings: reload everything, render every job.
+            self.views = None;
             self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
             self.card_cache = render::CardCache::default();
-            return self.render_and_write(None, timings);
+            return self.render_and_write(None, timings, None, true);
         }
         let templates = kinds.contains(&ChangeKind::Template);
         if templates || kinds.contains(&ChangeKind::Static) {
@@ -122,8 +151,9 @@ impl Site {
             }
             timings.push(("chargement", t.elapsed()));
             let old = std::mem::replace(&mut self.prepared.sources, sources);
-            let jobs = if templates { None } else { Some(vec![Job::Assets]) };
-            let report = match self.render_and_write(jobs, timings) {
+            // The kept views hold the templates: new ones for a template change.
+            let (jobs, views) = if templates { (None, None) } else { (Some(vec![Job::Assets]), self.views.take()) };
+            let report = match self.render_and_write(jobs, timings, views, true) {
                 Ok(r) => r,
                 Err(e) => {
                     self.prepared.sources = old;
@@ -144,13 +174,13 @@ impl Site {
             // A translation changed: translations are few, reload everything.
             self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
             self.card_cache = render::CardCache::default();
-            return self.render_and_write(None, timings);
+            return self.render_and_write(None, timings, None, true);
         }
         let t = Instant::now();
         let content_dir = self.opts.site.join("content");
-        let mut sources = self.prepared.sources.clone();
-        let mut changed_sources: HashSet<String> = HashSet::new();
-        let mut assets_changed = false;
+        // Read every changed file before touching anything: a read error leaves the site as it was.
+        let mut pages: Vec<(String, Option<load::SourceFile>)> = Vec::new();
+        let mut assets: Vec<(String, Option<load::Asset>)> = Vec::new();
         for p in changed {
             let abs = if p.is_absolute() { p.clone() } else { self.opts.site.join(p) };
             if classify(&self.opts.site, &theme, &abs) != ChangeKind::Content {
@@ -162,63 +192,113 @@ impl Site {
                 // A directory appeared or vanished (bundle moved): reload content wholesale.
                 self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
                 self.card_cache = render::CardCache::default();
-                return self.render_and_write(None, timings);
+                return self.render_and_write(None, timings, None, true);
             }
             if rel.ends_with(".md") {
-                sources.pages.retain(|f| f.rel != rel);
-                if abs.is_file() {
-                    sources.pages.push(load::read_source(&content_dir, &abs)?);
-                    sources.pages.sort_by(|a, b| a.rel.cmp(&b.rel));
-                }
-                changed_sources.insert(rel);
+                let file = if abs.is_file() { Some(load::read_source(&content_dir, &abs)?) } else { None };
+                pages.retain(|(r, _)| *r != rel);
+                pages.push((rel, file));
             } else {
-                sources.assets.retain(|a| a.rel != rel);
-                if abs.is_file() {
-                    sources.assets.push(load::Asset { rel, src: abs.clone() });
-                    sources.assets.sort();
-                }
-                assets_changed = true;
+                assets.push((rel.clone(), abs.is_file().then(|| load::Asset { rel, src: abs.clone() })));
             }
+        }
+        // Sources are updated in place; `undo` puts them back if the build fails.
+        let undo = Undo {
+            pages: pages.into_iter().map(|(rel, file)| { let old = replace_page(&mut self.prepared.sources.pages, &rel, file); (rel, old) }).collect(),
+            assets: (!assets.is_empty()).then(|| self.prepared.sources.assets.clone()),
+        };
+        for (rel, asset) in assets {
+            self.prepared.sources.assets.retain(|a| a.rel != rel);
+            self.prepared.sources.assets.extend(asset);
+            self.prepared.sources.assets.sort();
         }
         timings.push(("chargement", t.elapsed()));
         let t = Instant::now();
-        let old = &self.prepared.model;
-        let mut new = model::build_model_cached(
-            &self.prepared.config,
-            &sources,
-            &model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() },
-            &mut self.parse_cache,
-        )?;
-        timings.push(("modèle", t.elapsed()));
-        let t = Instant::now();
-        crate::images::process(&self.prepared.config, &sources, &mut new, &self.opts.site)?;
-        timings.push(("images", t.elapsed()));
-        let translations = crate::i18n::build(
-            &self.prepared.config,
-            &sources,
-            &mut new,
-            &self.prepared.translation_files,
-            &model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() },
-        )?;
-        if assets_changed {
+        let model_opts = model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() };
+        let rels: Vec<String> = undo.pages.iter().map(|(rel, _)| rel.clone()).collect();
+
+        // Edits of existing entries that keep the site's shape: patch the model in place,
+        // refresh the cards they touch, render only the pages that show them.
+        let edits_only = undo.assets.is_none()
+            && undo.pages.iter().all(|(rel, old)| old.is_some() && self.prepared.sources.pages.iter().any(|f| f.rel == *rel))
+            && self.prepared.translation_files.files.is_empty()
+            && self.prepared.model.translations.is_empty();
+        if edits_only
+            && self.views.is_some()
+            && let Some(patch) = model::patch_entries(
+                &self.prepared.config,
+                &mut self.prepared.model,
+                &self.prepared.sources,
+                &rels,
+                &model_opts,
+                &mut self.parse_cache,
+            )
+        {
+            timings.push(("modèle", t.elapsed()));
+            let p = &self.prepared;
+            let read_everywhere = render::collections_read_everywhere(&p.sources);
+            let everywhere = patch.old_entries.iter().map(|(_, e)| e).chain(patch.changed.iter().map(|i| &p.model.entries[*i])).any(|e| {
+                e.fields.contains_key("menu") || read_everywhere.contains(&p.config.collections[e.collection].name)
+            });
+            // Taken: views refreshed for the patched model must not outlive a failure.
+            let (jobs, views, paths_may_change) = match self.views.take() {
+                // The menu is in every page and in the `site` global: new views, every page.
+                _ if everywhere => (render::all_jobs(&p.config, &p.model), None, true),
+                Some(mut views) => {
+                    let shown = views.refresh(&p.config, &p.model, &patch.changed, &patch.touched);
+                    let listings_read_all = render::listings_reading_all_pages(&p.config, &p.sources);
+                    let (jobs, paths_may_change) = patched_jobs(&p.config, &p.model, &patch, &shown, &listings_read_all);
+                    (jobs, Some(views), paths_may_change)
+                }
+                None => unreachable!("checked above"),
+            };
+            return match self.render_and_write(Some(jobs), timings, views, paths_may_change) {
+                Ok(r) => Ok(r),
+                Err(e) => {
+                    patch.undo(&mut self.prepared.model);
+                    self.undo_sources(undo);
+                    Err(e)
+                }
+            };
+        }
+
+        let mut changed_sources: HashSet<String> = rels.into_iter().collect();
+        let built = model::build_model_cached(&self.prepared.config, &self.prepared.sources, &model_opts, &mut self.parse_cache)
+            .and_then(|mut new| {
+                timings.push(("modèle", t.elapsed()));
+                let t = Instant::now();
+                crate::images::process(&self.prepared.config, &self.prepared.sources, &mut new, &self.opts.site)?;
+                timings.push(("images", t.elapsed()));
+                let translations = crate::i18n::build(&self.prepared.config, &self.prepared.sources, &mut new, &self.prepared.translation_files, &model_opts)?;
+                Ok((new, translations))
+            });
+        let (new, translations) = match built {
+            Ok(b) => b,
+            Err(e) => {
+                self.undo_sources(undo);
+                return Err(e);
+            }
+        };
+        if undo.assets.is_some() {
             // Image sizes and existence checks depend on assets: treat every bundle's entry as changed.
             self.card_cache = render::CardCache::default();
             changed_sources.extend(new.entries.iter().map(|e| e.source.clone()));
         }
-        let global = render::collections_read_everywhere(&sources);
-        let listings_read_all = render::listings_reading_all_pages(&self.prepared.config, &sources);
+        let global = render::collections_read_everywhere(&self.prepared.sources);
+        let listings_read_all = render::listings_reading_all_pages(&self.prepared.config, &self.prepared.sources);
+        let old = &self.prepared.model;
         let jobs = affected_jobs(&self.prepared.config, old, &new, &changed_sources, &global, &listings_read_all);
         let jobs = match jobs {
             Some(j) => j,
             None => render::all_jobs(&self.prepared.config, &new),
         };
-        let old_prepared_sources = std::mem::replace(&mut self.prepared.sources, sources);
         let old_model = std::mem::replace(&mut self.prepared.model, new);
         let old_translations = std::mem::replace(&mut self.prepared.translations, translations);
-        match self.render_and_write(Some(jobs), timings) {
+        // On failure the kept views still match the model put back.
+        match self.render_and_write(Some(jobs), timings, None, true) {
             Ok(r) => Ok(r),
             Err(e) => {
-                self.prepared.sources = old_prepared_sources;
+                self.undo_sources(undo);
                 self.prepared.model = old_model;
                 self.prepared.translations = old_translations;
                 Err(e)
@@ -226,28 +306,56 @@ impl Site {
         }
     }
 
-    fn render_and_write(&mut self, jobs: Option<Vec<Job>>, mut timings: Vec<(&'static str, Duration)>) -> Result<BuildReport, Error> {
+    /// Puts the sources back as they were before a failed rebuild. The files are
+    /// dropped from the parse cache: the next rebuild parses them again and compares
+    /// them with the model that is in memory, not with the version that failed.
+    fn undo_sources(&mut self, undo: Undo) {
+        for (rel, old) in undo.pages.into_iter().rev() {
+            self.parse_cache.forget(&rel);
+            replace_page(&mut self.prepared.sources.pages, &rel, old);
+        }
+        if let Some(assets) = undo.assets {
+            self.prepared.sources.assets = assets;
+        }
+    }
+
+    /// Renders `jobs` (every job when `None`, writing as a full build does) and writes
+    /// what changed. `views`: the templates and cards kept from the last render, brought
+    /// up to date by the caller, or `None` to build them. `paths_may_change`: false when
+    /// the caller knows that the set of output paths stayed the same (an in-place edit
+    /// that added or removed no term page), which spares recomputing every path.
+    fn render_and_write(
+        &mut self,
+        jobs: Option<Vec<Job>>,
+        mut timings: Vec<(&'static str, Duration)>,
+        views: Option<render::Views>,
+        paths_may_change: bool,
+    ) -> Result<BuildReport, Error> {
         let p = &self.prepared;
         let t = Instant::now();
-        let renderer = render::Renderer::with_cache(
-            &p.config,
-            &p.model,
-            &p.sources,
-            &render::RenderOptions { now: p.now.clone(), live_reload: self.opts.live_reload },
-            &mut self.card_cache,
-        )?;
+        let ropts = render::RenderOptions { now: p.now.clone(), live_reload: self.opts.live_reload };
+        let renderer = match views {
+            Some(views) => render::Renderer::from_views(&p.config, &p.model, &p.sources, views, &ropts),
+            None => render::Renderer::with_cache(&p.config, &p.model, &p.sources, &ropts, &mut self.card_cache)?,
+        };
         let full = jobs.is_none();
         let jobs = jobs.unwrap_or_else(|| render::all_jobs(&p.config, &p.model));
         let mut outputs: Vec<Output> = renderer.render_jobs(&jobs)?;
+        let views = renderer.into_views();
         // Translated pages are few and show their originals' titles: always re-rendered.
-        outputs.extend(crate::i18n::render(&p.translations, &render::RenderOptions { now: p.now.clone(), live_reload: self.opts.live_reload })?);
+        outputs.extend(crate::i18n::render(&p.translations, &ropts)?);
         timings.push(("rendu", t.elapsed()));
-        let mut new_paths = all_paths(p);
-        new_paths.extend(crate::i18n::paths(&p.translations));
-        if crate::search::enabled(&p.sources) {
+        let search = crate::search::enabled(&p.sources);
+        // `None`: the same paths as last time.
+        let mut new_paths = (paths_may_change || search || full).then(|| {
+            let mut paths = all_paths(p);
+            paths.extend(crate::i18n::paths(&p.translations));
+            paths
+        });
+        if search && let Some(new_paths) = new_paths.as_mut() {
             // The index covers every page: fresh ones from `outputs`, the others from disk.
             let t = Instant::now();
-            let bundle = if full { crate::search::index_outputs(&outputs)? } else { crate::search::index_site(&self.opts.out, &new_paths, &outputs)? };
+            let bundle = if full { crate::search::index_outputs(&outputs)? } else { crate::search::index_site(&self.opts.out, new_paths, &outputs)? };
             new_paths.extend(bundle.iter().map(|o| o.path.clone()));
             outputs.extend(bundle);
             timings.push(("recherche", t.elapsed()));
@@ -262,7 +370,7 @@ impl Site {
                     stats.written += 1;
                 }
             }
-            for gone in self.paths.difference(&new_paths) {
+            for gone in new_paths.iter().flat_map(|new_paths| self.paths.difference(new_paths)) {
                 let path = self.opts.out.join(gone);
                 if path.is_file() {
                     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
@@ -279,7 +387,10 @@ impl Site {
             stats
         };
         timings.push(("écriture", t.elapsed()));
-        self.paths = new_paths;
+        if let Some(new_paths) = new_paths {
+            self.paths = new_paths;
+        }
+        self.views = Some(views);
         Ok(BuildReport {
             pages: outputs.iter().filter(|o| o.path.ends_with(".html")).count(),
             outputs: outputs.len(),
@@ -389,4 +500,70 @@ fn affected_jobs(
         }
     }
     Some(jobs.into_iter().collect())
+}
+
+/// The jobs whose output can differ after `patch` edited entries in place (the set of
+/// entries stays the same, so indices do not move), given the entries whose full card
+/// changed (`shown`); and whether the set of output paths can have changed (a term
+/// appeared or vanished, or its number of pages changed).
+///
+/// Only the changed entries' own pages show their bodies: an edit of the body alone
+/// changes no card, so it re-renders one page. A listing or term page is re-rendered
+/// when its slice of entries moved or shows a changed card; every page of a term when
+/// its name or count changed; the whole-site outputs (home, feeds, sitemap…) only when
+/// something they show changed.
+fn patched_jobs(
+    config: &crate::Config,
+    model: &Model,
+    patch: &model::Patch,
+    shown: &BTreeSet<usize>,
+    listings_read_all: &HashSet<usize>,
+) -> (Vec<Job>, bool) {
+    let slice = |l: &[usize], per: usize, p: usize| -> std::ops::Range<usize> {
+        if per == 0 { 0..l.len() } else { ((p - 1) * per).min(l.len())..(p * per).min(l.len()) }
+    };
+    let page_changed = |old: &[usize], new: &[usize], per: usize, p: usize| {
+        let (o, n) = (&old[slice(old, per, p)], &new[slice(new, per, p)]);
+        old.len() != new.len() || o != n || n.iter().any(|i| shown.contains(i))
+    };
+    let old_list = |ci: usize| patch.old_lists.iter().find(|(c, _)| *c == ci).map_or(model.lists[ci].as_slice(), |(_, l)| l.as_slice());
+    let old_terms = |ti: usize| patch.old_taxonomies.iter().find(|(t, _)| *t == ti).map_or(model.taxonomies[ti].as_slice(), |(_, t)| t.as_slice());
+    let old_term = |ti: usize, slug: &str| {
+        let terms = old_terms(ti);
+        terms.binary_search_by(|t| t.slug.as_str().cmp(slug)).ok().map(|k| &terms[k])
+    };
+    let term_pages = |terms: &[model::Term]| terms.iter().map(|t| (t.slug.clone(), render::pages(t.entries.len(), config.paginate))).collect::<Vec<_>>();
+    let paths_may_change = patch.old_taxonomies.iter().any(|(ti, old)| term_pages(old) != term_pages(&model.taxonomies[*ti]));
+    let index_of = |terms: &[model::Term]| terms.iter().map(|t| (t.slug.clone(), t.name.clone(), t.entries.len())).collect::<Vec<_>>();
+    let shown_in = |ci: usize| shown.iter().any(|i| model.entries[*i].collection == ci);
+    let dates_changed = patch.old_entries.iter().any(|(i, old)| old.date != model.entries[*i].date);
+    let anything_shown = !shown.is_empty();
+    // Per collection: did its order change or does it show a changed card?
+    let moved: Vec<bool> = (0..config.collections.len()).map(|ci| old_list(ci) != model.lists[ci].as_slice() || shown_in(ci)).collect();
+
+    let mut jobs: BTreeSet<Job> = patch.changed.iter().chain(shown).map(|i| Job::Entry(*i)).collect();
+    for job in render::all_jobs(config, model) {
+        let keep = match job {
+            Job::Listing(ci, p) => {
+                let (old, new) = (old_list(ci), &model.lists[ci]);
+                moved[ci] && (listings_read_all.contains(&ci) || page_changed(old, new, config.collections[ci].paginate, p))
+            }
+            Job::Term(ti, k, p) => {
+                let t = &model.taxonomies[ti][k];
+                match old_term(ti, &t.slug) {
+                    Some(old) => old.name != t.name || page_changed(&old.entries, &t.entries, config.paginate, p),
+                    None => true,
+                }
+            }
+            Job::TaxonomyIndex(ti) => index_of(old_terms(ti)) != index_of(&model.taxonomies[ti]),
+            Job::Feed(ci) => shown_in(ci),
+            Job::Sitemap => paths_may_change || dates_changed,
+            Job::Home | Job::NotFound | Job::Calendars | Job::SearchPage => anything_shown,
+            Job::Entry(_) | Job::Form(_) | Job::Robots | Job::Assets => false,
+        };
+        if keep {
+            jobs.insert(job);
+        }
+    }
+    (jobs.into_iter().collect(), paths_may_change)
 }

@@ -123,7 +123,7 @@ pub fn slugify(s: &str) -> String {
 }
 
 /// Where a content file belongs.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 enum Place {
     Home,
     Section(usize),
@@ -291,6 +291,13 @@ type ParseResult = Result<(Parsed, Vec<Diagnostic>), Vec<Diagnostic>>;
 /// one configuration: drop it when `vitrine.yaml` or `data/` change.
 #[derive(Default)]
 pub struct ParseCache(HashMap<String, (u64, std::sync::Arc<ParseResult>)>);
+
+impl ParseCache {
+    /// Forgets a file, so that the next build parses it again.
+    pub fn forget(&mut self, rel: &str) {
+        self.0.remove(rel);
+    }
+}
 
 fn text_hash(s: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -493,32 +500,14 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
         model.lists[e.collection].push(i);
     }
     for (c, list) in config.collections.iter().zip(model.lists.iter_mut()) {
-        let es = &model.entries;
-        match c.sort {
-            Sort::DateDesc => list.sort_by(|a, b| {
-                es[*b].date.cmp(&es[*a].date).then_with(|| (&es[*a].title, &es[*a].slug).cmp(&(&es[*b].title, &es[*b].slug)))
-            }),
-            Sort::DateAsc => list.sort_by(|a, b| (es[*a].date, &es[*a].slug).cmp(&(es[*b].date, &es[*b].slug))),
-            Sort::Title => list.sort_by(|a, b| (es[*a].title.to_lowercase(), &es[*a].slug).cmp(&(es[*b].title.to_lowercase(), &es[*b].slug))),
-        }
+        list.sort_by(|a, b| listing_order(c.sort, &model.entries, *a, *b));
     }
 
     // Taxonomies: walk entries in listing order so term pages inherit it.
     let tax_index: HashMap<&str, usize> = config.taxonomies.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
     let mut terms: Vec<BTreeMap<String, Term>> = vec![BTreeMap::new(); config.taxonomies.len()];
     for (c, list) in config.collections.iter().zip(&model.lists) {
-        let tax_fields: Vec<(&Field, usize)> = c
-            .schema
-            .fields
-            .iter()
-            .filter_map(|f| {
-                let t = f.taxonomy.as_deref().or(match &f.kind {
-                    Kind::List { item } => item.taxonomy.as_deref(),
-                    _ => None,
-                })?;
-                Some((f, tax_index[t]))
-            })
-            .collect();
+        let tax_fields = taxonomy_fields(c, &tax_index);
         for &i in list {
             for (f, t) in &tax_fields {
                 if let Some(v) = model.entries[i].fields.get(&f.name) {
@@ -545,10 +534,307 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
         }
     }
     for b in &mut model.backrefs {
-        b.sort_by(|x, y| (model.entries[*y].date, *x).cmp(&(model.entries[*x].date, *y)));
+        sort_backrefs(&model.entries, b);
     }
     model.refs = refs;
     Ok(model)
+}
+
+/// The order of a collection's listing. A total order (slugs are unique within a
+/// collection), so a binary search finds the place a full sort would give.
+fn listing_order(sort: Sort, es: &[Entry], a: usize, b: usize) -> std::cmp::Ordering {
+    let (x, y) = (&es[a], &es[b]);
+    match sort {
+        Sort::DateDesc => y.date.cmp(&x.date).then_with(|| (&x.title, &x.slug).cmp(&(&y.title, &y.slug))),
+        Sort::DateAsc => (x.date, &x.slug).cmp(&(y.date, &y.slug)),
+        Sort::Title => (x.title.to_lowercase(), &x.slug).cmp(&(y.title.to_lowercase(), &y.slug)),
+    }
+}
+
+/// The order of a term's entries: collections in config order, each in listing order
+/// (the order in which `build_model` walks them).
+fn term_order(config: &Config, es: &[Entry], a: usize, b: usize) -> std::cmp::Ordering {
+    let (ca, cb) = (es[a].collection, es[b].collection);
+    ca.cmp(&cb).then_with(|| listing_order(config.collections[ca].sort, es, a, b))
+}
+
+/// Newest referencing entries first, then in entry order.
+fn sort_backrefs(es: &[Entry], b: &mut [usize]) {
+    b.sort_by(|x, y| (es[*y].date, *x).cmp(&(es[*x].date, *y)));
+}
+
+/// The fields of a collection that feed a taxonomy, with the taxonomy's index.
+fn taxonomy_fields<'a>(c: &'a Collection, tax_index: &HashMap<&str, usize>) -> Vec<(&'a Field, usize)> {
+    c.schema
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let t = f.taxonomy.as_deref().or(match &f.kind {
+                Kind::List { item } => item.taxonomy.as_deref(),
+                _ => None,
+            })?;
+            Some((f, tax_index[t]))
+        })
+        .collect()
+}
+
+/// An entry's terms as (taxonomy index, name, slug), in the order `build_model` meets them.
+fn entry_terms(config: &Config, e: &Entry) -> Vec<(usize, String, String)> {
+    let tax_index: HashMap<&str, usize> = config.taxonomies.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    let mut out = Vec::new();
+    for (f, t) in taxonomy_fields(&config.collections[e.collection], &tax_index) {
+        if let Some(v) = e.fields.get(&f.name) {
+            out.extend(term_names(f, v).into_iter().map(|name| {
+                let slug = slugify(&name);
+                (t, name, slug)
+            }));
+        }
+    }
+    out
+}
+
+/// The references of an entry resolved to published entries, as `build_model` groups
+/// them (by top-level field); `None` when one of them is not a published entry.
+fn resolve_refs(config: &Config, model: &Model, collection: usize, fields: &Map<String, Json>) -> Option<Vec<(String, Vec<usize>)>> {
+    let mut refs: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut resolved = true;
+    visit_fields(&config.collections[collection].schema.fields, fields, &mut |field, path, v| {
+        if let (Kind::Reference { collection: target }, Json::String(slug)) = (&field.kind, v) {
+            let found = config
+                .collections
+                .iter()
+                .position(|c| c.name == *target)
+                .and_then(|tc| model.lists[tc].iter().copied().find(|t| model.entries[*t].slug == *slug));
+            let Some(t) = found else {
+                resolved = false;
+                return;
+            };
+            let top = path.split(['.', '[']).next().unwrap_or("").to_string();
+            match refs.iter_mut().find(|(f, _)| *f == top) {
+                Some((_, v)) => v.push(t),
+                None => refs.push((top, vec![t])),
+            }
+        }
+    });
+    resolved.then_some(refs)
+}
+
+/// What [`patch_entries`] changed: what the incremental path needs to find the pages
+/// to re-render, and what it takes to put the model back when rendering fails.
+pub struct Patch {
+    /// Entries whose file changed (indices do not move: the set of entries is the same).
+    pub changed: Vec<usize>,
+    /// The changed entries, the entries they reference (before and after) and the
+    /// entries that reference them: every entry whose full card can show a changed one.
+    pub touched: std::collections::BTreeSet<usize>,
+    /// The changed entries as they were.
+    pub old_entries: Vec<(usize, Entry)>,
+    old_refs: Vec<(usize, Vec<(String, Vec<usize>)>)>,
+    old_backrefs: Vec<(usize, Vec<usize>)>,
+    /// Listings that were re-ordered, as they were.
+    pub old_lists: Vec<(usize, Vec<usize>)>,
+    /// Taxonomies whose terms were updated, as they were.
+    pub old_taxonomies: Vec<(usize, Vec<Term>)>,
+}
+
+impl Patch {
+    /// Puts the model back as it was before the patch.
+    pub fn undo(self, model: &mut Model) {
+        for (i, e) in self.old_entries {
+            model.entries[i] = e;
+        }
+        for (i, r) in self.old_refs {
+            model.refs[i] = r;
+        }
+        for (i, b) in self.old_backrefs {
+            model.backrefs[i] = b;
+        }
+        for (c, l) in self.old_lists {
+            model.lists[c] = l;
+        }
+        for (t, terms) in self.old_taxonomies {
+            model.taxonomies[t] = terms;
+        }
+    }
+}
+
+/// Edits of published entries that keep the shape of the site (same file, collection
+/// and slug, still published, no errors or warnings, references to published entries,
+/// image values unchanged), applied to the model in place: the entry is replaced, its
+/// references and the back-references they feed are updated, and it is moved within
+/// its listing and its terms by binary search in the orders `build_model` sorts by.
+/// The result is the model `build_model` would give for the same sources.
+///
+/// Returns `None`, with the model and the cache untouched, for any other change (new,
+/// deleted or renamed files, slug changes, drafts, errors, sections…): the caller then
+/// rebuilds the model with [`build_model_cached`], which reports errors properly.
+pub fn patch_entries(
+    config: &Config,
+    model: &mut Model,
+    sources: &Sources,
+    changed: &[String],
+    opts: &ModelOptions,
+    cache: &mut ParseCache,
+) -> Option<Patch> {
+    // Every file is checked before the model is touched.
+    let mut edits = Vec::new();
+    for rel in changed {
+        let f = sources.pages.iter().find(|f| f.rel == *rel)?;
+        let Ok((old, old_diags)) = &*cache.0.get(rel)?.1 else { return None };
+        let fresh = std::sync::Arc::new(parse_file(config, f));
+        let Ok((new, diags)) = &*fresh else { return None };
+        if !diags.is_empty() || !old_diags.is_empty() || !new.valid || !old.valid || new.place != old.place {
+            return None;
+        }
+        let Place::Entry { collection, .. } = new.place else { return None };
+        let published = (!new.draft || opts.drafts) && new.date.is_none_or(|d| d <= opts.today);
+        let file = PathBuf::from("content").join(rel);
+        if !published || model.warnings.iter().any(|w| w.file == file) {
+            return None;
+        }
+        let i = model.entries.iter().position(|e| e.source == *rel)?;
+        // Image values are completed from the assets (size, variants): keep the completed
+        // ones when the values written in the file did not change.
+        let images = |p: &Parsed| {
+            let mut found = Vec::new();
+            visit_fields(&config.collections[collection].schema.fields, &p.fields, &mut |field, path, v| {
+                if matches!(field.kind, Kind::Image) {
+                    found.push((path, v.clone()));
+                }
+            });
+            found
+        };
+        let new_images = images(new);
+        if new_images != images(old) {
+            return None;
+        }
+        let mut fields = new.fields.clone();
+        for (path, _) in &new_images {
+            set_path(&mut fields, path, get_path(&model.entries[i].fields, path)?.clone());
+        }
+        let refs = resolve_refs(config, model, collection, &fields)?;
+        let e = &model.entries[i];
+        let entry = Entry {
+            collection,
+            slug: e.slug.clone(),
+            url: e.url.clone(),
+            source: rel.clone(),
+            title: new.title.clone(),
+            date: new.date,
+            draft: new.draft,
+            fields,
+            body: new.body.clone(),
+            body_line: new.body_line,
+        };
+        edits.push((i, entry, refs, text_hash(&f.text), fresh.clone()));
+    }
+
+    let mut patch = Patch {
+        changed: Vec::new(),
+        touched: Default::default(),
+        old_entries: Vec::new(),
+        old_refs: Vec::new(),
+        old_backrefs: Vec::new(),
+        old_lists: Vec::new(),
+        old_taxonomies: Vec::new(),
+    };
+    for (i, entry, refs, hash, parsed) in edits {
+        cache.0.insert(entry.source.clone(), (hash, parsed));
+        let ci = entry.collection;
+        let old_entry = std::mem::replace(&mut model.entries[i], entry);
+        let old_refs = std::mem::replace(&mut model.refs[i], refs);
+
+        // Back-references of the entries it pointed at or points at now.
+        let targets: std::collections::BTreeSet<usize> =
+            old_refs.iter().chain(&model.refs[i]).flat_map(|(_, t)| t.iter().copied()).collect();
+        for &t in &targets {
+            if !patch.old_backrefs.iter().any(|(x, _)| *x == t) {
+                patch.old_backrefs.push((t, model.backrefs[t].clone()));
+            }
+            model.backrefs[t].retain(|b| *b != i);
+        }
+        for (_, ts) in &model.refs[i] {
+            for &t in ts {
+                model.backrefs[t].push(i);
+            }
+        }
+        for &t in &targets {
+            sort_backrefs(&model.entries, &mut model.backrefs[t]);
+        }
+        patch.touched.insert(i);
+        patch.touched.extend(&targets);
+        patch.touched.extend(&model.backrefs[i]);
+
+        // Listing: out of its old place, into the one its (new) date or title gives.
+        if !patch.old_lists.iter().any(|(c, _)| *c == ci) {
+            patch.old_lists.push((ci, model.lists[ci].clone()));
+        }
+        let sort = config.collections[ci].sort;
+        let list = &mut model.lists[ci];
+        list.retain(|x| *x != i);
+        let at = list.binary_search_by(|x| listing_order(sort, &model.entries, *x, i)).unwrap_or_else(|at| at);
+        list.insert(at, i);
+
+        // Terms: out of the old ones, into the new ones at their place; empty terms go,
+        // and a term is named by its first entry, as in `build_model`.
+        let old_terms = entry_terms(config, &old_entry);
+        let new_terms = entry_terms(config, &model.entries[i]);
+        for (ti, _, _) in old_terms.iter().chain(&new_terms) {
+            if !patch.old_taxonomies.iter().any(|(t, _)| t == ti) {
+                patch.old_taxonomies.push((*ti, model.taxonomies[*ti].clone()));
+            }
+        }
+        for (ti, _, slug) in &old_terms {
+            if let Ok(k) = model.taxonomies[*ti].binary_search_by(|t| t.slug.as_str().cmp(slug)) {
+                model.taxonomies[*ti][k].entries.retain(|x| *x != i);
+            }
+        }
+        for (ti, name, slug) in &new_terms {
+            let terms = &mut model.taxonomies[*ti];
+            match terms.binary_search_by(|t| t.slug.as_str().cmp(slug)) {
+                Ok(k) => {
+                    let es = &mut terms[k].entries;
+                    if !es.contains(&i) {
+                        let at = es.binary_search_by(|x| term_order(config, &model.entries, *x, i)).unwrap_or_else(|at| at);
+                        es.insert(at, i);
+                    }
+                }
+                Err(k) => terms.insert(k, Term { name: name.clone(), slug: slug.clone(), entries: vec![i] }),
+            }
+        }
+        for (ti, _, slug) in old_terms.iter().chain(&new_terms) {
+            let Ok(k) = model.taxonomies[*ti].binary_search_by(|t| t.slug.as_str().cmp(slug)) else { continue };
+            let Some(&first) = model.taxonomies[*ti][k].entries.first() else {
+                model.taxonomies[*ti].remove(k);
+                continue;
+            };
+            if let Some((_, name, _)) = entry_terms(config, &model.entries[first]).into_iter().find(|(t, _, s)| t == ti && s == slug) {
+                model.taxonomies[*ti][k].name = name;
+            }
+        }
+        patch.changed.push(i);
+        patch.old_entries.push((i, old_entry));
+        patch.old_refs.push((i, old_refs));
+    }
+    Some(patch)
+}
+
+/// The value at a dotted path (`cover`, `partners[2].logo`) in a field map.
+fn get_path<'a>(fields: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
+    let mut segs = path.split('.');
+    let (name, idx) = split_index(segs.next()?);
+    let mut cur = fields.get(name)?;
+    for i in idx {
+        cur = cur.get(i)?;
+    }
+    for seg in segs {
+        let (name, idx) = split_index(seg);
+        cur = cur.get(name)?;
+        for i in idx {
+            cur = cur.get(i)?;
+        }
+    }
+    Some(cur)
 }
 
 /// Replaces the value at a dotted path (`cover`, `partners[2].logo`) in a field map.

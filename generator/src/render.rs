@@ -10,7 +10,7 @@
 //! templates, so they are always well-formed. This stage never touches the
 //! output directory: that is `write`'s job.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -68,7 +68,8 @@ pub enum Job {
     SearchPage,
 }
 
-fn pages(n: usize, per: usize) -> usize {
+/// How many pages a list of `n` items takes at `per` a page (`0`: one page).
+pub fn pages(n: usize, per: usize) -> usize {
     if per == 0 { 1 } else { n.div_ceil(per).max(1) }
 }
 
@@ -96,11 +97,19 @@ pub fn all_jobs(config: &Config, model: &Model) -> Vec<Job> {
     jobs
 }
 
-/// Everything the jobs share: templates with their globals, and the cards.
+/// Renders jobs of one model.
 pub struct Renderer<'a> {
     pub config: &'a Config,
     pub model: &'a Model,
     pub sources: &'a Sources,
+    views: Views,
+    now: jiff::Zoned,
+}
+
+/// Everything the jobs share: templates with their globals, and the cards. Owned
+/// (nothing borrowed), so that the incremental path can keep it between rebuilds and
+/// refresh only the cards a change touches ([`Views::refresh`]).
+pub struct Views {
     tera: Tera,
     /// Per entry: card without refs (for nesting), and full card.
     cards: Vec<(Value, Value)>,
@@ -109,7 +118,6 @@ pub struct Renderer<'a> {
     lists: Vec<Value>,
     /// Ids the templates use, which Markdown headings must not take.
     template_ids: Vec<String>,
-    now: jiff::Zoned,
 }
 
 /// Where the daemon's submission form of a collection is published.
@@ -255,32 +263,7 @@ impl<'a> Renderer<'a> {
         cache.0 = model.entries.iter().zip(&keys).zip(&base_values).map(|((e, k), v)| (e.source.clone(), (*k, v.clone()))).collect();
         let cards: Vec<(Value, Value)> = (0..model.entries.len())
             .into_par_iter()
-            .map(|i| {
-                let mut full = base_values[i].as_map().cloned().unwrap_or_default();
-                let mut refs = tera::Map::new();
-                for (field, targets) in &model.refs[i] {
-                    let f = config.collections[model.entries[i].collection].schema.field(field);
-                    let is_list = f.is_some_and(|f| matches!(f.kind, crate::schema::Kind::List { .. }));
-                    let v: Vec<Value> = targets.iter().map(|t| base_values[*t].clone()).collect();
-                    refs.insert(field.clone().into(), if is_list { Value::from(v) } else { v.into_iter().next().unwrap_or_else(Value::none) });
-                }
-                let mut back: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-                let mut order: Vec<&str> = Vec::new();
-                for &b in &model.backrefs[i] {
-                    let cname = config.collections[model.entries[b].collection].name.as_str();
-                    if !order.contains(&cname) {
-                        order.push(cname);
-                    }
-                    back.entry(cname).or_default().push(base_values[b].clone());
-                }
-                let mut backrefs = tera::Map::new();
-                for name in order {
-                    backrefs.insert(name.to_string().into(), Value::from(back.remove(name).unwrap_or_default()));
-                }
-                full.insert("refs".into(), Value::from(refs));
-                full.insert("backrefs".into(), Value::from(backrefs));
-                (base_values[i].clone(), Value::from(full))
-            })
+            .map(|i| (base_values[i].clone(), full_card(config, model, &|t| base_values[t].clone(), i)))
             .collect();
 
         let has_search = tera.contains_template(crate::search::TEMPLATE);
@@ -317,13 +300,8 @@ impl<'a> Renderer<'a> {
             site.insert("search".into(), Value::from(crate::search::SEARCH_URL));
         }
         g.insert_value("site", Value::from(site));
-        let lists: Vec<Value> =
-            model.lists.iter().map(|list| Value::from(list.iter().map(|i| cards[*i].1.clone()).collect::<Vec<_>>())).collect();
-        let mut all = tera::Map::new();
-        for (c, list) in config.collections.iter().zip(&lists) {
-            all.insert(c.name.clone().into(), list.clone());
-        }
-        g.insert_value("all", Value::from(all));
+        let lists: Vec<Value> = model.lists.iter().map(|list| list_value(&cards, list)).collect();
+        g.insert_value("all", all_value(config, &lists));
         g.insert("data", &sources.data);
         g.insert("t", &sources.strings);
         g.insert("today", &opts.now.date().to_string());
@@ -339,11 +317,22 @@ impl<'a> Renderer<'a> {
         g.insert("live_reload", &opts.live_reload);
         g.insert("calendars", &crate::ics::calendar_urls(config));
         let template_ids = markdown::literal_ids(sources.templates.iter().map(|t| t.text.as_str()));
-        Ok(Renderer { config, model, sources, tera, cards, lists, template_ids, now: opts.now.clone() })
+        Ok(Renderer { config, model, sources, views: Views { tera, cards, lists, template_ids }, now: opts.now.clone() })
+    }
+
+    /// A renderer over views kept from an earlier renderer of the same site, which
+    /// [`Views::refresh`] brought up to date with `model`.
+    pub fn from_views(config: &'a Config, model: &'a Model, sources: &'a Sources, views: Views, opts: &RenderOptions) -> Self {
+        Renderer { config, model, sources, views, now: opts.now.clone() }
+    }
+
+    /// The views, to keep for the next incremental rebuild.
+    pub fn into_views(self) -> Views {
+        self.views
     }
 
     fn render_template(&self, name: &str, ctx: &Context, source: &str) -> Result<Vec<u8>, Error> {
-        self.tera.render(name, ctx).map(String::into_bytes).map_err(|e| {
+        self.views.tera.render(name, ctx).map(String::into_bytes).map_err(|e| {
             let mut err = template_error(self.sources, &e);
             if let Error::Template { message, .. } = &mut err {
                 *message = format!("{message}\n(en rendant {source})");
@@ -361,7 +350,7 @@ impl<'a> Renderer<'a> {
     }
 
     fn markdown(&self, md: &str, source: &str, body_line: u32) -> Result<markdown::Rendered, Vec<Diagnostic>> {
-        let r = markdown::render_typeset(md, &|p| self.model.links.get(p).cloned(), &self.template_ids, self.config.typography);
+        let r = markdown::render_typeset(md, &|p| self.model.links.get(p).cloned(), &self.views.template_ids, self.config.typography);
         if r.broken_links.is_empty() {
             Ok(r)
         } else {
@@ -386,7 +375,7 @@ impl<'a> Renderer<'a> {
     fn paginator(&self, items: &[usize], per: usize, page: usize, base: &str) -> Value {
         let total_pages = pages(items.len(), per);
         let slice = if per == 0 { items } else { &items[((page - 1) * per).min(items.len())..(page * per).min(items.len())] };
-        let cards: Vec<Value> = slice.iter().map(|i| self.cards[*i].1.clone()).collect();
+        let cards: Vec<Value> = slice.iter().map(|i| self.views.cards[*i].1.clone()).collect();
         let mut m = tera::Map::new();
         m.insert("pages".into(), Value::from(cards));
         m.insert("number".into(), Value::from(page));
@@ -422,7 +411,7 @@ impl<'a> Renderer<'a> {
                 let e = &model.entries[i];
                 let c = &config.collections[e.collection];
                 let r = self.markdown(&e.body, &e.source, e.body_line).map_err(invalid)?;
-                let mut page = self.cards[i].1.clone().into_map().unwrap_or_default();
+                let mut page = self.views.cards[i].1.clone().into_map().unwrap_or_default();
                 page.insert("content".into(), Value::safe_string(&r.html));
                 page.insert("toc".into(), Value::from_serializable(&r.toc));
                 let mut ctx = Context::new();
@@ -437,7 +426,7 @@ impl<'a> Renderer<'a> {
                 let mut ctx = Context::new();
                 ctx.insert("section", &section);
                 ctx.insert_value("paginator", self.paginator(&model.lists[ci], c.paginate, p, &url));
-                ctx.insert_value("pages", self.lists[ci].clone());
+                ctx.insert_value("pages", self.views.lists[ci].clone());
                 let page_url = paged_url(&url, p);
                 ctx.insert("page_url", &page_url);
                 let tpl = c.list_template.as_deref().unwrap_or("list.html");
@@ -471,7 +460,7 @@ impl<'a> Renderer<'a> {
             Job::Form(ci) => {
                 let c = &config.collections[ci];
                 let Some(submit) = &c.submit else { return Ok(Vec::new()) };
-                if !self.tera.contains_template("form.html") {
+                if !self.views.tera.contains_template("form.html") {
                     return Ok(Vec::new());
                 }
                 let url = form_url(c);
@@ -497,7 +486,7 @@ impl<'a> Renderer<'a> {
                 body: Body::Bytes(format!("User-agent: *\nAllow: /\n\nSitemap: {}/sitemap.xml\n", config.base_url).into_bytes()),
             }],
             Job::SearchPage => {
-                if !self.tera.contains_template(crate::search::TEMPLATE) {
+                if !self.views.tera.contains_template(crate::search::TEMPLATE) {
                     return Ok(Vec::new());
                 }
                 let mut ctx = Context::new();
@@ -601,6 +590,77 @@ impl<'a> Renderer<'a> {
         error::check(diags)?;
         Ok(outputs)
     }
+}
+
+impl Views {
+    /// Brings the cards up to date after [`crate::model::patch_entries`] changed the
+    /// entries `changed` in place: their base cards are rebuilt, then the full cards of
+    /// `touched` (which nest base cards through refs and backrefs), then the card lists
+    /// of their collections and the `all` global. Returns the entries whose full card
+    /// changed: the pages that show them are the ones to re-render.
+    /// (Menu entries are in the `site` global: a change to one needs new views.)
+    pub fn refresh(&mut self, config: &Config, model: &Model, changed: &[usize], touched: &BTreeSet<usize>) -> BTreeSet<usize> {
+        for &i in changed {
+            self.cards[i].0 = Value::from_serializable(&base_card(config, model, &model.entries[i]));
+        }
+        let mut shown = BTreeSet::new();
+        for &i in touched {
+            let full = full_card(config, model, &|t| self.cards[t].0.clone(), i);
+            if full != self.cards[i].1 {
+                self.cards[i].1 = full;
+                shown.insert(i);
+            }
+        }
+        let collections: BTreeSet<usize> = touched.iter().map(|i| model.entries[*i].collection).collect();
+        for ci in collections {
+            self.lists[ci] = list_value(&self.cards, &model.lists[ci]);
+        }
+        let all = all_value(config, &self.lists);
+        self.tera.global_context().insert_value("all", all);
+        shown
+    }
+}
+
+/// An entry's full card: its base card with `refs` and `backrefs` (base cards of other entries).
+fn full_card(config: &Config, model: &Model, base: &dyn Fn(usize) -> Value, i: usize) -> Value {
+    let mut full = base(i).as_map().cloned().unwrap_or_default();
+    let mut refs = tera::Map::new();
+    for (field, targets) in &model.refs[i] {
+        let f = config.collections[model.entries[i].collection].schema.field(field);
+        let is_list = f.is_some_and(|f| matches!(f.kind, crate::schema::Kind::List { .. }));
+        let v: Vec<Value> = targets.iter().map(|t| base(*t)).collect();
+        refs.insert(field.clone().into(), if is_list { Value::from(v) } else { v.into_iter().next().unwrap_or_else(Value::none) });
+    }
+    let mut back: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for &b in &model.backrefs[i] {
+        let cname = config.collections[model.entries[b].collection].name.as_str();
+        if !order.contains(&cname) {
+            order.push(cname);
+        }
+        back.entry(cname).or_default().push(base(b));
+    }
+    let mut backrefs = tera::Map::new();
+    for name in order {
+        backrefs.insert(name.to_string().into(), Value::from(back.remove(name).unwrap_or_default()));
+    }
+    full.insert("refs".into(), Value::from(refs));
+    full.insert("backrefs".into(), Value::from(backrefs));
+    Value::from(full)
+}
+
+/// A collection's full cards in listing order.
+fn list_value(cards: &[(Value, Value)], list: &[usize]) -> Value {
+    Value::from(list.iter().map(|i| cards[*i].1.clone()).collect::<Vec<_>>())
+}
+
+/// The `all` global: every collection's list of cards, by name.
+fn all_value(config: &Config, lists: &[Value]) -> Value {
+    let mut all = tera::Map::new();
+    for (c, list) in config.collections.iter().zip(lists) {
+        all.insert(c.name.clone().into(), list.clone());
+    }
+    Value::from(all)
 }
 
 pub fn xml_escape(s: &str) -> String {

@@ -129,6 +129,11 @@ fn project_slugs(site: &Path) -> Vec<String> {
     v
 }
 
+/// `text` with the line starting with `prefix` replaced by `line`.
+fn replace_line(text: &str, prefix: &str, line: &str) -> String {
+    text.lines().map(|l| if l.starts_with(prefix) { line } else { l }).collect::<Vec<_>>().join("\n") + "\n"
+}
+
 #[test]
 fn random_edits_match_full_builds() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,7 +165,7 @@ fn random_edits_match_full_builds() {
     for step in 0..150 {
         let slugs = project_slugs(&site);
         let mut changed: Vec<PathBuf> = Vec::new();
-        let op = rng.below(9);
+        let op = rng.below(14);
         match op {
             0 | 1 => {
                 // Edit a project (title, date, countries, draft).
@@ -229,6 +234,51 @@ fn random_edits_match_full_builds() {
                 // A template changes.
                 let p = site.join("themes/default/templates/list.html");
                 fs::write(&p, LIST.replace("{{ section.title }}:", &format!("{{{{ section.title }}}} v{}:", rng.below(100)))).unwrap();
+                changed.push(p);
+            }
+            9 | 10 | 11 => {
+                // Edit one thing of a project: its body only (no card changes), its date
+                // only (it moves in its listing and terms) or its countries only.
+                let s = &slugs[rng.below(slugs.len())];
+                if s == "bundle" {
+                    continue;
+                }
+                let p = site.join(format!("content/projects/{s}.md"));
+                let text = fs::read_to_string(&p).unwrap();
+                let text = match op {
+                    9 => format!("{text}\nParagraphe {}.\n", rng.next() % 1000),
+                    10 => replace_line(&text, "date: ", &format!("date: 2026-0{}-1{}", 1 + rng.below(9), rng.below(9))),
+                    _ => {
+                        let countries = ["France", "Espagne", "Italie", "Grèce"];
+                        replace_line(&text, "countries: ", &format!("countries: [{}]", countries[rng.below(4)]))
+                    }
+                };
+                fs::write(&p, text).unwrap();
+                changed.push(p);
+            }
+            12 => {
+                // The bundle's text changes but not its image: the processed image is kept.
+                let p = site.join("content/projects/bundle/index.md");
+                let text = fs::read_to_string(&p).unwrap();
+                fs::write(&p, replace_line(&text, "date: ", &format!("date: 2026-0{}-02", 1 + rng.below(9)))).unwrap();
+                changed.push(p);
+            }
+            13 => {
+                // A broken internal link fails the rebuild and leaves the site as it was;
+                // the fix (with another date) must then be compared with the last good state.
+                let s = &slugs[rng.below(slugs.len())];
+                if s == "bundle" {
+                    continue;
+                }
+                let p = site.join(format!("content/projects/{s}.md"));
+                let good = fs::read_to_string(&p).unwrap();
+                if good.contains("draft: true") {
+                    continue; // drafts are not rendered, so their links are not checked
+                }
+                let broken = replace_line(&good, "date: ", &format!("date: 2026-0{}-2{}", 1 + rng.below(9), rng.below(9)));
+                fs::write(&p, format!("{broken}\n[lien](@/projects/nulle-part.md)\n")).unwrap();
+                assert!(inc.apply(std::slice::from_ref(&p)).is_err(), "step {step}: a broken link must fail the rebuild");
+                fs::write(&p, replace_line(&good, "date: ", &format!("date: 2026-0{}-2{}", 1 + rng.below(9), rng.below(9)))).unwrap();
                 changed.push(p);
             }
             _ => {
