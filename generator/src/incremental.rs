@@ -216,6 +216,10 @@ impl Site {
         let t = Instant::now();
         let model_opts = model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() };
         let rels: Vec<String> = undo.pages.iter().map(|(rel, _)| rel.clone()).collect();
+        // The caches trust what they hold: tell them which files changed.
+        for rel in &rels {
+            self.card_cache.forget(rel);
+        }
 
         // Edits of existing entries that keep the site's shape: patch the model in place,
         // refresh the cards they touch, render only the pages that show them.
@@ -262,6 +266,9 @@ impl Site {
             };
         }
 
+        for rel in &rels {
+            self.parse_cache.forget(rel);
+        }
         let mut changed_sources: HashSet<String> = rels.into_iter().collect();
         let built = model::build_model_cached(&self.prepared.config, &self.prepared.sources, &model_opts, &mut self.parse_cache)
             .and_then(|mut new| {

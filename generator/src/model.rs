@@ -286,24 +286,20 @@ fn term_names(field: &Field, v: &Json) -> Vec<String> {
 
 type ParseResult = Result<(Parsed, Vec<Diagnostic>), Vec<Diagnostic>>;
 
-/// Parse results of content files by path, with a hash of the text they came from,
-/// so that the incremental path re-parses only the files that changed. Only valid for
-/// one configuration: drop it when `vitrine.yaml` or `data/` change.
+/// Parse results of content files by path, so that the incremental path re-parses only
+/// the files that changed. The caller says which ones did ([`ParseCache::forget`]):
+/// hashing every text again to find out took longer, at 10,000 files, than the rest of
+/// an edit. The length of the text is kept as a cheap guard. Only valid for one
+/// configuration: drop it when `vitrine.yaml` or `data/` change.
 #[derive(Default)]
-pub struct ParseCache(HashMap<String, (u64, std::sync::Arc<ParseResult>)>);
+pub struct ParseCache(HashMap<String, (usize, std::sync::Arc<ParseResult>)>);
 
 impl ParseCache {
-    /// Forgets a file, so that the next build parses it again.
+    /// Forgets a file whose text changed (or that failed to build), so that the next
+    /// build parses it again.
     pub fn forget(&mut self, rel: &str) {
         self.0.remove(rel);
     }
-}
-
-fn text_hash(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> Result<Model, Error> {
@@ -312,28 +308,24 @@ pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> R
 
 /// `build_model`, reusing (and refreshing) the parse results in `cache`.
 pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOptions, cache: &mut ParseCache) -> Result<Model, Error> {
-    let fresh: Vec<(u64, std::sync::Arc<ParseResult>)> = sources
+    let fresh: Vec<std::sync::Arc<ParseResult>> = sources
         .pages
         .par_iter()
-        .map(|f| {
-            let h = text_hash(&f.text);
-            match cache.0.get(&f.rel) {
-                Some((old, r)) if *old == h => (h, r.clone()),
-                _ => (h, std::sync::Arc::new(parse_file(config, f))),
-            }
+        .map(|f| match cache.0.get(&f.rel) {
+            Some((len, r)) if *len == f.text.len() => r.clone(),
+            _ => std::sync::Arc::new(parse_file(config, f)),
         })
         .collect();
-    cache.0 = sources.pages.iter().zip(&fresh).map(|(f, r)| (f.rel.clone(), r.clone())).collect();
-    let results: Vec<ParseResult> = fresh.into_iter().map(|(_, r)| (*r).clone()).collect();
+    cache.0 = sources.pages.iter().zip(&fresh).map(|(f, r)| (f.rel.clone(), (f.text.len(), r.clone()))).collect();
     let mut diags = Vec::new();
-    let mut parsed = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
+    let mut parsed: Vec<&Parsed> = Vec::with_capacity(fresh.len());
+    for r in &fresh {
+        match &**r {
             Ok((p, d)) => {
-                diags.extend(d);
+                diags.extend(d.iter().cloned());
                 parsed.push(p);
             }
-            Err(d) => diags.extend(d),
+            Err(d) => diags.extend(d.iter().cloned()),
         }
     }
 
@@ -352,11 +344,11 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
         match &p.place {
             Place::Home => {
                 model.links.insert(p.source.clone(), "/".into());
-                model.home = section(&p);
+                model.home = section(p);
             }
             Place::Section(c) => {
                 model.links.insert(p.source.clone(), config.collections[*c].url());
-                model.sections[*c] = Some(section(&p));
+                model.sections[*c] = Some(section(p));
             }
             Place::Entry { collection, slug, bundle } => {
                 let c = &config.collections[*collection];
@@ -396,7 +388,7 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
                     body_line: p.body_line,
                 });
                 // Keep the YAML tree of published entries for positions of cross-file errors.
-                entry_nodes.push(p.node);
+                entry_nodes.push(p.node.clone());
             }
         }
     }
@@ -726,7 +718,7 @@ pub fn patch_entries(
             body: new.body.clone(),
             body_line: new.body_line,
         };
-        edits.push((i, entry, refs, text_hash(&f.text), fresh.clone()));
+        edits.push((i, entry, refs, f.text.len(), fresh.clone()));
     }
 
     let mut patch = Patch {
