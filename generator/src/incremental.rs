@@ -1,14 +1,25 @@
 //! Incremental rebuilds for `vitrine serve` and for approvals in the daemon.
 //!
-//! A `Site` keeps the last loaded sources and model in memory. When files
-//! change, the change is classified and mapped to an explicit action:
+//! A `Site` keeps the last loaded sources, the model, the parse and card caches, the
+//! templates with every entry's cards (`render::Views`) and the set of output paths
+//! in memory. When files change, the change is classified and mapped to an explicit
+//! action:
 //!
-//! - content file added, changed or deleted: re-read that file only, rebuild the
-//!   model (a parallel parse of front matter, no rendering), then render only
-//!   the jobs that can depend on the changed entries: their pages, pages that
-//!   reference them or that they reference, every page of their collection's
-//!   listing, every page of the terms they had or have, the taxonomy indexes,
-//!   the home page, feeds and sitemap. Outputs no longer produced are removed.
+//! - existing entry files edited, each keeping its collection and slug, still
+//!   published, with no error or warning (the usual edit): the model is patched in
+//!   place (`model::patch_entries`: the entry is replaced, its references re-resolved,
+//!   and it is moved within its listing and terms by binary search), the cards it
+//!   touches are refreshed, and only the pages that show a changed card or whose
+//!   slice of a listing or term moved are rendered (`patched_jobs`). An edit of the
+//!   body alone changes no card and renders one page. Nothing is proportional to the
+//!   size of the site but a few scans of index lists.
+//! - any other content change (file added, deleted or renamed, slug, draft or future
+//!   date, section, error): re-read the changed files only, rebuild the model from the
+//!   parse cache, then render only the jobs that can depend on the changed entries
+//!   (`affected_jobs`): their pages, pages that reference them or that they reference,
+//!   every page of their collection's listing, every page of the terms they had or
+//!   have, the taxonomy indexes, the home page, feeds and sitemap. Outputs no longer
+//!   produced are removed.
 //! - template changed: templates are reloaded and every page is re-rendered
 //!   (every page uses the base template), the model is kept; `write` still only
 //!   writes files whose bytes changed.
@@ -16,9 +27,10 @@
 //!   changed bytes written, removed ones deleted); nothing is rendered.
 //! - config, data or theme strings changed: everything is reloaded.
 //!
-//! What it does not do: guess. Any entry whose card changed is re-rendered
-//! everywhere it can appear; the test in tests/incremental.rs checks after
-//! random edits that the output is byte-identical to a fresh full build.
+//! On failure the sources, the model and the output stay as they were (the patch
+//! is undone). What it does not do: guess. The test in tests/incremental.rs checks
+//! after random edits of every kind that the output is byte-identical to a fresh
+//! full build.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,10 @@
 //!
 //! The model knows nothing about templates or HTML; Markdown bodies are kept as
 //! text and rendered by `render`.
+//!
+//! For `vitrine serve`, `patch_entries` applies the usual edit (an existing entry
+//! changed without changing the site's shape) to a model in place, giving the same
+//! model as a full `build_model` without redoing the cross-file assembly.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -4,7 +4,9 @@
 //! build as a Tera value; Tera 2 values are reference-counted, so putting a card
 //! in a listing, a term page and the home page costs a pointer copy, never a
 //! re-serialisation. Outputs are independent `Job`s rendered in parallel; the
-//! incremental path (serve, approvals) renders only the jobs a change affects.
+//! incremental path (serve, approvals) renders only the jobs a change affects, and
+//! keeps the templates and cards (`Views`) between rebuilds, refreshing the few cards
+//! an edit touches.
 //!
 //! Feeds, the sitemap and robots.txt are written here in Rust rather than by
 //! templates, so they are always well-formed. This stage never touches the
