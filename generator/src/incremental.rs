@@ -36,6 +36,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use crate::error::Error;
 use crate::load;
 use crate::model::{self, Model};
@@ -384,8 +386,9 @@ impl Site {
             crate::write::write_outputs(&self.opts.out, &outputs)?
         } else {
             let mut stats = crate::write::WriteStats::default();
-            for o in &outputs {
-                if crate::write::write_output(&self.opts.out, o)? {
+            let results: Vec<Result<bool, Error>> = outputs.par_iter().map(|o| crate::write::write_output(&self.opts.out, o)).collect();
+            for written in results {
+                if written? {
                     stats.written += 1;
                 }
             }
