@@ -212,9 +212,14 @@ impl Site {
                 let file = if abs.is_file() { Some(load::read_source(&content_dir, &abs)?) } else { None };
                 pages.retain(|(r, _)| *r != rel);
                 pages.push((rel, file));
-            } else {
+            } else if abs.is_file() || self.prepared.sources.assets.iter().any(|a| a.rel == rel) {
                 assets.push((rel.clone(), abs.is_file().then(|| load::Asset { rel, src: abs.clone() })));
             }
+            // Otherwise a file that came and went before the rebuild (an editor's probe
+            // file such as Vim's `4913`): nothing changed.
+        }
+        if pages.is_empty() && assets.is_empty() {
+            return Ok(BuildReport::default());
         }
         // Sources are updated in place; `undo` puts them back if the build fails.
         let undo = Undo {

@@ -165,7 +165,7 @@ fn random_edits_match_full_builds() {
     for step in 0..150 {
         let slugs = project_slugs(&site);
         let mut changed: Vec<PathBuf> = Vec::new();
-        let op = rng.below(14);
+        let op = rng.below(15);
         match op {
             0 | 1 => {
                 // Edit a project (title, date, countries, draft).
@@ -279,6 +279,13 @@ fn random_edits_match_full_builds() {
                 fs::write(&p, format!("{broken}\n[lien](@/projects/nulle-part.md)\n")).unwrap();
                 assert!(inc.apply(std::slice::from_ref(&p)).is_err(), "step {step}: a broken link must fail the rebuild");
                 fs::write(&p, replace_line(&good, "date: ", &format!("date: 2026-0{}-2{}", 1 + rng.below(9), rng.below(9)))).unwrap();
+                changed.push(p);
+            }
+            14 => {
+                // A file that came and went before the rebuild (Vim's `4913` probe file).
+                let p = site.join("content/projects/4913");
+                fs::write(&p, b"").unwrap();
+                fs::remove_file(&p).unwrap();
                 changed.push(p);
             }
             _ => {
