@@ -1,0 +1,160 @@
+//! Accessibility checks of the default theme on the built example site, in a
+//! real Chromium, for one page of every type (home, listings and their second
+//! page, entries, taxonomy index and term, search, plain page, form, 404).
+//!
+//! What it checks on each page, at a phone width (390 px) and a desktop width:
+//! the `lang` attribute, the skip link is the first stop of the Tab key and
+//! moves the focus into `<main>`, a visible focus ring, one `h1` and no skipped
+//! heading level, no resource loaded from another origin, no horizontal
+//! scrolling, every form control has a label and every `aria-describedby`
+//! points at an element that exists. The page list is read from the build
+//! output (first entry of each listing), never hard-coded.
+//!
+//! It deliberately does not check colour contrast or ARIA rules in depth:
+//! that is axe-core's job, run by hand (see the README, "Accessibility"),
+//! because axe is an npm package the tests must not download.
+
+mod browser;
+mod common;
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use serde_json::Value;
+use std::path::Path;
+
+/// One page's facts, gathered by a script in the page.
+const FACTS: &str = r#"
+const vw = document.documentElement.clientWidth;
+const levels = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]
+  .filter(h => !h.closest('[hidden]'))
+  .map(h => +h.tagName[1]);
+const skips = [];
+for (let i = 1; i < levels.length; i++) if (levels[i] > levels[i - 1] + 1) skips.push(`h${levels[i - 1]} then h${levels[i]}`);
+const foreign = performance.getEntriesByType('resource').map(r => r.name)
+  .filter(u => !u.startsWith(location.origin) && !u.startsWith('data:'));
+for (const el of document.querySelectorAll('[src], [srcset], link[rel~="stylesheet"], link[rel~="icon"], link[rel~="preload"]')) {
+  for (const a of ['src', 'srcset', 'href']) {
+    const v = (el.getAttribute(a) || '').trim();
+    if (/^(https?:)?\/\//.test(v) && !v.startsWith(location.origin)) foreign.push(`${el.tagName} ${a}=${v}`);
+  }
+}
+const controls = [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(c => !c.closest('[hidden], [aria-hidden=true]'));
+const unlabelled = controls.filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-labelledby') && !c.getAttribute('aria-label'))
+  .map(c => c.id || c.name);
+const dangling = [...document.querySelectorAll('[aria-describedby], [aria-labelledby]')].flatMap(e =>
+  ['aria-describedby', 'aria-labelledby'].flatMap(a => (e.getAttribute(a) || '').split(/\s+/).filter(id => id && !document.getElementById(id)).map(id => `${a}=${id}`)));
+const wide = [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > vw + 1 && !e.closest('.table-wrap, .prose table, .visually-hidden, .skip-link, [hidden]'))
+  .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : ''));
+return {
+  lang: document.documentElement.lang,
+  h1: levels.filter(l => l === 1).length,
+  skips, foreign, unlabelled, dangling,
+  overflow: document.documentElement.scrollWidth > vw + 1,
+  wide,
+};
+"#;
+
+/// After the first Tab: what has the focus, and does it show a focus ring.
+const FOCUSED: &str = r#"
+const a = document.activeElement;
+const s = getComputedStyle(a);
+const r = a.getBoundingClientRect();
+return {
+  class: a.className,
+  href: a.getAttribute('href'),
+  ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+  on_screen: r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.right <= document.documentElement.clientWidth,
+};
+"#;
+
+/// The first entry link of a listing page in the build output.
+fn first_entry(out: &Path, listing: &str) -> String {
+    let html = std::fs::read_to_string(out.join(listing.trim_matches('/')).join("index.html")).unwrap();
+    let at = html.find("class=\"card__title\"").unwrap_or_else(|| panic!("{listing} has cards"));
+    let href = &html[at..][html[at..].find("href=\"").unwrap() + 6..];
+    href[..href.find('"').unwrap()].to_string()
+}
+
+fn exists(out: &Path, url: &str) -> bool {
+    out.join(url.trim_matches('/')).join("index.html").is_file()
+}
+
+async fn press(b: &browser::Browser, key: Key) {
+    let k: char = key.into();
+    let seq = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: k }).then(KeyAction::Up { value: k });
+    b.client().perform_actions(seq).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_page_type_passes_the_basic_accessibility_checks() {
+    let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("public");
+    let root = common::repo_root();
+    common::vitrine(&["build", "--site", root.to_str().unwrap(), "--out", out.to_str().unwrap()]).assert_ok();
+
+    let mut pages: Vec<String> = vec!["/".into()];
+    for listing in ["/projets/", "/formations/", "/labels/"] {
+        pages.push(listing.into());
+        pages.push(first_entry(&out, listing));
+        let second = format!("{listing}page/2/");
+        if exists(&out, &second) {
+            pages.push(second);
+        }
+    }
+    pages.push("/pays/".into());
+    let taxonomy = std::fs::read_to_string(out.join("pays/index.html")).unwrap();
+    let term_at = taxonomy.find("class=\"term\" href=\"").expect("the taxonomy index links its terms");
+    let term = &taxonomy[term_at + 19..];
+    pages.push(term[..term.find('"').unwrap()].to_string());
+    for p in ["/recherche/", "/a-propos/", "/proposer/projets/", "/proposer/labels/"] {
+        assert!(exists(&out, p), "{p} is built");
+        pages.push(p.into());
+    }
+    pages.push("/404.html".into());
+
+    let server = browser::StaticServer::serve(&out).unwrap();
+    let mut problems = Vec::new();
+    for (width, height) in [(390, 900), (1280, 900)] {
+        b.set_window_size(width, height).await.unwrap();
+        for page in &pages {
+            b.goto(&server.url(page)).await.unwrap();
+            let f = b.execute(FACTS).await.unwrap();
+            let at = format!("{page} at {width} px");
+            if f["lang"] != "fr" {
+                problems.push(format!("{at}: lang is {}", f["lang"]));
+            }
+            if f["h1"] != 1 {
+                problems.push(format!("{at}: {} h1", f["h1"]));
+            }
+            for (key, what) in [("skips", "skipped heading level"), ("foreign", "resource from another origin"), ("unlabelled", "control without a label"), ("dangling", "ARIA reference to a missing id")] {
+                if f[key].as_array().is_some_and(|a| !a.is_empty()) {
+                    problems.push(format!("{at}: {what}: {}", f[key]));
+                }
+            }
+            if f["overflow"] == Value::Bool(true) {
+                problems.push(format!("{at}: scrolls sideways, too wide: {}", f["wide"]));
+            }
+
+            // Keyboard: the first Tab lands on the visible skip link; Enter moves the focus into <main>.
+            press(&b, Key::Tab).await;
+            let focus = b.execute(FOCUSED).await.unwrap();
+            if focus["class"] != "skip-link" || focus["href"] != "#contenu" {
+                problems.push(format!("{at}: first Tab stop is {focus}"));
+                continue;
+            }
+            if focus["ring"] != Value::Bool(true) || focus["on_screen"] != Value::Bool(true) {
+                problems.push(format!("{at}: skip link focused but not visible with a focus ring: {focus}"));
+            }
+            press(&b, Key::Enter).await;
+            let in_main = b.execute("return document.activeElement.id === 'contenu' || !!document.activeElement.closest('main')").await.unwrap();
+            if in_main != Value::Bool(true) {
+                problems.push(format!("{at}: the skip link does not move the focus into <main>"));
+            }
+        }
+    }
+    b.close().await;
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+}
