@@ -13,8 +13,8 @@
 //!   slice of a listing or term moved are rendered (`patched_jobs`). An edit of the
 //!   body alone changes no card and renders one page. Nothing is proportional to the
 //!   size of the site but a few scans of index lists.
-//! - any other content change (file added, deleted or renamed, slug, draft or future
-//!   date, section, error): re-read the changed files only, rebuild the model from the
+//! - any other content change (file or bundle directory added, deleted or renamed,
+//!   asset, slug, draft or future date, section, error): re-read the changed files only, rebuild the model from the
 //!   parse cache, then render only the jobs that can depend on the changed entries
 //!   (`affected_jobs`): their pages, pages that reference them or that they reference,
 //!   every page of their collection's listing, every page of the terms they had or
@@ -192,25 +192,40 @@ impl Site {
         }
         let t = Instant::now();
         let content_dir = self.opts.site.join("content");
-        // Read every changed file before touching anything: a read error leaves the site as it was.
-        let mut pages: Vec<(String, Option<load::SourceFile>)> = Vec::new();
-        let mut assets: Vec<(String, Option<load::Asset>)> = Vec::new();
+        // A directory stands for every file in it (a bundle added, moved or deleted at
+        // once): the files in it now, and the files known under it before.
+        let rel_of = |abs: &Path| abs.strip_prefix(&content_dir).ok().map(|r| r.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
+        let mut files: Vec<PathBuf> = Vec::new();
         for p in changed {
             let abs = if p.is_absolute() { p.clone() } else { self.opts.site.join(p) };
             if classify(&self.opts.site, &theme, &abs) != ChangeKind::Content {
                 continue;
             }
-            let Ok(rel_path) = abs.strip_prefix(&content_dir) else { continue };
-            let rel = rel_path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let Some(rel) = rel_of(&abs) else { continue };
+            if abs.is_dir() || !abs.exists() {
+                let under = format!("{rel}/");
+                let src = &self.prepared.sources;
+                files.extend(src.pages.iter().filter(|f| f.rel.starts_with(&under)).map(|f| content_dir.join(&f.rel)));
+                files.extend(src.assets.iter().filter(|a| a.rel.starts_with(&under)).map(|a| content_dir.join(&a.rel)));
+            }
             if abs.is_dir() {
-                // A directory appeared or vanished (bundle moved): reload content wholesale.
-                self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
-                self.card_cache = render::CardCache::default();
-                return self.render_and_write(None, timings, None, true);
+                files.extend(load::walk_files(&abs)?);
+            } else {
+                files.push(abs);
+            }
+        }
+        files.sort();
+        files.dedup();
+        // Read every changed file before touching anything: a read error leaves the site as it was.
+        let mut pages: Vec<(String, Option<load::SourceFile>)> = Vec::new();
+        let mut assets: Vec<(String, Option<load::Asset>)> = Vec::new();
+        for abs in files {
+            let Some(rel) = rel_of(&abs) else { continue };
+            if classify(&self.opts.site, &theme, &abs) != ChangeKind::Content {
+                continue;
             }
             if rel.ends_with(".md") {
                 let file = if abs.is_file() { Some(load::read_source(&content_dir, &abs)?) } else { None };
-                pages.retain(|(r, _)| *r != rel);
                 pages.push((rel, file));
             } else if abs.is_file() || self.prepared.sources.assets.iter().any(|a| a.rel == rel) {
                 assets.push((rel.clone(), abs.is_file().then(|| load::Asset { rel, src: abs.clone() })));
@@ -226,6 +241,7 @@ impl Site {
             pages: pages.into_iter().map(|(rel, file)| { let old = replace_page(&mut self.prepared.sources.pages, &rel, file); (rel, old) }).collect(),
             assets: (!assets.is_empty()).then(|| self.prepared.sources.assets.clone()),
         };
+        let changed_assets: Vec<String> = assets.iter().map(|(rel, _)| rel.clone()).collect();
         for (rel, asset) in assets {
             self.prepared.sources.assets.retain(|a| a.rel != rel);
             self.prepared.sources.assets.extend(asset);
@@ -305,10 +321,15 @@ impl Site {
                 return Err(e);
             }
         };
-        if undo.assets.is_some() {
-            // Image sizes and existence checks depend on assets: treat every bundle's entry as changed.
-            self.card_cache = render::CardCache::default();
-            changed_sources.extend(new.entries.iter().map(|e| e.source.clone()));
+        // Image sizes, variants and existence checks depend on assets. An entry can only
+        // use the files of its own directory and below (image paths are relative to it):
+        // those entries count as changed.
+        for e in &new.entries {
+            let dir = e.source.rsplit_once('/').map_or("", |(d, _)| d);
+            if changed_assets.iter().any(|a| dir.is_empty() || a.starts_with(&format!("{dir}/"))) {
+                self.card_cache.forget(&e.source);
+                changed_sources.insert(e.source.clone());
+            }
         }
         let global = render::collections_read_everywhere(&self.prepared.sources);
         let listings_read_all = render::listings_reading_all_pages(&self.prepared.config, &self.prepared.sources);

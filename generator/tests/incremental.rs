@@ -165,12 +165,12 @@ fn random_edits_match_full_builds() {
     for step in 0..150 {
         let slugs = project_slugs(&site);
         let mut changed: Vec<PathBuf> = Vec::new();
-        let op = rng.below(15);
+        let op = rng.below(16);
         match op {
             0 | 1 => {
                 // Edit a project (title, date, countries, draft).
                 let s = &slugs[rng.below(slugs.len())];
-                if s == "bundle" {
+                if s.starts_with("bundle") {
                     continue;
                 }
                 let p = site.join(format!("content/projects/{s}.md"));
@@ -193,7 +193,7 @@ fn random_edits_match_full_builds() {
                 // Delete a project nobody references (a dangling reference is an error, tested elsewhere).
                 let labels = fs::read_dir(site.join("content/labels")).unwrap().map(|e| fs::read_to_string(e.unwrap().path()).unwrap()).collect::<Vec<_>>().join("\n");
                 let s = &slugs[rng.below(slugs.len())];
-                if s == "bundle" || labels.contains(&format!("project: {s}\n")) || slugs.len() < 3 {
+                if s.starts_with("bundle") || labels.contains(&format!("project: {s}\n")) || slugs.len() < 3 {
                     continue;
                 }
                 let p = site.join(format!("content/projects/{s}.md"));
@@ -204,7 +204,7 @@ fn random_edits_match_full_builds() {
                 // Rename a project nobody references.
                 let labels = fs::read_dir(site.join("content/labels")).unwrap().map(|e| fs::read_to_string(e.unwrap().path()).unwrap()).collect::<Vec<_>>().join("\n");
                 let s = &slugs[rng.below(slugs.len())];
-                if s == "bundle" || labels.contains(&format!("project: {s}\n")) {
+                if s.starts_with("bundle") || labels.contains(&format!("project: {s}\n")) {
                     continue;
                 }
                 let from = site.join(format!("content/projects/{s}.md"));
@@ -240,7 +240,7 @@ fn random_edits_match_full_builds() {
                 // Edit one thing of a project: its body only (no card changes), its date
                 // only (it moves in its listing and terms) or its countries only.
                 let s = &slugs[rng.below(slugs.len())];
-                if s == "bundle" {
+                if s.starts_with("bundle") {
                     continue;
                 }
                 let p = site.join(format!("content/projects/{s}.md"));
@@ -267,7 +267,7 @@ fn random_edits_match_full_builds() {
                 // A broken internal link fails the rebuild and leaves the site as it was;
                 // the fix (with another date) must then be compared with the last good state.
                 let s = &slugs[rng.below(slugs.len())];
-                if s == "bundle" {
+                if s.starts_with("bundle") {
                     continue;
                 }
                 let p = site.join(format!("content/projects/{s}.md"));
@@ -280,6 +280,22 @@ fn random_edits_match_full_builds() {
                 assert!(inc.apply(std::slice::from_ref(&p)).is_err(), "step {step}: a broken link must fail the rebuild");
                 fs::write(&p, replace_line(&good, "date: ", &format!("date: 2026-0{}-2{}", 1 + rng.below(9), rng.below(9)))).unwrap();
                 changed.push(p);
+            }
+            15 => {
+                // A whole bundle (directory with its text and image) appears or goes at once,
+                // as when the daemon publishes an approval or a folder is moved away.
+                let dir = site.join("content/projects/bundle-extra");
+                let labels = fs::read_dir(site.join("content/labels")).unwrap().map(|e| fs::read_to_string(e.unwrap().path()).unwrap()).collect::<Vec<_>>().join("\n");
+                if dir.exists() {
+                    if labels.contains("project: bundle-extra\n") {
+                        continue;
+                    }
+                    fs::remove_dir_all(&dir).unwrap();
+                } else {
+                    write(&site, "content/projects/bundle-extra/index.md", format!("---\ntitle: Autre paquet\ndate: 2026-03-0{}\ncountries: [Italie]\ncover: {{ src: photo.png, alt: Une photo }}\n---\nTexte.\n", 1 + rng.below(9)).as_bytes());
+                    write(&site, "content/projects/bundle-extra/photo.png", PNG);
+                }
+                changed.push(dir);
             }
             14 => {
                 // A file that came and went before the rebuild (Vim's `4913` probe file).
