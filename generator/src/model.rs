@@ -591,8 +591,8 @@ fn entry_terms(config: &Config, e: &Entry) -> Vec<(usize, String, String)> {
 
 /// The references of an entry resolved to published entries, as `build_model` groups
 /// them (by top-level field); `None` when one of them is not a published entry.
-fn resolve_refs(config: &Config, model: &Model, collection: usize, fields: &Map<String, Json>) -> Option<Vec<(String, Vec<usize>)>> {
-    let mut refs: Vec<(String, Vec<usize>)> = Vec::new();
+fn resolve_refs(config: &Config, model: &Model, collection: usize, fields: &Map<String, Json>) -> Option<EntryRefs> {
+    let mut refs: EntryRefs = Vec::new();
     let mut resolved = true;
     visit_fields(&config.collections[collection].schema.fields, fields, &mut |field, path, v| {
         if let (Kind::Reference { collection: target }, Json::String(slug)) = (&field.kind, v) {
@@ -615,6 +615,9 @@ fn resolve_refs(config: &Config, model: &Model, collection: usize, fields: &Map<
     resolved.then_some(refs)
 }
 
+/// An entry's resolved references: (field name, entry indices), as in `Model::refs`.
+type EntryRefs = Vec<(String, Vec<usize>)>;
+
 /// What [`patch_entries`] changed: what the incremental path needs to find the pages
 /// to re-render, and what it takes to put the model back when rendering fails.
 pub struct Patch {
@@ -625,7 +628,7 @@ pub struct Patch {
     pub touched: std::collections::BTreeSet<usize>,
     /// The changed entries as they were.
     pub old_entries: Vec<(usize, Entry)>,
-    old_refs: Vec<(usize, Vec<(String, Vec<usize>)>)>,
+    old_refs: Vec<(usize, EntryRefs)>,
     old_backrefs: Vec<(usize, Vec<usize>)>,
     /// Listings that were re-ordered, as they were.
     pub old_lists: Vec<(usize, Vec<usize>)>,
