@@ -82,33 +82,177 @@ impl AppError {
     }
 }
 
+/// Clear French title of an error page.
 fn title_for(status: StatusCode) -> &'static str {
     match status.as_u16() {
-        400 => "Requête invalide",
+        400 => "Demande incorrecte",
         401 => "Connexion requise",
         403 => "Accès refusé",
         404 => "Page introuvable",
-        405 => "Méthode non permise",
-        409 => "Conflit",
+        405 => "Action impossible à cette adresse",
+        408 => "Délai dépassé",
+        409 => "Action impossible pour le moment",
         413 => "Envoi trop volumineux",
-        415 => "Type de contenu non accepté",
+        415 => "Format d'envoi non accepté",
         422 => "Données refusées",
-        429 => "Trop de requêtes",
+        429 => "Trop de demandes",
+        s if s >= 500 => "Erreur du serveur",
         _ => "Erreur",
     }
 }
 
-/// A minimal standalone error page (no template needed, so it cannot fail).
+/// What happened, in a sentence, when the error carries no message of its own.
+fn explanation_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "La demande envoyée n'a pas pu être comprise.",
+        401 => "Cette action est réservée aux correspondants connectés.",
+        403 => "Vous n'avez pas l'autorisation de faire cette action.",
+        404 => "Aucune page ne correspond à cette adresse : elle a peut-être été mal recopiée, ou la page a été retirée.",
+        405 => "Cette adresse n'accepte pas cette méthode : les actions se font par les boutons des formulaires.",
+        408 => "La demande a pris trop de temps.",
+        409 => "Cette action n'est plus possible dans l'état actuel de la proposition.",
+        413 => "L'envoi dépasse la taille permise.",
+        415 => "Ce format d'envoi n'est pas accepté.",
+        422 => "Les données envoyées ont été refusées.",
+        429 => "Trop de demandes ont été envoyées en peu de temps.",
+        _ => "Une erreur est survenue ; rien n'a été perdu de ce qui a déjà été confirmé.",
+    }
+}
+
+/// What to do next, in a sentence.
+fn advice_for(status: StatusCode, moderation: bool) -> &'static str {
+    match status.as_u16() {
+        400 | 422 => "Revenez à la page précédente, vérifiez ce qui a été saisi, puis envoyez à nouveau.",
+        401 => "Connectez-vous, puis recommencez.",
+        403 if moderation => "Rechargez la page puis recommencez ; si le problème persiste, demandez à un administrateur.",
+        403 => "Rechargez la page puis recommencez.",
+        404 if moderation => "Repartez de la file de relecture.",
+        404 => "Vérifiez l'adresse, ou repartez de l'accueil du site.",
+        405 => "Revenez à la page précédente et utilisez le bouton prévu.",
+        409 => "Rechargez la page pour voir l'état à jour.",
+        413 => "Réduisez la taille ou le nombre des images, puis envoyez à nouveau.",
+        415 => "Envoyez le formulaire depuis la page du site.",
+        429 => "Attendez une minute, puis réessayez.",
+        _ => "Réessayez dans un instant.",
+    }
+}
+
+/// A message of a handler as a sentence: capital first letter, final full stop.
+fn sentence(m: &str) -> String {
+    let m = m.trim();
+    let mut c = m.chars();
+    let mut out = match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
+}
+
+/// Marks an error response: the layout middleware ([`error_layout`]) renders
+/// it again with the site's layout (header, navigation of a logged-in
+/// moderator, link back), which needs the request and the state.
+#[derive(Clone, Debug)]
+pub struct ErrorInfo {
+    /// The specific sentence of the handler, if any (else the status' explanation).
+    pub message: Option<String>,
+}
+
+/// Everything an error page shows.
+fn error_context(status: StatusCode, message: Option<&str>, path: &str, session: Option<&crate::auth::Session>) -> tera::Context {
+    let moderation = path.starts_with("/moderation");
+    let mut ctx = tera::Context::new();
+    ctx.insert("page_title", title_for(status));
+    let message = message.map(sentence).filter(|m| !m.is_empty());
+    ctx.insert("message", &message.clone().unwrap_or_else(|| explanation_for(status).to_string()));
+    ctx.insert("help", advice_for(status, moderation));
+    let (back, label) = match (moderation, session) {
+        (true, Some(_)) => ("/moderation/queue", "Retour à la file de relecture"),
+        (true, None) => ("/moderation/login", "Aller à la page de connexion"),
+        (false, _) => ("/", "Retour à l'accueil du site"),
+    };
+    ctx.insert("back", back);
+    ctx.insert("back_label", label);
+    if let Some(s) = session {
+        ctx.insert("user", &s.user);
+        ctx.insert("csrf", &s.csrf);
+    }
+    ctx
+}
+
+/// A standalone error page, used as is only where no state is at hand; the
+/// [`error_layout`] middleware renders it again with the daemon's layout.
+/// Same landmarks as the other pages: header, skip link, focusable main.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
+    error_response(status, Some(message))
+}
+
+fn error_response(status: StatusCode, message: Option<&str>) -> Response {
     let title = title_for(status);
+    let text = message.map(sentence).unwrap_or_else(|| explanation_for(status).to_string());
     let body = format!(
         "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/_vitrine/style.css\"></head><body>\
-         <a class=\"skip\" href=\"#contenu\">Aller au contenu</a><main id=\"contenu\"><h1>{title}</h1>\
-         <div class=\"alert\" role=\"alert\"><p>{}</p></div><p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
-        forms::esc(message)
+         <meta name=\"robots\" content=\"noindex, nofollow\"><title>{title}</title><link rel=\"stylesheet\" href=\"/_vitrine/style.css\"></head><body>\
+         <a class=\"skip\" href=\"#contenu\">Aller au contenu</a><header class=\"top\"><p class=\"brand\"><a href=\"/\">Accueil du site</a></p></header>\
+         <main id=\"contenu\" tabindex=\"-1\"><h1>{title}</h1><div class=\"alert\"><p>{}</p></div><p>{}</p>\
+         <p><a href=\"/\">Retour à l'accueil du site</a></p></main></body></html>",
+        forms::esc(&text),
+        advice_for(status, false),
     );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    let mut resp = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    resp.extensions_mut().insert(ErrorInfo { message: message.map(str::to_string) });
+    resp
+}
+
+/// An error page with the daemon's layout, for a request path and an optional session.
+pub(crate) fn error_page_html(state: &AppState, status: StatusCode, message: Option<&str>, path: &str, session: Option<&crate::auth::Session>) -> String {
+    let ctx = error_context(status, message, path, session);
+    render(state, "error.html", ctx).unwrap_or_else(|_| forms::esc(message.unwrap_or(explanation_for(status))))
+}
+
+async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<crate::auth::Session> {
+    let token = moderation::session_token(headers)?;
+    state.db.read(move |c| crate::auth::find_session(c, &token)).await.ok().flatten()
+}
+
+/// Renders every marked error response (and axum's bodiless 405) with the
+/// daemon's layout: site header, the moderator's navigation when logged in,
+/// skip link, a clear title, a sentence and a link back.
+async fn error_layout(State(state): State<AppState>, req: Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let info = match resp.extensions().get::<ErrorInfo>() {
+        Some(i) => i.clone(),
+        // axum's default 405 has no body: explain it (state changes are POST only).
+        None if status == StatusCode::METHOD_NOT_ALLOWED => ErrorInfo { message: None },
+        None => return resp,
+    };
+    let session = session_of(&state, &headers).await;
+    let html = error_page_html(&state, status, info.message.as_deref(), &path, session.as_ref());
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    Response::from_parts(parts, Body::from(html))
+}
+
+/// The 404 of paths no route or public file answers.
+async fn not_found(State(state): State<AppState>, req: Request) -> Response {
+    let session = session_of(&state, req.headers()).await;
+    let html = error_page_html(&state, StatusCode::NOT_FOUND, None, req.uri().path(), session.as_ref());
+    let mut resp = (StatusCode::NOT_FOUND, Html(html)).into_response();
+    for (k, v) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ("cache-control", "no-store"),
+    ] {
+        resp.headers_mut().insert(k, HeaderValue::from_static(v));
+    }
+    resp
 }
 
 impl IntoResponse for AppError {
@@ -118,9 +262,16 @@ impl IntoResponse for AppError {
             AppError::Page(s, html) => (s, Html(html)).into_response(),
             AppError::Internal(m) => {
                 tracing::error!("erreur interne : {m}");
-                error_page(status, "Une erreur interne est survenue ; rien n'a été perdu de ce qui a déjà été confirmé. Réessayez dans un instant.")
+                error_response(status, None)
             }
-            other => error_page(status, &other.to_string()),
+            AppError::NotFound | AppError::TooLarge | AppError::TooManyRequests | AppError::Unauthorized => {
+                error_response(status, None)
+            }
+            AppError::UnsupportedMedia(ct) => error_response(
+                status,
+                Some(&format!("le format d'envoi « {} » n'est pas accepté", ct.chars().take(80).collect::<String>())),
+            ),
+            other => error_response(status, Some(&other.to_string())),
         }
     }
 }
@@ -173,17 +324,6 @@ pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<St
 }
 
 async fn security_headers(mut resp: Response) -> Response {
-    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
-        // axum's default 405 has no body: explain it (state changes are POST only).
-        let allow = resp.headers().get(header::ALLOW).cloned();
-        resp = error_page(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Cette adresse n'accepte pas cette méthode : les actions se font par les boutons des formulaires (POST).",
-        );
-        if let Some(a) = allow {
-            resp.headers_mut().insert(header::ALLOW, a);
-        }
-    }
     let h = resp.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
@@ -208,6 +348,7 @@ pub fn app(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let public_dir = state.site_dir.join("public");
     let serve_public = state.settings.serve_public;
+    let fallback_state = state.clone();
     let r = Router::new()
         .route("/_vitrine/style.css", get(style_css))
         .route("/submit/{collection}", get(form_page).post(submit_form))
@@ -217,18 +358,18 @@ pub fn app(state: AppState) -> Router {
         .route("/proposer/{path}/", get(static_form_page))
         .route("/healthz", get(|| async { "ok" }))
         .merge(moderation::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error_layout))
         .layer(axum::middleware::map_response(security_headers))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .with_state(state);
+    let missing = axum::routing::any(not_found).with_state(fallback_state);
     if serve_public {
         r.fallback_service(
-            tower_http::services::ServeDir::new(&public_dir)
-                .append_index_html_on_directories(true)
-                .not_found_service(axum::routing::any(|| async { error_page(StatusCode::NOT_FOUND, "Cette page n'existe pas.") })),
+            tower_http::services::ServeDir::new(&public_dir).append_index_html_on_directories(true).not_found_service(missing),
         )
     } else {
-        r.fallback(|| async { error_page(StatusCode::NOT_FOUND, "Cette page n'existe pas.") })
+        r.fallback_service(missing)
     }
 }
 
@@ -377,12 +518,9 @@ pub async fn read_form(state: &AppState, req: Request) -> Result<(Vec<(String, S
     Err(AppError::UnsupportedMedia(if ct.is_empty() { "aucun".into() } else { ct }))
 }
 
+/// An error page for handlers that answer with [`AppError::Page`] (public side: link back home).
 pub(crate) fn error_html(state: &AppState, status: StatusCode, message: &str) -> String {
-    let mut ctx = tera::Context::new();
-    ctx.insert("page_title", title_for(status));
-    ctx.insert("message", message);
-    ctx.insert("back", &Json::Null);
-    render(state, "error.html", ctx).unwrap_or_else(|_| forms::esc(message))
+    error_page_html(state, status, Some(message), "/", None)
 }
 
 // ---------------------------------------------------------------------------

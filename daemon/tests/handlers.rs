@@ -833,3 +833,61 @@ async fn revision_posts_share_the_public_rate_limit() {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(reload(&st, id).await.status, queue::Status::ChangesRequested);
 }
+
+/// The landmarks every daemon page has: site header, skip link, focusable main.
+fn assert_layout(html: &str, what: &str) {
+    assert!(html.contains("<header class=\"top\">"), "{what}: no site header: {html}");
+    assert!(html.contains("<a class=\"skip\" href=\"#contenu\">"), "{what}: no skip link");
+    assert!(html.contains("<main id=\"contenu\" tabindex=\"-1\">"), "{what}: main cannot take focus");
+    assert_eq!(html.matches("<h1>").count(), 1, "{what}: one h1");
+}
+
+#[tokio::test]
+async fn error_pages_have_the_layout_a_clear_title_a_sentence_and_a_way_back() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    // A public 404 (no route, no file): link back home, no lower-case repetition of the title.
+    let r = send(&st, get("/nulle-part/", None)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers().contains_key("content-security-policy"));
+    let html = body(r).await;
+    assert_layout(&html, "public 404");
+    assert!(html.contains("<h1>Page introuvable</h1>"), "{html}");
+    assert!(!html.contains("page introuvable"), "title repeated as the message: {html}");
+    assert!(html.contains("mal recopiée"), "helpful sentence: {html}");
+    assert!(html.contains("<a href=\"/\">Retour à l&#39;accueil du site</a>"), "link back home: {html}");
+    // An unknown submission form (handler 404) gets the same page.
+    let r = send(&st, get("/submit/nothing", None)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_layout(&body(r).await, "handler 404");
+
+    // A moderator's 404 shows their navigation and leads back to the queue.
+    add_user(&st, "modo", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "modo", "mot de passe très long").await;
+    let r = send(&st, get("/moderation/item/999", Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = body(r).await;
+    assert_layout(&html, "moderation 404");
+    assert!(html.contains("Se déconnecter (modo)"), "moderator navigation: {html}");
+    assert!(html.contains("<a href=\"/moderation/queue\">Retour à la file de relecture</a>"), "{html}");
+    // A message of the handler is shown as a sentence, under the clear title.
+    let r = send(&st, post_form("/moderation/item/999/approve", &[("reason", "x")], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = body(r).await;
+    assert_layout(&html, "403");
+    assert!(html.contains("<h1>Accès refusé</h1>") && html.contains("Jeton de sécurité (CSRF) absent ou invalide"), "{html}");
+    // 405 (GET on a POST-only address): explained, Allow kept.
+    let r = send(&st, get("/moderation/logout", Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers().contains_key(header::ALLOW));
+    let html = body(r).await;
+    assert_layout(&html, "405");
+    assert!(html.contains("boutons des formulaires"), "{html}");
+    // A POST without a session: 401, pointing to the login page.
+    let r = send(&st, post_form("/moderation/item/1/approve", &[("csrf", &csrf)], None)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let html = body(r).await;
+    assert_layout(&html, "401");
+    assert!(html.contains("<h1>Connexion requise</h1>") && html.contains("href=\"/moderation/login\""), "{html}");
+    assert!(!html.contains("Se déconnecter"), "no navigation without a session");
+}

@@ -46,8 +46,9 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/users/{id}/remove", post(user_remove))
 }
 
-fn cookie_token(parts: &Parts) -> Option<String> {
-    for v in parts.headers.get_all(header::COOKIE) {
+/// The session token of the request's cookie, when well formed.
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    for v in headers.get_all(header::COOKIE) {
         let Ok(s) = v.to_str() else { continue };
         for c in s.split(';') {
             if let Some(t) = c.trim().strip_prefix(&format!("{COOKIE}="))
@@ -68,7 +69,7 @@ pub struct Mod {
 impl FromRequestParts<AppState> for Mod {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = cookie_token(parts).ok_or(AppError::Unauthorized)?;
+        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let t = token.clone();
         let session = state.db.read(move |c| auth::find_session(c, &t)).await?.ok_or(AppError::Unauthorized)?;
         Ok(Mod { session, token })
@@ -640,7 +641,7 @@ async fn image(State(state): State<AppState>, _m: Mod, UrlPath((id, image_id)): 
 }
 
 /// The page rendered by the generator with the site's templates, as it will be published.
-async fn preview(State(state): State<AppState>, _m: Mod, UrlPath(id): UrlPath<i64>) -> Result<Response, AppError> {
+async fn preview(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>) -> Result<Response, AppError> {
     let (sub, images) = state
         .db
         .read(move |c| Ok(queue::get(c, id)?.map(|s| (s, queue::images(c, id, true).unwrap_or_default()))))
@@ -654,7 +655,13 @@ async fn preview(State(state): State<AppState>, _m: Mod, UrlPath(id): UrlPath<i6
         Ok(html) => Ok(Html(crate::preview::with_banner(&html, &format!("/moderation/item/{id}"))).into_response()),
         Err(e) => Err(AppError::Page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            super::error_html(&state, StatusCode::UNPROCESSABLE_ENTITY, &format!("L'aperçu n'a pas pu être construit : {e}")),
+            super::error_page_html(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&format!("L'aperçu n'a pas pu être construit : {e}")),
+                "/moderation",
+                Some(&m.session),
+            ),
         )),
     }
 }
