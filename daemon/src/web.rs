@@ -43,6 +43,10 @@ pub enum AppError {
     TooManyRequests,
     #[error("connexion requise")]
     Unauthorized,
+    /// A page of the moderation reached without a session: 303 to the login
+    /// page, which comes back to this (checked, same-site) path afterwards.
+    #[error("connexion requise")]
+    LoginRequired(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -73,6 +77,7 @@ impl AppError {
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::LoginRequired(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -260,6 +265,7 @@ impl IntoResponse for AppError {
         let status = self.status();
         match self {
             AppError::Page(s, html) => (s, Html(html)).into_response(),
+            AppError::LoginRequired(next) => Redirect::to(&moderation::login_url(Some(&next))).into_response(),
             AppError::Internal(m) => {
                 tracing::error!("erreur interne : {m}");
                 error_response(status, None)

@@ -243,7 +243,9 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     assert!(preview.contains("/css/"), "site stylesheet expected in the preview");
     assert!(!preview.contains("camille.enseignante@example.org"));
     assert_eq!(content_snapshot(site.path()), before);
-    assert_eq!(send(&st, get(&format!("/moderation/item/{}/preview", sub.id), None)).await.status(), StatusCode::UNAUTHORIZED);
+    let r = send(&st, get(&format!("/moderation/item/{}/preview", sub.id), None)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "no session: to the login page");
+    assert_eq!(r.headers()[header::LOCATION], format!("/moderation/login?next=/moderation/item/{}/preview", sub.id));
 
     // Edit before approving (re-validated): a bad value is refused, a good one recorded.
     let mut edit: Vec<(&str, &str)> = valid_project().into_iter().filter(|(k, _)| !k.starts_with("vt_name") && !k.starts_with("vt_email")).collect();
@@ -393,7 +395,11 @@ async fn setup_link_creates_the_first_admin_once_and_roles_are_enforced() {
     // Logout ends the session.
     let r = send(&st, post_form("/moderation/logout", &[("csrf", &csrf)], Some(&cookie))).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(send(&st, get("/moderation/queue", Some(&cookie))).await.status(), StatusCode::UNAUTHORIZED);
+    let r = send(&st, get("/moderation/queue", Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/moderation/login?next=/moderation/queue");
+    let r = send(&st, post_form("/moderation/logout", &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a POST without a session stays refused");
 }
 
 #[tokio::test]
@@ -890,4 +896,86 @@ async fn error_pages_have_the_layout_a_clear_title_a_sentence_and_a_way_back() {
     assert_layout(&html, "401");
     assert!(html.contains("<h1>Connexion requise</h1>") && html.contains("href=\"/moderation/login\""), "{html}");
     assert!(!html.contains("Se déconnecter"), "no navigation without a session");
+}
+
+/// Logs in through the form the login page shows (with its hidden fields), returns the response.
+async fn post_login_page(st: &vitrine_daemon::AppState, page: &str, next: Option<&str>) -> axum::http::Response<axum::body::Body> {
+    let csrf = hidden_value(page, "csrf");
+    let mut pairs = vec![("csrf", csrf.as_str()), ("username", "modo"), ("password", "mot de passe très long")];
+    if let Some(n) = next {
+        pairs.push(("next", n));
+    }
+    send(st, post_form("/moderation/login", &pairs, None)).await
+}
+
+#[tokio::test]
+async fn moderation_pages_without_a_session_go_to_the_login_and_come_back_never_elsewhere() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    add_user(&st, "modo", "mot de passe très long", Role::Moderator).await;
+    let tok = token(&st, "projects", 10);
+    assert_eq!(send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await.status(), StatusCode::SEE_OTHER);
+
+    // A GET on a moderation page without a session (or with a forged one): 303 to the login, with the way back.
+    let r = send(&st, get("/moderation/queue?status=pending&order=newest", None)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert_eq!(loc, "/moderation/login?next=/moderation/queue%3Fstatus%3Dpending%26order%3Dnewest");
+    let forged = format!("vt_session={}", "f".repeat(64));
+    let r = send(&st, get("/moderation/item/1", Some(&forged))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/moderation/login?next=/moderation/item/1");
+
+    // The login page keeps it; after login the moderator lands there.
+    let page = body(send(&st, get(&loc, None)).await).await;
+    assert_eq!(hidden_value(&page, "next"), "/moderation/queue?status=pending&amp;order=newest");
+    assert!(page.contains("connectez-vous pour y accéder"), "{page}");
+    let r = post_login_page(&st, &page, Some("/moderation/queue?status=pending&order=newest")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/moderation/queue?status=pending&order=newest");
+    let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let r = send(&st, get("/moderation/queue?status=pending&order=newest", Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Already logged in: the login address goes straight to the return path.
+    let r = send(&st, get("/moderation/login?next=/moderation/item/1", Some(&cookie))).await;
+    assert_eq!(r.headers()[header::LOCATION], "/moderation/item/1");
+
+    // A wrong password keeps the return path in the form shown again.
+    let page = body(send(&st, get("/moderation/login?next=/moderation/item/1", None)).await).await;
+    let csrf = hidden_value(&page, "csrf");
+    let r = send(&st, post_form("/moderation/login", &[("csrf", &csrf), ("username", "modo"), ("password", "faux"), ("next", "/moderation/item/1")], None)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(hidden_value(&body(r).await, "next"), "/moderation/item/1");
+
+    // Attempted open redirects: ignored, both on the page and after login.
+    for evil in [
+        "//evil.example",
+        "https://evil.example/moderation",
+        "/moderation@evil.example",
+        "//evil.example/moderation",
+        "/\\evil.example",
+        "/moderation/\\evil.example",
+        "/moderation/../evil",
+        "/moderation/%2e%2e/evil",
+        "/moderationevil",
+        "/moderation//evil.example",
+        "javascript:alert(1)",
+        "/moderation/queue\r\nLocation: https://evil.example",
+    ] {
+        let page = body(send(&st, get(&format!("/moderation/login?next={}", encode(evil)), None)).await).await;
+        assert!(!page.contains("name=\"next\""), "{evil} kept on the login page");
+        assert!(!page.contains("evil"), "{evil} shown");
+        let r = post_login_page(&st, &page, Some(evil)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{evil}");
+        assert_eq!(r.headers()[header::LOCATION], "/moderation/queue", "{evil}");
+        let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+        let r = send(&st, get(&format!("/moderation/login?next={}", encode(evil)), Some(&cookie))).await;
+        assert_eq!(r.headers()[header::LOCATION], "/moderation/queue", "{evil} (logged in)");
+    }
+
+    // POSTs without a session stay refused (401), nothing changes.
+    let r = send(&st, post_form("/moderation/item/1/approve", &[("csrf", "x")], None)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let s = st.db.read(|c| queue::get(c, 1)).await.unwrap().unwrap();
+    assert_eq!(s.status, queue::Status::Pending);
 }

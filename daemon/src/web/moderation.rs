@@ -8,7 +8,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path as UrlPath, Query, State};
+use axum::extract::{FromRequestParts, Path as UrlPath, Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -60,7 +60,45 @@ pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
     None
 }
 
-/// A logged-in moderator (any role). Rejects with 401 otherwise.
+/// Where the login may send the moderator back: only a path of the
+/// moderation pages on this site (`/moderation`, `/moderation/…`,
+/// `/moderation?…`), never an absolute or protocol-relative address, a
+/// backslash, a dot segment or a control character (no open redirect).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let rest = next.strip_prefix("/moderation")?;
+    let ok = next.len() <= 1000
+        && matches!(rest.chars().next(), None | Some('/') | Some('?'))
+        && !rest.starts_with("//")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && !next.contains("..")
+        && !next.to_ascii_lowercase().contains("%2e")
+        && !next.to_ascii_lowercase().contains("%5c")
+        && !next.to_ascii_lowercase().contains("%2f%2f");
+    ok.then_some(next)
+}
+
+/// The login page's address, with the return path when there is a safe one.
+pub fn login_url(next: Option<&str>) -> String {
+    match next.and_then(safe_next) {
+        None => "/moderation/login".into(),
+        Some(n) => {
+            let mut q = String::new();
+            for b in n.bytes() {
+                if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                    q.push(b as char);
+                } else {
+                    q.push_str(&format!("%{b:02X}"));
+                }
+            }
+            format!("/moderation/login?next={q}")
+        }
+    }
+}
+
+/// A logged-in moderator (any role). Without a valid session, a GET (or
+/// HEAD) is sent to the login page, which comes back here afterwards; any
+/// other method is refused with 401 (a form posted without a session is not
+/// replayed after login).
 pub struct Mod {
     pub session: Session,
     pub token: String,
@@ -69,9 +107,17 @@ pub struct Mod {
 impl FromRequestParts<AppState> for Mod {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
+        let refused = || {
+            if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
+                let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/moderation");
+                AppError::LoginRequired(safe_next(here).unwrap_or("/moderation/queue").to_string())
+            } else {
+                AppError::Unauthorized
+            }
+        };
+        let Some(token) = session_token(&parts.headers) else { return Err(refused()) };
         let t = token.clone();
-        let session = state.db.read(move |c| auth::find_session(c, &t)).await?.ok_or(AppError::Unauthorized)?;
+        let Some(session) = state.db.read(move |c| auth::find_session(c, &t)).await? else { return Err(refused()) };
         Ok(Mod { session, token })
     }
 }
@@ -84,7 +130,7 @@ impl FromRequestParts<AppState> for MaybeMod {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         match Mod::from_request_parts(parts, state).await {
             Ok(m) => Ok(MaybeMod(Some(m))),
-            Err(AppError::Unauthorized) => Ok(MaybeMod(None)),
+            Err(AppError::Unauthorized | AppError::LoginRequired(_)) => Ok(MaybeMod(None)),
             Err(e) => Err(e),
         }
     }
@@ -123,9 +169,10 @@ fn check_login_token(state: &AppState, pairs: &[(String, String)]) -> Result<(),
         .map_err(|_| AppError::Forbidden("jeton de sécurité (CSRF) absent ou expiré : rechargez la page de connexion".into()))
 }
 
-async fn login_page(state: &AppState, status: StatusCode, error: Option<&str>, username: &str) -> Result<Response, AppError> {
+async fn login_page(state: &AppState, status: StatusCode, error: Option<&str>, username: &str, next: Option<&str>) -> Result<Response, AppError> {
     let n = state.db.read(auth::user_count).await?;
     let mut ctx = tera::Context::new();
+    ctx.insert("next", &next.and_then(safe_next));
     ctx.insert("page_title", "Connexion");
     ctx.insert("error", &error);
     ctx.insert("username", username);
@@ -134,11 +181,18 @@ async fn login_page(state: &AppState, status: StatusCode, error: Option<&str>, u
     Ok((status, Html(render(state, "login.html", ctx)?)).into_response())
 }
 
-async fn home(State(state): State<AppState>, MaybeMod(m): MaybeMod) -> Result<Response, AppError> {
+/// The `next` parameter of a query string, when it is a safe return path.
+fn next_of_query(query: Option<&str>) -> Option<String> {
+    let pairs = parse_urlencoded(query.unwrap_or("").as_bytes(), 20).ok()?;
+    pairs.into_iter().find(|(k, _)| k == "next").and_then(|(_, v)| safe_next(&v).map(str::to_string))
+}
+
+async fn home(State(state): State<AppState>, MaybeMod(m): MaybeMod, RawQuery(query): RawQuery) -> Result<Response, AppError> {
+    let next = next_of_query(query.as_deref());
     if m.is_some() {
-        return Ok(Redirect::to("/moderation/queue").into_response());
+        return Ok(Redirect::to(next.as_deref().unwrap_or("/moderation/queue")).into_response());
     }
-    login_page(&state, StatusCode::OK, None, "").await
+    login_page(&state, StatusCode::OK, None, "", next.as_deref()).await
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
@@ -147,9 +201,9 @@ fn session_cookie(state: &AppState, token: &str, max_age: i64) -> HeaderValue {
         .expect("cookie is ASCII")
 }
 
-async fn start_session(state: &AppState, user_id: i64) -> Result<Response, AppError> {
+async fn start_session(state: &AppState, user_id: i64, next: Option<&str>) -> Result<Response, AppError> {
     let token = state.db.write(move |c| auth::create_session(c, user_id)).await?;
-    let mut resp = Redirect::to("/moderation/queue").into_response();
+    let mut resp = Redirect::to(next.and_then(safe_next).unwrap_or("/moderation/queue")).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, session_cookie(state, &token, auth::SESSION_HOURS * 3600));
     Ok(resp)
 }
@@ -159,8 +213,10 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Byte
     check_login_token(&state, &pairs)?;
     let username = field(&pairs, "username").trim().to_string();
     let password = field(&pairs, "password").to_string();
+    let next = safe_next(field(&pairs, "next")).map(str::to_string);
+    let next = next.as_deref();
     if !state.login_throttle.allowed(&username, ip) {
-        return login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some("Trop de tentatives : réessayez dans un quart d'heure."), &username).await;
+        return login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some("Trop de tentatives : réessayez dans un quart d'heure."), &username, next).await;
     }
     let u = username.clone();
     let found = state.db.read(move |c| auth::find_user(c, &u)).await?;
@@ -177,11 +233,11 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Byte
     match ok_user {
         Some(user) => {
             state.login_throttle.succeeded(&username);
-            start_session(&state, user.id).await
+            start_session(&state, user.id, next).await
         }
         None => {
             state.login_throttle.failed(&username, ip);
-            login_page(&state, StatusCode::UNAUTHORIZED, Some("Identifiant ou mot de passe incorrect."), &username).await
+            login_page(&state, StatusCode::UNAUTHORIZED, Some("Identifiant ou mot de passe incorrect."), &username, next).await
         }
     }
 }
@@ -244,7 +300,7 @@ async fn setup_post(State(state): State<AppState>, UrlPath(token): UrlPath<Strin
         .write(move |c| auth::consume_setup_token(c, &t, &u, &phc).map_err(|e| DbError::Conflict(e.to_string())))
         .await;
     match r {
-        Ok(id) => start_session(&state, id).await,
+        Ok(id) => start_session(&state, id, None).await,
         Err(DbError::Conflict(msg)) => {
             if msg.contains("lien d'installation") {
                 Err(AppError::NotFound)
