@@ -340,6 +340,9 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
     let mut entry_nodes: Vec<std::sync::Arc<Node>> = Vec::new();
     // Entries with field errors: (collection, source, YAML tree, valid fields).
     let mut invalid: Vec<(usize, String, Node, Map<String, Json>)> = Vec::new();
+    // Published entries with their URL, made into `Entry` values below, in parallel
+    // (copying 10,000 field maps is the costly part of this loop).
+    let mut published: Vec<(&Parsed, usize, &String, String)> = Vec::new();
     for p in parsed {
         if !p.valid && !matches!(p.place, Place::Entry { .. }) {
             continue;
@@ -375,27 +378,30 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
                 }
                 let url = c.entry_url(slug);
                 model.links.insert(p.source.clone(), url.clone());
-                let idx = model.entries.len();
                 if let Some(b) = bundle {
-                    bundles.insert(b.clone(), idx);
+                    bundles.insert(b.clone(), published.len());
                 }
-                model.entries.push(Entry {
-                    collection: *collection,
-                    slug: slug.clone(),
-                    url,
-                    source: p.source.clone(),
-                    title: p.title.clone(),
-                    date: p.date,
-                    draft: p.draft,
-                    fields: p.fields.clone(),
-                    body: p.body.clone(),
-                    body_line: p.body_line,
-                });
                 // Keep the YAML tree of published entries for positions of cross-file errors.
                 entry_nodes.push(p.node.clone());
+                published.push((p, *collection, slug, url));
             }
         }
     }
+    model.entries = published
+        .into_par_iter()
+        .map(|(p, collection, slug, url)| Entry {
+            collection,
+            slug: slug.clone(),
+            url,
+            source: p.source.clone(),
+            title: p.title.clone(),
+            date: p.date,
+            draft: p.draft,
+            fields: p.fields.clone(),
+            body: p.body.clone(),
+            body_line: p.body_line,
+        })
+        .collect();
 
     // Assets: files of a bundle follow their entry; others follow their collection's URL prefix.
     for a in &sources.assets {
@@ -424,11 +430,12 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
         let hint = schema::closest(slug, &names).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
         Diagnostic::new(file, node.value_pos_of(path), path, format!("aucune entrée « {slug} » dans la collection « {collection} »{hint}"))
     };
+    // Only the fields that can hold a reference or an image are walked.
+    let linked: Vec<Vec<Field>> = config.collections.iter().map(|c| c.schema.fields.iter().filter(|f| holds_links(f)).cloned().collect()).collect();
     for (i, e) in model.entries.iter().enumerate() {
-        let c = &config.collections[e.collection];
         let file = PathBuf::from("content").join(&e.source);
         let node = &entry_nodes[i];
-        visit_fields(&c.schema.fields, &e.fields, &mut |field, path, v| match (&field.kind, v) {
+        visit_fields(&linked[e.collection], &e.fields, &mut |field, path, v| match (&field.kind, v) {
             (Kind::Reference { collection }, Json::String(slug)) => {
                 let tc = coll_index[collection.as_str()];
                 match slugs.get(&(tc, slug.as_str())) {
@@ -476,7 +483,7 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
     // References of entries that have other errors are checked too, so that one run reports everything.
     for (ci, source, node, fields) in &invalid {
         let file = PathBuf::from("content").join(source);
-        visit_fields(&config.collections[*ci].schema.fields, fields, &mut |field, path, v| {
+        visit_fields(&linked[*ci], fields, &mut |field, path, v| {
             if let (Kind::Reference { collection }, Json::String(slug)) = (&field.kind, v) {
                 let tc = coll_index[collection.as_str()];
                 if !known.contains_key(&(tc, slug.clone())) {
@@ -499,21 +506,19 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
         list.sort_by(|a, b| listing_order(c.sort, &model.entries, *a, *b));
     }
 
-    // Taxonomies: walk entries in listing order so term pages inherit it.
+    // Taxonomies: walk entries in listing order so term pages inherit it. Names and
+    // slugs of every entry's terms are computed first, in parallel (`slugify` is the
+    // costly part).
     let tax_index: HashMap<&str, usize> = config.taxonomies.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    let tax_fields: Vec<Vec<(&Field, usize)>> = config.collections.iter().map(|c| taxonomy_fields(c, &tax_index)).collect();
+    let entry_terms: Vec<Vec<(usize, String, String)>> = model.entries.par_iter().map(|e| terms_of(&tax_fields[e.collection], e)).collect();
     let mut terms: Vec<BTreeMap<String, Term>> = vec![BTreeMap::new(); config.taxonomies.len()];
-    for (c, list) in config.collections.iter().zip(&model.lists) {
-        let tax_fields = taxonomy_fields(c, &tax_index);
+    for list in &model.lists {
         for &i in list {
-            for (f, t) in &tax_fields {
-                if let Some(v) = model.entries[i].fields.get(&f.name) {
-                    for name in term_names(f, v) {
-                        let slug = slugify(&name);
-                        let term = terms[*t].entry(slug.clone()).or_insert_with(|| Term { name, slug, entries: Vec::new() });
-                        if term.entries.last() != Some(&i) {
-                            term.entries.push(i);
-                        }
-                    }
+            for (t, name, slug) in &entry_terms[i] {
+                let term = terms[*t].entry(slug.clone()).or_insert_with(|| Term { name: name.clone(), slug: slug.clone(), entries: Vec::new() });
+                if term.entries.last() != Some(&i) {
+                    term.entries.push(i);
                 }
             }
         }
@@ -559,6 +564,17 @@ fn sort_backrefs(es: &[Entry], b: &mut [usize]) {
     b.sort_by(|x, y| (es[*y].date, *x).cmp(&(es[*x].date, *y)));
 }
 
+/// Whether a value of this field can hold a reference or an image (what the
+/// cross-file checks look at).
+fn holds_links(f: &Field) -> bool {
+    match &f.kind {
+        Kind::Reference { .. } | Kind::Image => true,
+        Kind::List { item } => holds_links(item),
+        Kind::Object { fields } => fields.iter().any(holds_links),
+        _ => false,
+    }
+}
+
 /// The fields of a collection that feed a taxonomy, with the taxonomy's index.
 fn taxonomy_fields<'a>(c: &'a Collection, tax_index: &HashMap<&str, usize>) -> Vec<(&'a Field, usize)> {
     c.schema
@@ -577,12 +593,17 @@ fn taxonomy_fields<'a>(c: &'a Collection, tax_index: &HashMap<&str, usize>) -> V
 /// An entry's terms as (taxonomy index, name, slug), in the order `build_model` meets them.
 fn entry_terms(config: &Config, e: &Entry) -> Vec<(usize, String, String)> {
     let tax_index: HashMap<&str, usize> = config.taxonomies.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    terms_of(&taxonomy_fields(&config.collections[e.collection], &tax_index), e)
+}
+
+/// `entry_terms`, given the taxonomy fields of the entry's collection.
+fn terms_of(tax_fields: &[(&Field, usize)], e: &Entry) -> Vec<(usize, String, String)> {
     let mut out = Vec::new();
-    for (f, t) in taxonomy_fields(&config.collections[e.collection], &tax_index) {
+    for (f, t) in tax_fields {
         if let Some(v) = e.fields.get(&f.name) {
             out.extend(term_names(f, v).into_iter().map(|name| {
                 let slug = slugify(&name);
-                (t, name, slug)
+                (*t, name, slug)
             }));
         }
     }
