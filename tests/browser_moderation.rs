@@ -176,8 +176,9 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
 
     // The moderator sees the revision in the item's history, then approves.
     b.goto(&item_url).await.unwrap();
-    let journal = text_containing(&b, "table.audit", "revised").await;
-    assert!(journal.contains("revised") && journal.contains("summary"), "{journal}");
+    let journal = text_containing(&b, "table.audit", "Modifiée par l’auteur").await;
+    assert!(journal.contains("Modifiée par l’auteur") && journal.contains("Champs modifiés : Résumé"), "{journal}");
+    assert!(!journal.contains('{') && !journal.contains("revised"), "readable journal, no JSON: {journal}");
     assert!(!journal.contains("camille@example.org"), "personal data in the journal");
     press(&b, "form[action$='/approve'] button[type='submit']").await;
     let status = b.wait_for_text(".facts .status", "publiée").await.unwrap();

@@ -16,6 +16,7 @@
 pub mod auth;
 pub mod db;
 pub mod images;
+pub mod journal;
 pub mod markdown;
 pub mod outbox;
 pub mod preview;

@@ -285,7 +285,7 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     assert!(!page.contains("camille.enseignante@example.org"));
     // The item shows the audit log: submitted, edited, approved, published.
     let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
-    for a in ["submitted", "edited", "approved", "published"] {
+    for a in ["Proposition reçue", "Modifiée par la modération", "Acceptée", "Publiée"] {
         assert!(item.contains(&format!("<td>{a}</td>")), "audit {a} missing");
     }
     // Approving again is a conflict, not a second file.
@@ -638,7 +638,7 @@ async fn submitter_revises_after_changes_requested_and_it_goes_back_to_review() 
     assert!(!rev[0].detail.contains("@example.org") && !rev[0].detail.contains("Camille"), "{}", rev[0].detail);
     // Moderators see it in the item's history and are told through the outbox.
     let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
-    assert!(item.contains("<td>revised</td>") && item.contains("auteur (lien de suivi)"), "{item}");
+    assert!(item.contains("<td>Modifiée par l’auteur</td>") && item.contains("auteur (lien de suivi)"), "{item}");
     let mut mail = None;
     for _ in 0..100 {
         let bodies = outbox_bodies(&st.outbox_dir);
@@ -978,4 +978,84 @@ async fn moderation_pages_without_a_session_go_to_the_login_and_come_back_never_
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let s = st.db.read(|c| queue::get(c, 1)).await.unwrap().unwrap();
     assert_eq!(s.status, queue::Status::Pending);
+}
+
+/// The journal table of an item page.
+fn journal_of(item: &str) -> String {
+    let a = item.find("<table class=\"audit\">").expect("journal table");
+    let b = item[a..].find("</table>").unwrap() + a;
+    item[a..b].to_string()
+}
+
+#[tokio::test]
+async fn the_journal_shows_french_labels_and_readable_details_never_json() {
+    let site = example_site();
+    let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
+    let (status_url, sub) = submit_with_cover(&st).await;
+    let id = sub.id;
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+    ask_changes(&st, &cookie, &csrf, id, "Précisez le résumé,\ns'il vous plaît.").await;
+    // The author revises the summary.
+    let page = body(send(&st, get(&status_url, None)).await).await;
+    let tok = hidden_value(&page, "vt_token");
+    let mut pairs = project_with(&[("summary", "Deux classes comparent la qualité de l'eau du Rhône et de l'Adige."), ("cover.alt", "Une rivière")]);
+    pairs.push(("vt_token", &tok));
+    let r = send(&st, post_multipart(&format!("{status_url}/modifier"), multipart(&pairs, &[("cover", "", b"")]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    // The moderator edits the title and the school year, then approves (published: no rebuild here).
+    let mut edit: Vec<(&str, &str)> = project_with(&[
+        ("title", "Rivières d'Europe, saison 2"),
+        ("school_year", "2026-2027"),
+        ("summary", "Deux classes comparent la qualité de l'eau du Rhône et de l'Adige."),
+    ])
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("vt_name") && !k.starts_with("vt_email"))
+        .collect();
+    edit.push(("csrf", &csrf));
+    edit.push(("cover.alt", "Une rivière"));
+    let r = send(&st, post_form(&format!("/moderation/item/{id}/edit"), &edit, Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    let r = send(&st, post_form(&format!("/moderation/item/{id}/approve"), &[("csrf", &csrf)], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(reload(&st, id).await.status, queue::Status::Published);
+    // Entries the normal path does not produce here: a failed publication, an action this version does not know.
+    st.db
+        .write(move |c| {
+            vitrine_daemon::db::audit(c, Some(id), "publication", "publish_failed", &json!({"error": "modèle project.html : variable inconnue"}))?;
+            vitrine_daemon::db::audit(c, Some(id), "robot", "archived_by_robot", &json!({"note": "fin d'année", "form": "nonce-secret-123", "idempotency_key": "api:cle-secrete"}))
+        })
+        .await
+        .unwrap();
+    let stored_before = st.db.read(move |c| queue::audit_entries(c, id)).await.unwrap();
+
+    let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
+    let journal = journal_of(&item);
+    for (action, detail) in [
+        ("Proposition reçue", "Type : <span class=\"prewrap\">Projets</span>"),
+        ("Modifications demandées", "Message à l’auteur : <span class=\"prewrap\">Précisez le résumé,\ns&#39;il vous plaît.</span>"),
+        ("Modifiée par l’auteur", "Champs modifiés : <span class=\"prewrap\">Résumé</span>"),
+        ("Modifiée par la modération", "Champs modifiés : <span class=\"prewrap\">Année scolaire, Titre</span>"),
+        ("Acceptée", "État précédent : <span class=\"prewrap\">en attente de relecture</span>"),
+        ("Publiée", "Adresse : <span class=\"prewrap\">/projets/"),
+        ("Échec de la publication", "Erreur : <span class=\"prewrap\">modèle project.html : variable inconnue</span>"),
+        ("Archived by robot", "Note : <span class=\"prewrap\">fin d&#39;année</span>"),
+    ] {
+        assert!(journal.contains(&format!("<td>{action}</td>")), "action {action} missing: {journal}");
+        assert!(journal.contains(detail), "detail {detail} missing: {journal}");
+    }
+    // Never JSON, never raw action names or paths, never internal values.
+    for raw in ["{", "&quot;", "<code>", "submitted", "changes_requested", "revised", "fields.", "vt_body", "nonce-secret-123", "cle-secrete", "Form", "Idempotency"] {
+        assert!(!journal.contains(raw), "{raw} shown in the journal: {journal}");
+    }
+    let rev = stored_before.iter().find(|a| a.action == "revised").unwrap();
+    let nonce = serde_json::from_str::<Value>(&rev.detail).unwrap()["form"].as_str().unwrap().to_string();
+    assert!(!nonce.is_empty() && !journal.contains(&nonce), "the form's nonce is not shown");
+    // Display only: the record is unchanged by showing it.
+    let stored_after = st.db.read(move |c| queue::audit_entries(c, id)).await.unwrap();
+    assert_eq!(stored_after.len(), stored_before.len());
+    for (a, b) in stored_before.iter().zip(&stored_after) {
+        assert_eq!((&a.action, &a.detail, &a.at), (&b.action, &b.detail, &b.at));
+    }
+    assert!(stored_after.iter().any(|a| a.action == "revised" && a.detail.contains("\"form\"")), "stored data keeps the nonce");
 }

@@ -469,7 +469,8 @@ async fn item_view(
     let body_errors: Vec<&str> = errors.iter().filter(|e| e.field == "vt_body").map(|e| e.message.as_str()).collect();
     ctx.insert("body_error", &if body_errors.is_empty() { Json::Null } else { Json::String(body_errors.join(" ; ")) });
     ctx.insert("errors", &collection.map(|c| error_summary(&c.schema, &errors)).unwrap_or_default());
-    ctx.insert("audit", &audit);
+    let journal = crate::journal::lines(&audit, collection.map(|c| &c.schema), &collection_title(&config, &sub.collection));
+    ctx.insert("audit", &journal);
     ctx.insert("sub", &sub);
     Ok((status, Html(render(state, "item.html", ctx)?)).into_response())
 }
