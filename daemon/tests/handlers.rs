@@ -1059,3 +1059,59 @@ async fn the_journal_shows_french_labels_and_readable_details_never_json() {
     }
     assert!(stored_after.iter().any(|a| a.action == "revised" && a.detail.contains("\"form\"")), "stored data keeps the nonce");
 }
+
+/// The `<select>` of a control, from its opening tag to `</select>`.
+fn select_of(html: &str, id: &str) -> String {
+    let a = html.find(&format!("<select id=\"{id}\"")).unwrap_or_else(|| panic!("no select #{id} in {html}"));
+    let b = html[a..].find("</select>").unwrap() + a;
+    html[a..b].to_string()
+}
+
+#[tokio::test]
+async fn moderator_edit_form_shows_references_as_the_teachers_list_with_the_current_value() {
+    let site = example_site();
+    let st = state(site.path(), test_settings(), false);
+    let label = json!({
+        "collection": "labels",
+        "submitter": {"name": "Luc", "email": "luc@example.org"},
+        "fields": {"title": "Label", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"},
+    });
+    let r = send(&st, post_raw("/api/submissions", "application/json", label.to_string().into_bytes(), None)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let sub = st.db.read(|c| queue::list(c, &Default::default(), 1)).await.unwrap().remove(0);
+    let id = sub.id;
+    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
+    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
+
+    // Same list as the teacher's form, the stored project selected; no free text box.
+    let teacher = body(send(&st, get("/submit/labels", None)).await).await;
+    let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
+    assert!(!item.contains("<input type=\"text\" id=\"f-project\""), "free text box for a reference");
+    let theirs = select_of(&teacher, "f-project");
+    let ours = select_of(&item, "f-project");
+    assert!(ours.contains("<option value=\"chaque-goutte-compte\" selected>"), "{ours}");
+    assert_eq!(ours.replace(" selected", ""), theirs.replace(" selected", ""), "same widget as the teacher's form");
+    assert!(ours.matches("<option").count() > 3, "existing projects listed: {ours}");
+    assert!(item.contains("<label for=\"f-project\">Projet"), "labelled");
+
+    // Validation unchanged: an unknown project is refused, another existing one is stored.
+    let edit = |project: &'static str| {
+        vec![("csrf", csrf.clone()), ("title", "Label".into()), ("kind", "Label de qualité national".into()), ("year", "2026".into()), ("project", project.to_string())]
+    };
+    let pairs = edit("projet-inexistant");
+    let p: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = send(&st, post_form(&format!("/moderation/item/{id}/edit"), &p, Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(r).await;
+    assert!(html.contains("aucune entrée « projet-inexistant »"), "{html}");
+    // The refused value stays selected (marked), not silently replaced.
+    assert!(select_of(&html, "f-project").contains("<option value=\"projet-inexistant\" selected>projet-inexistant (entrée introuvable)</option>"));
+    assert_eq!(reload(&st, id).await.payload["fields"]["project"], "chaque-goutte-compte");
+    let pairs = edit("bouger-ensemble");
+    let p: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = send(&st, post_form(&format!("/moderation/item/{id}/edit"), &p, Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    assert_eq!(reload(&st, id).await.payload["fields"]["project"], "bouger-ensemble");
+    let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
+    assert!(select_of(&item, "f-project").contains("<option value=\"bouger-ensemble\" selected>"));
+}

@@ -458,9 +458,13 @@ async fn item_view(
     ctx.insert("images", &imgs);
     ctx.insert("body_html", &crate::markdown::render_untrusted(&body));
     let (edit_values, edit_body, errors) = edit.unwrap_or((fields.clone(), body.clone(), Vec::new()));
+    // The same widgets as the teacher's form (references as a list of the
+    // existing entries), with one blank row for lists.
     let fields_html = collection
         .map(|c| {
-            let opts = forms::FormOptions { blank_rows: 1, ..Default::default() };
+            let mut opts = super::form_options(&config, c, 0);
+            opts.blank_rows = 1;
+            keep_current_references(c, &edit_values, &mut opts);
             forms::render_form_fields_with(&c.schema, &edit_values, &errors, &opts)
         })
         .unwrap_or_default();
@@ -473,6 +477,20 @@ async fn item_view(
     ctx.insert("audit", &journal);
     ctx.insert("sub", &sub);
     Ok((status, Html(render(state, "item.html", ctx)?)).into_response())
+}
+
+/// A reference whose entry is not (or no longer) in the list stays
+/// selectable, marked as not found, so that opening and saving the form never
+/// drops it silently; validation then says what is wrong with it.
+fn keep_current_references(c: &vitrine_generator::config::Collection, values: &Json, opts: &mut forms::FormOptions) {
+    for f in &c.schema.fields {
+        let Kind::Reference { collection: target } = &f.kind else { continue };
+        let Some(cur) = values.get(&f.name).and_then(Json::as_str).filter(|s| !s.is_empty()) else { continue };
+        let list = opts.references.entry(target.clone()).or_default();
+        if !list.iter().any(|(slug, _)| slug == cur) {
+            list.push((cur.to_string(), format!("{cur} (entrée introuvable)")));
+        }
+    }
 }
 
 async fn item_page(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>) -> Result<Response, AppError> {
