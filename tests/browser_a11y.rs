@@ -10,6 +10,10 @@
 //! points at an element that exists. The page list is read from the build
 //! output (first entry of each listing), never hard-coded.
 //!
+//! A second test runs the same checks on the moderation daemon's own pages
+//! (login reached by the redirect, queue, item page with its journal and edit
+//! form, error pages for a visitor and for a logged-in moderator).
+//!
 //! It deliberately does not check colour contrast or ARIA rules in depth:
 //! that is axe-core's job, run by hand (see the README, "Accessibility"),
 //! because axe is an npm package the tests must not download.
@@ -156,5 +160,118 @@ async fn every_page_type_passes_the_basic_accessibility_checks() {
         }
     }
     b.close().await;
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+}
+
+/// The checks above, on one daemon page (its skip link is `a.skip`).
+async fn daemon_page_problems(b: &browser::Browser, at: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let f = b.execute(FACTS).await.unwrap();
+    if f["lang"] != "fr" {
+        problems.push(format!("{at}: lang is {}", f["lang"]));
+    }
+    if f["h1"] != 1 {
+        problems.push(format!("{at}: {} h1", f["h1"]));
+    }
+    for (key, what) in [("skips", "skipped heading level"), ("foreign", "resource from another origin"), ("unlabelled", "control without a label"), ("dangling", "ARIA reference to a missing id")] {
+        if f[key].as_array().is_some_and(|a| !a.is_empty()) {
+            problems.push(format!("{at}: {what}: {}", f[key]));
+        }
+    }
+    if f["overflow"] == Value::Bool(true) {
+        problems.push(format!("{at}: scrolls sideways, too wide: {}", f["wide"]));
+    }
+    let has_header = b.execute("return !!document.querySelector('header.top a[href]')").await.unwrap();
+    if has_header != Value::Bool(true) {
+        problems.push(format!("{at}: no site header"));
+    }
+    b.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);").await.unwrap();
+    press(b, Key::Tab).await;
+    let focus = b.execute(FOCUSED).await.unwrap();
+    if focus["class"] != "skip" || focus["href"] != "#contenu" {
+        problems.push(format!("{at}: first Tab stop is {focus}"));
+        return problems;
+    }
+    if focus["ring"] != Value::Bool(true) || focus["on_screen"] != Value::Bool(true) {
+        problems.push(format!("{at}: skip link focused but not visible with a focus ring: {focus}"));
+    }
+    press(b, Key::Enter).await;
+    let in_main = b.execute("return document.activeElement.id === 'contenu'").await.unwrap();
+    if in_main != Value::Bool(true) {
+        problems.push(format!("{at}: the skip link does not move the focus onto <main>"));
+    }
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
+    use vitrine_daemon::auth::Role;
+    use vitrine_daemon::state::{AppState, Settings};
+    let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    let site = tempfile::tempdir().unwrap();
+    common::copy_example_site(site.path());
+    let st = AppState::new(site.path(), Settings { rate_limit_per_minute: 0, ..Settings::default() }, None).unwrap();
+    let phc = vitrine_daemon::security::hash_password("mot de passe du correspondant").unwrap();
+    let id = st
+        .db
+        .write(move |c| {
+            vitrine_daemon::auth::create_user(c, "correspondant", &phc, Role::Moderator, "test")
+                .map_err(|e| vitrine_daemon::db::DbError::Conflict(e.to_string()))?;
+            let r = vitrine_daemon::queue::insert(
+                c,
+                vitrine_daemon::queue::NewSubmission {
+                    collection: "labels".into(),
+                    payload: serde_json::json!({"title": "Label national", "body": "", "fields": {"title": "Label national", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"}}),
+                    submitter_name: "Luc".into(),
+                    submitter_email: "luc@example.org".into(),
+                    idempotency_key: None,
+                    images: Vec::new(),
+                },
+            )?;
+            vitrine_daemon::queue::transition(c, r.id, &[vitrine_daemon::queue::Status::Pending], vitrine_daemon::queue::Status::ChangesRequested, "correspondant", Some("Précisez l'année."))?;
+            Ok(r.id)
+        })
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(vitrine_daemon::server::serve(listener, st.clone(), async {
+        let _ = stop_rx.await;
+    }));
+
+    let mut problems = Vec::new();
+    for (width, height) in [(390, 900), (1280, 900)] {
+        b.set_window_size(width, height).await.unwrap();
+        // A visitor: an unknown address, then a moderation page (sent to the login).
+        b.goto(&format!("{base}/nulle-part/")).await.unwrap();
+        problems.extend(daemon_page_problems(&b, &format!("visitor 404 at {width} px")).await);
+        b.goto(&format!("{base}/moderation/item/{id}")).await.unwrap();
+        let url = b.current_url().await.unwrap();
+        assert!(url.ends_with(&format!("/moderation/login?next=/moderation/item/{id}")), "{url}");
+        problems.extend(daemon_page_problems(&b, &format!("login at {width} px")).await);
+        // Logging in comes back to the item.
+        b.fill("#username", "correspondant").await.unwrap();
+        b.fill("#password", "mot de passe du correspondant").await.unwrap();
+        b.click("form[action='/moderation/login'] button[type='submit']").await.unwrap();
+        let h1 = b.wait_for_text("h1", "Label national").await.unwrap();
+        assert!(h1.contains("Label national"), "{h1}");
+        problems.extend(daemon_page_problems(&b, &format!("item at {width} px")).await);
+        let journal = b.text("table.audit").await.unwrap();
+        assert!(journal.contains("Modifications demandées") && journal.contains("Précisez l'année."), "{journal}");
+        assert_eq!(b.find("#f-project").await.unwrap().tag_name().await.unwrap(), "select");
+        for page in ["/moderation/queue", "/moderation/item/999999", "/moderation/logout"] {
+            b.goto(&format!("{base}{page}")).await.unwrap();
+            problems.extend(daemon_page_problems(&b, &format!("{page} at {width} px")).await);
+        }
+        let back = b.attr("main a[href='/moderation/queue']", "href").await.unwrap();
+        assert!(back.is_some(), "the moderator's error page leads back to the queue");
+        // Log out for the next width.
+        b.click("header form[action='/moderation/logout'] button").await.unwrap();
+        b.wait_for_text("h1", "Connexion").await.unwrap();
+    }
+    b.close().await;
+    stop_tx.send(()).unwrap();
+    server.await.unwrap();
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
 }
