@@ -19,6 +19,7 @@ paginate: 2
 taxonomies:
   - { name: countries, title: "Pays", path: pays }
   - { name: years, title: "Années", path: annees }
+  - { name: tags, title: "Mots-clés", path: mots }
 collections:
   projects:
     title: "Projets"
@@ -29,6 +30,7 @@ collections:
     feed: true
     fields:
       countries: { type: list, taxonomy: countries, item: { type: enum, values: [France, Espagne, Italie, Grèce] } }
+      tags: { type: list, taxonomy: tags, item: { type: string } }
       cover: { type: image }
   labels:
     title: "Labels"
@@ -85,11 +87,15 @@ fn project(rng: &mut Rng, n: usize) -> String {
     let b = countries[rng.below(4)];
     let list = if a == b { format!("[{a}]") } else { format!("[{a}, {b}]") };
     let draft = if rng.below(8) == 0 { "draft: true\n" } else { "" };
-    format!("---\ntitle: \"Projet {n}\"\ndate: 2026-0{}-1{}\ncountries: {list}\n{draft}---\n\n## Texte {n}\n\nVersion {}.\n", 1 + rng.below(9), rng.below(9), rng.next() % 1000)
+    // Spellings that make the same term: a term is named by its first entry.
+    let tags = ["Eau", "eau", "Énergie", "energie"];
+    let tag = tags[rng.below(4)];
+    format!("---\ntitle: \"Projet {n}\"\ndate: 2026-0{}-1{}\ncountries: {list}\ntags: [{tag}]\n{draft}---\n\n## Texte {n}\n\nVersion {}.\n", 1 + rng.below(9), rng.below(9), rng.next() % 1000)
 }
 
 fn label(rng: &mut Rng, n: usize, projects: &[String], site: &Path) -> String {
-    let target = &projects[rng.below(projects.len())];
+    // Few targets, so that projects get several labels (their order follows the labels' dates).
+    let target = &projects[rng.below(projects.len().min(3))];
     // A link to a draft would be a broken link (an error, tested elsewhere): link published files only.
     let file = site.join(format!("content/projects/{target}.md"));
     let link = match fs::read_to_string(&file) {
