@@ -237,10 +237,11 @@ impl Site {
             return Ok(BuildReport::default());
         }
         // Sources are updated in place; `undo` puts them back if the build fails.
-        let undo = Undo {
-            pages: pages.into_iter().map(|(rel, file)| { let old = replace_page(&mut self.prepared.sources.pages, &rel, file); (rel, old) }).collect(),
-            assets: (!assets.is_empty()).then(|| self.prepared.sources.assets.clone()),
-        };
+        let mut undo = Undo { pages: Vec::new(), assets: (!assets.is_empty()).then(|| self.prepared.sources.assets.clone()) };
+        for (rel, file) in pages {
+            let old = replace_page(&mut self.prepared.sources.pages, &rel, file);
+            undo.pages.push((rel, old));
+        }
         let changed_assets: Vec<String> = assets.iter().map(|(rel, _)| rel.clone()).collect();
         for (rel, asset) in assets {
             self.prepared.sources.assets.retain(|a| a.rel != rel);
