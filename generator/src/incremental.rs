@@ -156,21 +156,24 @@ impl Site {
             // template). A static file: copy static files again (unchanged bytes are not
             // rewritten, removed files are deleted). The model is kept as it is.
             let t = Instant::now();
-            let mut sources = self.prepared.sources.clone();
-            if templates {
-                sources.templates = load::load_templates(&self.opts.site, &theme)?;
-            }
-            if kinds.contains(&ChangeKind::Static) {
-                sources.statics = load::load_statics(&self.opts.site, &theme)?;
-            }
+            let new_templates = if templates { Some(load::load_templates(&self.opts.site, &theme)?) } else { None };
+            let new_statics = if kinds.contains(&ChangeKind::Static) { Some(load::load_statics(&self.opts.site, &theme)?) } else { None };
             timings.push(("chargement", t.elapsed()));
-            let old = std::mem::replace(&mut self.prepared.sources, sources);
+            let sources = &mut self.prepared.sources;
+            let old_templates = new_templates.map(|t| std::mem::replace(&mut sources.templates, t));
+            let old_statics = new_statics.map(|s| std::mem::replace(&mut sources.statics, s));
             // The kept views hold the templates: new ones for a template change.
             let (jobs, views) = if templates { (None, None) } else { (Some(vec![Job::Assets]), self.views.take()) };
             let report = match self.render_and_write(jobs, timings, views, true) {
                 Ok(r) => r,
                 Err(e) => {
-                    self.prepared.sources = old;
+                    let sources = &mut self.prepared.sources;
+                    if let Some(t) = old_templates {
+                        sources.templates = t;
+                    }
+                    if let Some(s) = old_statics {
+                        sources.statics = s;
+                    }
                     return Err(e);
                 }
             };
