@@ -286,7 +286,7 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     // The item shows the audit log: submitted, edited, approved, published.
     let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
     for a in ["Proposition reçue", "Modifiée par la modération", "Acceptée", "Publiée"] {
-        assert!(item.contains(&format!("<td>{a}</td>")), "audit {a} missing");
+        assert!(item.contains(&format!("<td data-label=\"Action\">{a}</td>")), "audit {a} missing");
     }
     // Approving again is a conflict, not a second file.
     let r = send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
@@ -638,7 +638,7 @@ async fn submitter_revises_after_changes_requested_and_it_goes_back_to_review() 
     assert!(!rev[0].detail.contains("@example.org") && !rev[0].detail.contains("Camille"), "{}", rev[0].detail);
     // Moderators see it in the item's history and are told through the outbox.
     let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
-    assert!(item.contains("<td>Modifiée par l’auteur</td>") && item.contains("auteur (lien de suivi)"), "{item}");
+    assert!(item.contains("<td data-label=\"Action\">Modifiée par l’auteur</td>") && item.contains("auteur (lien de suivi)"), "{item}");
     let mut mail = None;
     for _ in 0..100 {
         let bodies = outbox_bodies(&st.outbox_dir);
@@ -1041,7 +1041,7 @@ async fn the_journal_shows_french_labels_and_readable_details_never_json() {
         ("Échec de la publication", "Erreur : <span class=\"prewrap\">modèle project.html : variable inconnue</span>"),
         ("Archived by robot", "Note : <span class=\"prewrap\">fin d&#39;année</span>"),
     ] {
-        assert!(journal.contains(&format!("<td>{action}</td>")), "action {action} missing: {journal}");
+        assert!(journal.contains(&format!("<td data-label=\"Action\">{action}</td>")), "action {action} missing: {journal}");
         assert!(journal.contains(detail), "detail {detail} missing: {journal}");
     }
     // Never JSON, never raw action names or paths, never internal values.
