@@ -222,7 +222,7 @@ async fn session_of(state: &AppState, headers: &HeaderMap) -> Option<crate::auth
     state.db.read(move |c| crate::auth::find_session(c, &token)).await.ok().flatten()
 }
 
-/// Renders every marked error response (and axum's bodiless 405) with the
+/// Renders every marked error response (and axum's plain-text ones) with the
 /// daemon's layout: site header, the moderator's navigation when logged in,
 /// skip link, a clear title, a sentence and a link back.
 async fn error_layout(State(state): State<AppState>, req: Request, next: axum::middleware::Next) -> Response {
@@ -230,10 +230,19 @@ async fn error_layout(State(state): State<AppState>, req: Request, next: axum::m
     let headers = req.headers().clone();
     let resp = next.run(req).await;
     let status = resp.status();
+    let plain_text = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.to_str().unwrap_or("").starts_with("text/plain"));
     let info = match resp.extensions().get::<ErrorInfo>() {
         Some(i) => i.clone(),
-        // axum's default 405 has no body: explain it (state changes are POST only).
-        None if status == StatusCode::METHOD_NOT_ALLOWED => ErrorInfo { message: None },
+        // axum's own answers (the bodiless 405, extractor rejections such as
+        // a body over the limit) are plain text: explain them on a page too.
+        None if status == StatusCode::METHOD_NOT_ALLOWED
+            || ((status.is_client_error() || status.is_server_error()) && plain_text && !path.starts_with("/api/")) =>
+        {
+            ErrorInfo { message: None }
+        }
         None => return resp,
     };
     let session = session_of(&state, &headers).await;

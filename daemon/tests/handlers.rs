@@ -889,6 +889,21 @@ async fn error_pages_have_the_layout_a_clear_title_a_sentence_and_a_way_back() {
     let html = body(r).await;
     assert_layout(&html, "405");
     assert!(html.contains("boutons des formulaires"), "{html}");
+    // axum's own plain-text rejections get the page too: a body over the limit, a malformed query.
+    let r = send(&st, post_raw("/moderation/item/1/edit", "application/x-www-form-urlencoded", vec![b'a'; 5 * 1024 * 1024], Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let html = body(r).await;
+    assert_layout(&html, "413");
+    assert!(html.contains("<h1>Envoi trop volumineux</h1>"), "{html}");
+    let r = send(&st, get("/moderation/queue?status=a&status=b", Some(&cookie))).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = body(r).await;
+    assert_layout(&html, "400");
+    assert!(html.contains("<h1>Demande incorrecte</h1>"), "{html}");
+    // The JSON API keeps answering JSON.
+    let r = send(&st, post_raw("/api/submissions", "application/json", b"{".to_vec(), None)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body(r).await.starts_with("{\"error\""));
     // A POST without a session: 401, pointing to the login page.
     let r = send(&st, post_form("/moderation/item/1/approve", &[("csrf", &csrf)], None)).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
