@@ -185,9 +185,8 @@ pub fn details(action: &str, detail: &str, schema: Option<&Schema>, collection_t
     };
     match action {
         "submitted" => {
-            if take("collection").is_some() {
-                push(&mut out, "Type", collection_title.to_string());
-            }
+            let title = take("collection").map(|_| collection_title.to_string()).unwrap_or_default();
+            push(&mut out, "Type", title);
         }
         "edited" | "revised" => {
             match take("changed") {
