@@ -27,6 +27,14 @@
 //!   changed bytes written, removed ones deleted); nothing is rendered.
 //! - config, data or theme strings changed: everything is reloaded.
 //!
+//! Search: with search on, a rebuild normally re-indexes every page (pagefind
+//! takes them all; its in-memory index cannot drop a page). `serve` turns on
+//! [`Site::defer_search`]: a rebuild then writes its pages at once and only marks
+//! the index stale; a worker takes a [`SearchJob`] (a snapshot of the page list),
+//! runs it without holding the site, and hands the bundle back to
+//! [`Site::finish_search`]. Edits made meanwhile leave the index stale again, so
+//! the worker runs once more. The page is live without waiting for the index.
+//!
 //! On failure the sources, the model and the output stay as they were (the patch
 //! is undone). What it does not do: guess. The test in tests/incremental.rs checks
 //! after random edits of every kind that the output is byte-identical to a fresh
@@ -44,12 +52,35 @@ use crate::model::{self, Model};
 use crate::render::{self, Job, Output};
 use crate::{BuildOptions, BuildReport, Prepared};
 
+/// A snapshot of what the search index must cover (see [`Site::search_job`]).
+pub struct SearchJob {
+    out: PathBuf,
+    pages: HashSet<String>,
+    generation: u64,
+}
+
+impl SearchJob {
+    /// Indexes the pages as they are on disk now. A page removed since the snapshot
+    /// is left out (a later job covers the change).
+    pub fn run(&self) -> Result<Vec<Output>, Error> {
+        crate::search::index_site_present(&self.out, &self.pages)
+    }
+}
+
 /// A site kept in memory between rebuilds.
 pub struct Site {
     pub opts: BuildOptions,
     pub prepared: Prepared,
-    /// Every output path of the last successful build.
+    /// Every output path of the last successful build, but the search bundle's.
     paths: HashSet<String>,
+    /// The paths of the search bundle on disk.
+    bundle: HashSet<String>,
+    /// Leave the search index to [`Site::search_job`] instead of making it in `apply`.
+    defer_search: bool,
+    /// Counts rebuilds that wrote or removed files; `indexed` is the count the bundle
+    /// on disk was made from. They differ while the index is stale.
+    generation: u64,
+    indexed: u64,
     /// Front matter already parsed, by file (valid while the config does not change).
     parse_cache: model::ParseCache,
     /// Base cards of the last render, by file (dropped when assets, translations or config change).
@@ -132,7 +163,18 @@ impl Site {
         let mut timings = Vec::new();
         let mut parse_cache = model::ParseCache::default();
         let prepared = crate::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
-        let mut site = Site { opts, paths: HashSet::new(), prepared, parse_cache, card_cache: render::CardCache::default(), views: None };
+        let mut site = Site {
+            opts,
+            paths: HashSet::new(),
+            bundle: HashSet::new(),
+            defer_search: false,
+            generation: 0,
+            indexed: 0,
+            prepared,
+            parse_cache,
+            card_cache: render::CardCache::default(),
+            views: None,
+        };
         let report = site.render_and_write(None, timings, None, true)?;
         Ok((site, report))
     }
@@ -370,6 +412,61 @@ impl Site {
         }
     }
 
+    /// From now on, leave the search index to [`Site::search_job`] and
+    /// [`Site::finish_search`] (`serve`, where a page must not wait for the index).
+    pub fn defer_search(&mut self, on: bool) {
+        self.defer_search = on;
+    }
+
+    /// Whether the search bundle on disk is older than the pages.
+    pub fn search_pending(&self) -> bool {
+        crate::search::enabled(&self.prepared.sources) && self.indexed != self.generation
+    }
+
+    /// What the search index must cover now, when it is stale: run it with
+    /// [`SearchJob::run`] without holding the site, then give the result to
+    /// [`Site::finish_search`].
+    pub fn search_job(&self) -> Option<SearchJob> {
+        self.search_pending().then(|| SearchJob { out: self.opts.out.clone(), pages: self.paths.clone(), generation: self.generation })
+    }
+
+    /// Writes the bundle `job` made and removes the files of the previous one. A
+    /// bundle made before later rebuilds is still written (it is closer than the old
+    /// one), and the index stays pending. Nothing happens when search was turned off
+    /// meanwhile.
+    pub fn finish_search(&mut self, job: &SearchJob, bundle: Vec<Output>) -> Result<crate::write::WriteStats, Error> {
+        let mut stats = crate::write::WriteStats::default();
+        if !crate::search::enabled(&self.prepared.sources) {
+            return Ok(stats);
+        }
+        let results: Vec<Result<bool, Error>> = bundle.par_iter().map(|o| crate::write::write_output(&self.opts.out, o)).collect();
+        for written in results {
+            if written? {
+                stats.written += 1;
+            }
+        }
+        let new_bundle: HashSet<String> = bundle.iter().map(|o| o.path.clone()).collect();
+        for gone in self.bundle.difference(&new_bundle) {
+            let path = self.opts.out.join(gone);
+            if path.is_file() {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                stats.removed += 1;
+            }
+        }
+        self.bundle = new_bundle;
+        self.indexed = job.generation;
+        Ok(stats)
+    }
+
+    /// Brings the search index up to date now (the work of a deferred index, in line).
+    pub fn update_search(&mut self) -> Result<(), Error> {
+        if let Some(job) = self.search_job() {
+            let bundle = job.run()?;
+            self.finish_search(&job, bundle)?;
+        }
+        Ok(())
+    }
+
     /// Renders `jobs` (every job when `None`, writing as a full build does) and writes
     /// what changed. `views`: the templates and cards kept from the last render, brought
     /// up to date by the caller, or `None` to build them. `paths_may_change`: false when
@@ -397,17 +494,22 @@ impl Site {
         outputs.extend(crate::i18n::render(&p.translations, &ropts)?);
         timings.push(("rendu", t.elapsed()));
         let search = crate::search::enabled(&p.sources);
+        // A full write removes every file it did not write, so a full rebuild (the
+        // first one, or after a config change: rare) always indexes in line.
+        let index_now = search && (full || !self.defer_search);
         // `None`: the same paths as last time.
-        let mut new_paths = (paths_may_change || search || full).then(|| {
+        let new_paths = (paths_may_change || index_now || full).then(|| {
             let mut paths = all_paths(p);
             paths.extend(crate::i18n::paths(&p.translations));
             paths
         });
-        if search && let Some(new_paths) = new_paths.as_mut() {
+        // The bundle paths after this rebuild: `None` when the bundle is left as it is.
+        let mut new_bundle: Option<HashSet<String>> = (!search).then(HashSet::new);
+        if index_now && let Some(new_paths) = new_paths.as_ref() {
             // The index covers every page: fresh ones from `outputs`, the others from disk.
             let t = Instant::now();
             let bundle = if full { crate::search::index_outputs(&outputs)? } else { crate::search::index_site(&self.opts.out, new_paths, &outputs)? };
-            new_paths.extend(bundle.iter().map(|o| o.path.clone()));
+            new_bundle = Some(bundle.iter().map(|o| o.path.clone()).collect());
             outputs.extend(bundle);
             timings.push(("recherche", t.elapsed()));
         }
@@ -422,7 +524,9 @@ impl Site {
                     stats.written += 1;
                 }
             }
-            for gone in new_paths.iter().flat_map(|new_paths| self.paths.difference(new_paths)) {
+            let gone_pages = new_paths.iter().flat_map(|new_paths| self.paths.difference(new_paths));
+            let gone_bundle = new_bundle.iter().flat_map(|new_bundle| self.bundle.difference(new_bundle));
+            for gone in gone_pages.chain(gone_bundle) {
                 let path = self.opts.out.join(gone);
                 if path.is_file() {
                     std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
@@ -441,6 +545,13 @@ impl Site {
         timings.push(("écriture", t.elapsed()));
         if let Some(new_paths) = new_paths {
             self.paths = new_paths;
+        }
+        if stats.written > 0 || stats.removed > 0 {
+            self.generation += 1;
+        }
+        if let Some(new_bundle) = new_bundle {
+            self.bundle = new_bundle;
+            self.indexed = self.generation;
         }
         self.views = Some(views);
         Ok(BuildReport {
@@ -522,6 +633,16 @@ fn affected_jobs(
         let (o, n) = (slice(old_list, old), slice(new_list, new));
         o != n || n.iter().any(|s| dirty(s))
     };
+    // A collection's `_index.md` gives the title and introduction of every page of
+    // its listing.
+    let sections_changed: HashSet<usize> = (0..config.collections.len())
+        .filter(|ci| {
+            [old, new]
+                .iter()
+                .filter_map(|m| m.sections.get(*ci).and_then(|s| s.as_ref()))
+                .any(|s| changed.contains(&s.source))
+        })
+        .collect();
     let old_terms: HashMap<(usize, &str), &Vec<usize>> = old
         .taxonomies
         .iter()
@@ -532,7 +653,8 @@ fn affected_jobs(
     for job in render::all_jobs(config, new) {
         let keep = match job {
             Job::Listing(ci, p) => {
-                collections.contains(&ci)
+                sections_changed.contains(&ci)
+                    || collections.contains(&ci)
                     && (listings_read_all.contains(&ci)
                         || page_changed(old.lists.get(ci), &new.lists[ci], config.collections[ci].paginate, p))
             }

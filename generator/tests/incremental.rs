@@ -226,6 +226,17 @@ fn random_edits_match_full_builds() {
                 fs::write(&p, label(&mut rng, n, &slugs, &site)).unwrap();
                 changed.push(p);
             }
+            6 => {
+                // The collection's `_index.md` (title of its listing pages) appears,
+                // changes or goes.
+                let p = site.join("content/projects/_index.md");
+                if p.exists() && rng.below(3) == 0 {
+                    fs::remove_file(&p).unwrap();
+                } else {
+                    fs::write(&p, format!("---\ntitle: Projets {}\n---\nNos projets.\n", rng.below(100))).unwrap();
+                }
+                changed.push(p);
+            }
             7 => {
                 // A static file changes, appears or disappears.
                 let p = site.join(format!("themes/default/static/extra{}.css", rng.below(2)));
