@@ -154,9 +154,10 @@ async fn live_js() -> impl IntoResponse {
 }
 
 /// Applies a batch of changes and tells the browsers.
-fn apply(site: &Mutex<Site>, live: &Live, paths: &[PathBuf]) {
+fn apply(site: &Mutex<Site>, live: &Live, search: &std::sync::mpsc::Sender<()>, paths: &[PathBuf]) {
     let t = Instant::now();
     let result = site.lock().unwrap().apply(paths);
+    let _ = search.send(());
     match result {
         Ok(report) => {
             if report.outputs > 0 || report.removed > 0 {
@@ -176,8 +177,41 @@ fn apply(site: &Mutex<Site>, live: &Live, paths: &[PathBuf]) {
     }
 }
 
+/// Keeps the search index up to date behind the pages: woken after each rebuild,
+/// it indexes a snapshot of the pages without holding the site (pagefind takes
+/// seconds on a large site), then writes the bundle. Wake-ups that arrive while
+/// it works are merged into one more run.
+fn search_worker(site: Arc<Mutex<Site>>) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        while rx.recv().is_ok() {
+            while rx.try_recv().is_ok() {}
+            loop {
+                let Some(job) = site.lock().unwrap().search_job() else { break };
+                let t = Instant::now();
+                let result = job.run().and_then(|bundle| site.lock().unwrap().finish_search(&job, bundle));
+                match result {
+                    Ok(stats) => println!("index de recherche à jour en {} ms ({} fichiers écrits)", t.elapsed().as_millis(), stats.written),
+                    Err(e) => {
+                        // The next rebuild wakes the worker again.
+                        eprintln!("erreur : index de recherche : {e}");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
 /// Watches the site and feeds debounced batches of changed paths to `apply`.
-fn watch(site_dir: PathBuf, out: PathBuf, site: Arc<Mutex<Site>>, live: Live) -> notify::Result<notify::RecommendedWatcher> {
+fn watch(
+    site_dir: PathBuf,
+    out: PathBuf,
+    site: Arc<Mutex<Site>>,
+    live: Live,
+    search: std::sync::mpsc::Sender<()>,
+) -> notify::Result<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
     let (tx, rx) = std::sync::mpsc::channel::<notify::Result<notify::Event>>();
     let mut watcher = notify::recommended_watcher(tx)?;
@@ -207,7 +241,7 @@ fn watch(site_dir: PathBuf, out: PathBuf, site: Arc<Mutex<Site>>, live: Live) ->
             paths.sort();
             paths.dedup();
             if !paths.is_empty() {
-                apply(&site, &live, &paths);
+                apply(&site, &live, &search, &paths);
             }
         }
     });
@@ -228,15 +262,18 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     let mut bopts = vitrine_generator::BuildOptions::new(&site_dir);
     bopts.drafts = opts.drafts;
     let public = bopts.out.clone();
-    let (site, report) = Site::open(bopts)?;
+    let (mut site, report) = Site::open(bopts)?;
     println!("{report}");
+    // Pages go live at once; the search index follows (see `search_worker`).
+    site.defer_search(true);
     let site = Arc::new(Mutex::new(site));
+    let search = search_worker(site.clone());
     let (events_tx, _) = broadcast::channel(64);
     let live = Live { public: public.clone(), events: events_tx, error: Arc::new(Mutex::new(None)) };
 
     // Approvals in the daemon go through the same incremental path.
     let rebuilder: vitrine_daemon::state::Rebuilder = {
-        let (site, live) = (site.clone(), live.clone());
+        let (site, live, search) = (site.clone(), live.clone(), search.clone());
         Arc::new(move |_config, paths: &[PathBuf]| {
             let mut changed = Vec::new();
             for path in paths {
@@ -246,6 +283,7 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             let r = site.lock().unwrap().apply(&changed).map(|_| ()).map_err(|e| e.to_string());
+            let _ = search.send(());
             if r.is_ok() {
                 let _ = live.events.send(LiveEvent::Reload);
             }
@@ -255,7 +293,7 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     let mut dopts = vitrine_daemon::server::Options::new(&site_dir);
     dopts.listen = opts.listen.clone();
     dopts.serve_public = false;
-    let _watcher = watch(site_dir.clone(), public, site.clone(), live.clone())?;
+    let _watcher = watch(site_dir.clone(), public, site.clone(), live.clone(), search)?;
 
     let static_site = opts.static_site;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -99,6 +99,25 @@ pub fn index_site(out_dir: &std::path::Path, paths: &std::collections::HashSet<S
     index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
 }
 
+/// Indexes the HTML pages among `paths` as they are in `out_dir` now; a page that
+/// is not there any more is left out (for a deferred index, see `incremental`).
+pub fn index_site_present(out_dir: &std::path::Path, paths: &std::collections::HashSet<String>) -> Result<Vec<Output>, Error> {
+    let mut html: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for p in paths {
+        if p.ends_with(".html") && !p.starts_with(&format!("{BUNDLE_DIR}/")) {
+            let f = out_dir.join(p);
+            match std::fs::read(&f) {
+                Ok(bytes) => {
+                    html.insert(p, bytes);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&f, e)),
+            }
+        }
+    }
+    index(html.iter().map(|(p, b)| (*p, b.as_slice())))
+}
+
 /// The `search` value of the search page: the facets with every value the site
 /// has, so the page can show them as checkboxes and, without JavaScript, as links.
 /// `type` values are collection titles (what entry templates put in their

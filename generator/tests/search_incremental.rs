@@ -71,3 +71,65 @@ fn incremental_index_matches_a_full_build() {
     let entry: serde_json::Value = serde_json::from_slice(&after[&PathBuf::from("pagefind/pagefind-entry.json")]).unwrap();
     assert_eq!(entry["languages"]["fr"]["page_count"], 2);
 }
+
+/// With the index deferred (`serve`), a rebuild writes its pages at once and leaves
+/// the bundle as it was; the job then brings it to exactly a full build's, also when
+/// the pages changed again between the job's snapshot and its run.
+#[test]
+fn deferred_index_follows_the_pages_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    write(&site, "vitrine.yaml", CONFIG);
+    let t = "themes/default/templates/";
+    for name in ["index.html", "404.html", "taxonomy.html", "term.html"] {
+        write(&site, &format!("{t}{name}"), "<html><body>x</body></html>");
+    }
+    write(&site, &format!("{t}entry.html"), ENTRY);
+    write(&site, &format!("{t}search.html"), "<html><body>recherche</body></html>");
+    write(&site, "content/_index.md", "---\ntitle: Accueil\n---\n");
+    write(&site, "content/projects/a.md", "---\ntitle: Jardins\ncountries: [Espagne]\n---\nUn potager partagé.\n");
+    write(&site, "content/projects/b.md", "---\ntitle: Étoiles\ncountries: [Pologne]\n---\nAstronomie.\n");
+
+    let out = dir.path().join("inc");
+    let (mut s, _) = Site::open(opts(&site, &out)).unwrap();
+    s.defer_search(true);
+    assert!(!s.search_pending(), "the first build indexes in line");
+    let first = bundle(&out);
+
+    // An edit: the page is written, the index is not (yet).
+    write(&site, "content/projects/a.md", "---\ntitle: Jardins\ncountries: [Espagne, Italie]\n---\nUn potager partagé et une mare.\n");
+    let report = s.apply(&[site.join("content/projects/a.md")]).unwrap();
+    assert!(!report.timings.iter().any(|(n, _)| *n == "recherche"), "no search stage in a deferred rebuild");
+    assert!(fs::read_to_string(out.join("projets/a/index.html")).unwrap().contains("une mare"));
+    assert!(s.search_pending());
+    assert!(bundle(&out) == first, "the bundle waits for the job");
+
+    // The job snapshots the pages; an addition and a deletion happen before it runs.
+    let job = s.search_job().expect("a job while the index is stale");
+    write(&site, "content/projects/c.md", "---\ntitle: Théâtre\ncountries: [Grèce]\n---\nUne pièce jouée à trois voix.\n");
+    fs::remove_file(site.join("content/projects/b.md")).unwrap();
+    s.apply(&[site.join("content/projects/c.md"), site.join("content/projects/b.md")]).unwrap();
+    let stale_bundle = job.run().expect("a page deleted meanwhile is skipped, not an error");
+    s.finish_search(&job, stale_bundle).unwrap();
+    assert!(s.search_pending(), "an index made before the last rebuild leaves the search pending");
+
+    s.update_search().unwrap();
+    assert!(!s.search_pending());
+    assert!(s.search_job().is_none());
+    let full = dir.path().join("full");
+    vitrine_generator::build(&opts(&site, &full)).unwrap();
+    assert_eq!(bundle(&out).keys().collect::<Vec<_>>(), bundle(&full).keys().collect::<Vec<_>>());
+    assert!(bundle(&out) == bundle(&full), "caught-up bundle differs from a full build's");
+    // And nothing else differs either: the whole output is a full build's.
+    let files = |root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().strip_prefix(root).unwrap().to_path_buf(), fs::read(e.path()).unwrap()))
+            .collect()
+    };
+    let (inc, fb) = (files(&out), files(&full));
+    assert_eq!(inc.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    assert!(inc == fb, "incremental output with a deferred index differs from a full build");
+}
