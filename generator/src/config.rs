@@ -5,8 +5,13 @@
 //! for a correspondent. After parsing, `Config::from_raw` checks what serde
 //! cannot (templates named, taxonomies that exist, references to known
 //! collections, `values_from` lists present in `data/`) and compiles schemas.
+//!
+//! The names the config gives (site title and description, collections' and
+//! taxonomies' titles) are in the site's language; `translations:` gives them in
+//! other languages, and [`Config::for_language`] is the config that renders the
+//! pages translated into one of them (a missing name falls back to the original).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -40,6 +45,9 @@ struct RawConfig {
     daemon: DaemonConfig,
     /// French typographic spacing and apostrophes; on by default for `language: fr`.
     typography: Option<bool>,
+    /// Names of the site in other languages, by language code.
+    #[serde(default)]
+    translations: IndexMap<String, Translation>,
 }
 
 fn default_language() -> String {
@@ -79,6 +87,28 @@ struct RawCollection {
     submit: Option<Submit>,
     #[serde(default)]
     fields: IndexMap<String, RawField>,
+}
+
+/// The names of the site in one other language (`translations.<code>`); every
+/// key is optional and what is left out keeps the site language's name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Translation {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Collection name → its title in this language.
+    #[serde(default)]
+    pub collections: IndexMap<String, TranslatedName>,
+    /// Taxonomy name → its title in this language.
+    #[serde(default)]
+    pub taxonomies: IndexMap<String, TranslatedName>,
+}
+
+/// The title of a collection or taxonomy in another language.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranslatedName {
+    pub title: String,
 }
 
 /// Order of a collection's listing.
@@ -204,6 +234,9 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// Apply `typography` (French rules) to rendered text.
     pub typography: bool,
+    /// Names of the site in other languages (validated: known language codes
+    /// other than `language`, existing collections and taxonomies).
+    pub translations: BTreeMap<String, Translation>,
 }
 
 impl Config {
@@ -303,6 +336,32 @@ impl Config {
                 problems.push((format!("collections.{}.dir", c.name), format!("dossier « {} » déjà utilisé", c.dir)));
             }
         }
+        let mut translations = BTreeMap::new();
+        for (lang, t) in raw.translations {
+            let at = format!("translations.{lang}");
+            let codes: Vec<&str> = crate::i18n::LANGUAGES.iter().map(|(c, _)| *c).collect();
+            if !codes.contains(&lang.as_str()) {
+                let hint = schema::closest(&lang, &codes).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+                problems.push((at, format!("code de langue « {lang} » inconnu{hint} (codes possibles : {})", codes.join(", "))));
+                continue;
+            }
+            if lang == raw.language {
+                problems.push((at, format!("« {lang} » est la langue du site : ses noms sont ceux donnés en haut du fichier")));
+                continue;
+            }
+            let known: Vec<&str> = names.iter().copied().collect();
+            for name in t.collections.keys().filter(|n| !names.contains(n.as_str())) {
+                let hint = schema::closest(name, &known).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+                problems.push((format!("{at}.collections.{name}"), format!("collection « {name} » inconnue{hint} (collections : {})", known.join(", "))));
+            }
+            let known: Vec<&str> = taxonomies.iter().map(|t| t.name.as_str()).collect();
+            for name in t.taxonomies.keys().filter(|n| !known.contains(&n.as_str())) {
+                let hint = schema::closest(name, &known).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+                let list = if known.is_empty() { "aucune n'est déclarée".to_string() } else { format!("taxonomies : {}", known.join(", ")) };
+                problems.push((format!("{at}.taxonomies.{name}"), format!("taxonomie « {name} » inconnue{hint} ({list})")));
+            }
+            translations.insert(lang, t);
+        }
         Config {
             root: root.to_path_buf(),
             title: raw.title,
@@ -316,7 +375,35 @@ impl Config {
             taxonomies,
             collections,
             daemon: raw.daemon,
+            translations,
         }
+    }
+
+    /// The config that renders pages in `lang`: that language, its names from
+    /// `translations` where given (the site language's names otherwise), and
+    /// French typography only for French.
+    pub fn for_language(&self, lang: &str) -> Config {
+        let mut cfg = self.clone();
+        cfg.typography = self.typography && lang == "fr";
+        cfg.language = lang.to_string();
+        let Some(t) = self.translations.get(lang) else { return cfg };
+        if let Some(title) = &t.title {
+            cfg.title = title.clone();
+        }
+        if let Some(d) = &t.description {
+            cfg.description = d.clone();
+        }
+        for c in &mut cfg.collections {
+            if let Some(n) = t.collections.get(&c.name) {
+                c.title = n.title.clone();
+            }
+        }
+        for x in &mut cfg.taxonomies {
+            if let Some(n) = t.taxonomies.get(&x.name) {
+                x.title = n.title.clone();
+            }
+        }
+        cfg
     }
 
     pub fn collection(&self, name: &str) -> Option<&Collection> {

@@ -9,14 +9,18 @@
 //! there (their cards keep their original URLs: the clean fallback). Only the
 //! translated entries of that model are rendered, by a renderer whose config
 //! says the other language, so dates, theme strings (`themes/<t>/i18n/<lang>.yaml`,
-//! falling back to the site's) and typography follow the page's language.
+//! falling back to the site's) and typography follow the page's language, and
+//! with the names `translations.<lang>` of `vitrine.yaml` gives (site title and
+//! description, collections' and taxonomies' titles: menu, breadcrumb, `<title>`,
+//! header, footer, facts; each falls back to the original name when not given).
 //!
 //! Both versions know each other: cards get `lang` and `translations`
 //! ([{lang, name, url, title}]) for `hreflang` alternates and the language
 //! switcher, and the sitemap lists the alternates.
 //!
-//! What it does not do: translate listings, taxonomy pages or `_index.md`
-//! introductions (a `_index.en.md` is reported as a warning and ignored), or
+//! What it does not do: translate listings, taxonomy pages, forms, feeds or
+//! `_index.md` introductions (a `_index.en.md` is reported as a warning and
+//! ignored; those pages keep the site language's names), or
 //! publish a translation whose original does not exist (an error).
 
 use std::collections::{BTreeMap, HashMap};
@@ -171,9 +175,7 @@ pub fn build(config: &Config, sources: &Sources, main: &mut Model, tr: &Translat
         if let Some(s) = strings_for(&config.root, &config.theme, lang) {
             src.strings = s;
         }
-        let mut cfg = config.clone();
-        cfg.language = lang.clone();
-        cfg.typography = config.typography && lang == "fr";
+        let cfg = config.for_language(lang);
         let mut m = match model::build_model(&cfg, &src, opts) {
             Ok(m) => m,
             Err(Error::Invalid(d)) => {
