@@ -340,6 +340,54 @@ fn unknown_key_in_the_config() {
     );
 }
 
+/// The fixture's config with a `translations:` block appended (from line 44).
+fn config_with_translations(block: &str) -> String {
+    let text = std::fs::read_to_string(fixture("minimal").join("vitrine.yaml")).unwrap();
+    assert_eq!(text.lines().count(), 43, "the fixture's vitrine.yaml has 43 lines");
+    format!("{text}{block}")
+}
+
+#[test]
+fn bad_names_in_the_config_translations() {
+    let text = config_with_translations(concat!(
+        "translations:\n",                  // 44
+        "  en:\n",                          // 45
+        "    title: \"Mini — test site\"\n", // 46
+        "    collections:\n",               // 47
+        "      notes: { title: \"Notes\" }\n", // 48
+        "      ekos: { title: \"Echoes\" }\n", // 49
+        "    taxonomies:\n",                // 50
+        "      tgs: { title: \"Tags\" }\n",  // 51
+        "  eng:\n",                         // 52
+        "    title: \"Mini\"\n",             // 53
+        "  fr:\n",                          // 54
+        "    title: \"Mini\"\n",             // 55
+    ));
+    assert_eq!(text.lines().position(|l| l.contains("ekos:")), Some(48), "line 49");
+    assert_bad(
+        "unknown collection, taxonomy and language, and the site's own language",
+        &[("vitrine.yaml", Some(&text))],
+        &[
+            d("vitrine.yaml", 49, 7, "translations.en.collections.ekos", "collection « ekos » inconnue ; vouliez-vous dire « echos » ?"),
+            d("vitrine.yaml", 51, 7, "translations.en.taxonomies.tgs", "taxonomie « tgs » inconnue ; vouliez-vous dire « tags » ?"),
+            d("vitrine.yaml", 52, 3, "translations.eng", "code de langue « eng » inconnu ; vouliez-vous dire « en » ?"),
+            d("vitrine.yaml", 54, 3, "translations.fr", "« fr » est la langue du site"),
+        ],
+    );
+    let text = config_with_translations("translations:\n  en:\n    titel: \"Mini — test site\"\n");
+    assert_bad(
+        "unknown key",
+        &[("vitrine.yaml", Some(&text))],
+        &[d("vitrine.yaml", 46, 5, "translations.en.titel", "clé inconnue ; vouliez-vous dire « title » ?")],
+    );
+    let text = config_with_translations("translations:\n  en:\n    collections:\n      notes: { titre: \"Notes\" }\n");
+    assert_bad(
+        "unknown key in a collection's names",
+        &[("vitrine.yaml", Some(&text))],
+        &[d("vitrine.yaml", 47, 16, "translations.en.collections.notes.titre", "clé inconnue ; vouliez-vous dire « title » ?")],
+    );
+}
+
 #[test]
 fn unknown_field_type_in_the_config() {
     assert_bad(

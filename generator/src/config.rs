@@ -341,7 +341,9 @@ impl Config {
             let at = format!("translations.{lang}");
             let codes: Vec<&str> = crate::i18n::LANGUAGES.iter().map(|(c, _)| *c).collect();
             if !codes.contains(&lang.as_str()) {
-                let hint = schema::closest(&lang, &codes).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
+                // "eng", "EN", "en-GB" → "en" (edit distance would suggest any two-letter code).
+                let short: String = lang.chars().take_while(|c| c.is_ascii_alphabetic()).take(2).collect::<String>().to_lowercase();
+                let hint = codes.iter().find(|c| **c == short).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
                 problems.push((at, format!("code de langue « {lang} » inconnu{hint} (codes possibles : {})", codes.join(", "))));
                 continue;
             }
