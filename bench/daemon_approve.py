@@ -93,7 +93,7 @@ def run(site):
         assert urllib.request.urlopen(req).status == 201
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    page = opener.open(BASE + "/moderation").read().decode()
+    page = opener.open(BASE + "/moderation/login").read().decode()
     token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"csrf": token, "username": "banc", "password": "mot de passe du banc d'essai"}).encode()
     try:
