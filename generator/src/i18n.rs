@@ -67,7 +67,7 @@ pub fn format_number(lang: &str, n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 && digits.len() >= min {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() >= min {
             out.push_str(sep);
         }
         out.push(c);
