@@ -44,14 +44,12 @@ async fn press(b: &browser::Browser, css: &str) {
 /// Waits (bounded) until the element matching `css` contains `needle`; returns its last text.
 async fn text_containing(b: &browser::Browser, css: &str, needle: &str) -> String {
     for _ in 0..200 {
-        if let Ok(els) = b.find_all(css).await {
-            if let Some(e) = els.first() {
-                if let Ok(t) = e.text().await {
-                    if t.contains(needle) {
-                        return t;
-                    }
-                }
-            }
+        if let Ok(els) = b.find_all(css).await
+            && let Some(e) = els.first()
+            && let Ok(t) = e.text().await
+            && t.contains(needle)
+        {
+            return t;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -125,7 +123,7 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     let title_value = b.find("#f-title").await.unwrap().prop("value").await.unwrap().unwrap();
     assert!(title_value.contains("<script>"), "typed text kept as text: {title_value}");
     assert!(!pwned(&b).await, "the script ran on the error page");
-    assert_eq!(st.db.read(|c| vitrine_daemon::queue::total(c)).await.unwrap(), 0);
+    assert_eq!(st.db.read(vitrine_daemon::queue::total).await.unwrap(), 0);
 
     // Correct and send again.
     b.fill("#f-title", "Rivières sans frontières").await.unwrap();

@@ -86,7 +86,7 @@ async fn click_changes_text_and_screenshot_is_a_png() {
     // Full-page capture at phone width: as wide as asked, as tall as the page.
     let full = b.screenshot_full_page(dir.path().join("shots/accueil-telephone.png"), 390).await.unwrap();
     let full_width = u32::from_be_bytes(full[16..20].try_into().unwrap());
-    assert!(full_width <= 390 && full_width >= 300, "phone screenshot is {full_width} px wide");
+    assert!((300..=390).contains(&full_width), "phone screenshot is {full_width} px wide");
 
     // A directory URL without its slash is redirected and then served.
     b.goto(&server.url("/projets")).await.unwrap();

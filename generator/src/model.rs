@@ -408,7 +408,7 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
         let (dir, file) = a.rel.rsplit_once('/').unwrap_or(("", a.rel.as_str()));
         if let Some(&e) = bundles.get(dir) {
             model.assets.push(Asset { rel: format!("{}{file}", model.entries[e].url.trim_start_matches('/')), src: a.src.clone() });
-        } else if let Ok(Place::Entry { collection, .. }) = place_of(config, &format!("{dir}/x.md").trim_start_matches('/')) {
+        } else if let Ok(Place::Entry { collection, .. }) = place_of(config, format!("{dir}/x.md").trim_start_matches('/')) {
             let c = &config.collections[collection];
             let inner = if c.dir.is_empty() { a.rel.as_str() } else { a.rel[c.dir.len()..].trim_start_matches('/') };
             let rel = if c.path.is_empty() { inner.to_string() } else { format!("{}/{inner}", c.path) };

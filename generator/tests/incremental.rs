@@ -253,7 +253,7 @@ fn random_edits_match_full_builds() {
                 fs::write(&p, LIST.replace("{{ section.title }}:", &format!("{{{{ section.title }}}} v{}:", rng.below(100)))).unwrap();
                 changed.push(p);
             }
-            9 | 10 | 11 => {
+            9..=11 => {
                 // Edit one thing of a project: its body only (no card changes), its date
                 // only (it moves in its listing and terms) or its countries only.
                 let s = &slugs[rng.below(slugs.len())];

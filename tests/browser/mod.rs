@@ -341,10 +341,10 @@ impl Browser {
 
     /// Ends the WebDriver session (Chromium exits), then stops chromedriver.
     pub async fn close(mut self) {
-        if let Some(client) = self.client.take() {
-            if let Err(e) = client.close().await {
-                eprintln!("browser: closing the session failed ({e}); killing chromedriver");
-            }
+        if let Some(client) = self.client.take()
+            && let Err(e) = client.close().await
+        {
+            eprintln!("browser: closing the session failed ({e}); killing chromedriver");
         }
         // Drop does the rest.
     }
