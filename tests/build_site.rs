@@ -529,6 +529,8 @@ fn photo_metadata_never_reaches_public() {
     with_exif.extend_from_slice(&app1);
     with_exif.extend_from_slice(&jpeg[2..]);
     std::fs::write(&cover, &with_exif).unwrap();
+    // A second photo in the same bundle that no image field names (as if linked from the text).
+    std::fs::write(site.join("content/projects/sur-les-planches/coulisses.jpg"), &with_exif).unwrap();
 
     let out = tmp.path().join("out");
     build(&site, &out, &[]).assert_ok();
@@ -541,6 +543,7 @@ fn photo_metadata_never_reaches_public() {
     };
     let bytes = std::fs::read(&published).unwrap();
     assert_eq!(&bytes[..2], b"\xFF\xD8", "still a JPEG");
+    assert!(walkdir(&out).iter().any(|p| p.ends_with("sur-les-planches/coulisses.jpg")), "the other photo is published");
     let mut leaked = Vec::new();
     for f in walkdir(&out) {
         let b = std::fs::read(&f).unwrap();

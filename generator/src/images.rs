@@ -33,8 +33,12 @@
 //! A broken or unsupported image is a build error naming the content file, the
 //! line and the field; never a panic.
 //!
-//! What it does not do: crop, art direction, AVIF, or clean images that no image
-//! field names (pictures linked from a Markdown body are copied as they are).
+//! - Other pictures published with the content (linked from a Markdown body, or
+//!   placed in a bundle) are not resized, but are published without their metadata
+//!   too (a JPEG's EXIF rotation is kept, alone).
+//!
+//! What it does not do: crop, art direction, AVIF, or resize pictures that no image
+//! field names.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -177,6 +181,53 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     }
     write(&manifest, manifest_text(&p).as_bytes())?;
     Ok(p)
+}
+
+fn has_image_extension(rel: &str) -> bool {
+    let ext = rel.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    matches!(ext.as_str(), "jpg" | "jpeg" | "png" | "webp")
+}
+
+/// A copy of the picture `src` without its metadata, in the cache (pixels untouched;
+/// a JPEG's EXIF rotation is kept as a minimal EXIF block holding only it). `None`
+/// when `src` cannot be read or parsed as such a picture: it is then published as
+/// it is, as any other file (a broken picture shows nothing either way).
+fn clean_one(src: &Path, cache: &Path) -> Option<PathBuf> {
+    let bytes = std::fs::read(src).ok()?;
+    let format = image::guess_format(&bytes).ok()?;
+    if !matches!(format, image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP) {
+        return None;
+    }
+    let mut h = Sha256::new();
+    h.update(b"clean-v1;");
+    h.update(&bytes);
+    let out = cache.join(format!("{}-clean.{}", hex(&h.finalize()[..12]), ext_of(format)));
+    if out.is_file() {
+        return Some(out);
+    }
+    let mut clean = strip_metadata(&bytes, format).ok()?;
+    if format == image::ImageFormat::Jpeg {
+        use image::ImageDecoder;
+        let orientation = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&bytes)).ok()?.orientation().ok()?;
+        let code = orientation.to_exif();
+        if code != 1 {
+            clean = with_orientation(&clean, code)?;
+        }
+    }
+    std::fs::create_dir_all(cache).ok()?;
+    write(&out, &clean).ok()?;
+    Some(out)
+}
+
+/// `jpeg` with a minimal EXIF block holding only the orientation `code` (1–8).
+fn with_orientation(jpeg: &[u8], code: u8) -> Option<Vec<u8>> {
+    use img_parts::{Bytes, ImageEXIF};
+    // TIFF header (little endian), one IFD entry: Orientation (0x0112), SHORT, count 1.
+    let mut tiff = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0".to_vec();
+    tiff.extend_from_slice(&[code, 0, 0, 0, 0, 0, 0, 0]);
+    let mut parsed = img_parts::jpeg::Jpeg::from_bytes(Bytes::copy_from_slice(jpeg)).ok()?;
+    parsed.set_exif(Some(Bytes::from(tiff)));
+    Some(parsed.encoder().bytes().to_vec())
 }
 
 fn ext_of(format: image::ImageFormat) -> &'static str {
@@ -390,6 +441,17 @@ pub fn process(config: &Config, sources: &Sources, model: &mut Model, site: &Pat
     for a in &mut model.assets {
         if let Some(p) = done.get(&a.rel) {
             a.src = p.original.clone();
+        }
+    }
+    // Every other picture published with the content (linked from a Markdown body,
+    // or simply placed in a bundle) loses its metadata too.
+    let others: Vec<usize> = (0..model.assets.len())
+        .filter(|i| !done.contains_key(&model.assets[*i].rel) && has_image_extension(&model.assets[*i].rel))
+        .collect();
+    let cleaned: Vec<(usize, Option<PathBuf>)> = others.par_iter().map(|i| (*i, clean_one(&model.assets[*i].src, &cache))).collect();
+    for (i, clean) in cleaned {
+        if let Some(clean) = clean {
+            model.assets[i].src = clean;
         }
     }
     model.assets.extend(new_assets);
@@ -633,6 +695,36 @@ mod tests {
         let original = std::fs::read(&p.original).unwrap();
         assert!(!original.windows(6).any(|w| w == b"Martin"));
         assert_eq!(image::load_from_memory(&original).unwrap().to_rgb8(), image::load_from_memory(&png_bytes).unwrap().to_rgb8());
+    }
+
+    #[test]
+    fn other_pictures_are_cleaned_keeping_only_the_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("c");
+        // Orientation 6 plus a GPS-like payload after the IFD.
+        let mut jpeg = jpeg_with_orientation_6(60, 30);
+        let gps = b"GPS 43.6047N";
+        let pos = jpeg.windows(6).position(|w| w == b"Exif\0\0").unwrap();
+        // Grow the APP1 segment by the payload (its length is just before "Exif").
+        let len = u16::from_be_bytes([jpeg[pos - 2], jpeg[pos - 1]]) as usize;
+        jpeg.splice(pos + len - 2..pos + len - 2, gps.iter().copied());
+        let new_len = ((len + gps.len()) as u16).to_be_bytes();
+        jpeg[pos - 2] = new_len[0];
+        jpeg[pos - 1] = new_len[1];
+        let src = dir.path().join("dans-le-texte.jpg");
+        std::fs::write(&src, &jpeg).unwrap();
+        let clean = clean_one(&src, &cache).expect("a JPEG is cleaned");
+        let bytes = std::fs::read(&clean).unwrap();
+        assert!(!bytes.windows(gps.len()).any(|w| w == gps), "GPS payload removed");
+        use image::ImageDecoder;
+        let mut d = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&bytes)).unwrap();
+        assert_eq!(d.orientation().unwrap(), image::metadata::Orientation::Rotate90, "rotation kept");
+        assert_eq!(image::load_from_memory(&bytes).unwrap().to_rgb8(), image::load_from_memory(&jpeg).unwrap().to_rgb8());
+        // Cached: the same path again; not a picture: published as it is.
+        assert_eq!(clean_one(&src, &cache), Some(clean));
+        let text = dir.path().join("notes.jpg");
+        std::fs::write(&text, b"pas une image").unwrap();
+        assert_eq!(clean_one(&text, &cache), None);
     }
 
     #[test]
