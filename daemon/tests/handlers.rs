@@ -1108,6 +1108,10 @@ async fn moderator_edit_form_shows_references_as_the_teachers_list_with_the_curr
     assert_eq!(ours.replace(" selected", ""), theirs.replace(" selected", ""), "same widget as the teacher's form");
     assert!(ours.matches("<option").count() > 3, "existing projects listed: {ours}");
     assert!(item.contains("<label for=\"f-project\">Projet"), "labelled");
+    // The summary above the form names the project by its title, not only its slug.
+    let summary = &item[item.find("id=\"apercu\"").unwrap()..];
+    let summary = &summary[..summary.find("</dl>").unwrap()];
+    assert!(summary.contains("<dd>Chaque goutte compte <small>(chaque-goutte-compte)</small></dd>"), "{summary}");
 
     // Validation unchanged: an unknown project is refused, another existing one is stored.
     let edit = |project: &'static str| {

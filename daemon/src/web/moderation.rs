@@ -382,13 +382,21 @@ async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): Query<Queue
     Ok(Html(render(&state, "queue.html", ctx)?).into_response())
 }
 
-fn value_html(kind: &Kind, v: &Json) -> String {
+/// A field value as moderators read it; `refs` gives the titles of the entries a
+/// reference can point to (collection → [(slug, title)]).
+fn value_html(kind: &Kind, v: &Json, refs: &std::collections::BTreeMap<String, Vec<(String, String)>>) -> String {
     match (kind, v) {
+        (Kind::Reference { collection }, Json::String(slug)) => {
+            match refs.get(collection).and_then(|l| l.iter().find(|(s, _)| s == slug)) {
+                Some((_, title)) => format!("{} <small>({})</small>", forms::esc(title), forms::esc(slug)),
+                None => format!("{} <small>(entrée introuvable)</small>", forms::esc(slug)),
+            }
+        }
         (Kind::Markdown, Json::String(s)) => crate::markdown::render_untrusted(s),
         (Kind::Url, Json::String(s)) => format!("<a href=\"{0}\" rel=\"noopener noreferrer nofollow\">{0}</a>", forms::esc(s)),
         (Kind::Image, _) => forms::esc(v.get("alt").and_then(Json::as_str).unwrap_or("")),
         (Kind::List { item }, Json::Array(a)) => {
-            let parts: Vec<String> = a.iter().map(|x| value_html(&item.kind, x)).collect();
+            let parts: Vec<String> = a.iter().map(|x| value_html(&item.kind, x, refs)).collect();
             if matches!(item.kind, Kind::Object { .. }) {
                 format!("<ul>{}</ul>", parts.iter().map(|p| format!("<li>{p}</li>")).collect::<String>())
             } else {
@@ -397,7 +405,7 @@ fn value_html(kind: &Kind, v: &Json) -> String {
         }
         (Kind::Object { fields }, Json::Object(o)) => fields
             .iter()
-            .filter_map(|f| o.get(&f.name).map(|x| format!("{} : {}", forms::esc(&f.label), value_html(&f.kind, x))))
+            .filter_map(|f| o.get(&f.name).map(|x| format!("{} : {}", forms::esc(&f.label), value_html(&f.kind, x, refs))))
             .collect::<Vec<_>>()
             .join(" — "),
         (_, Json::String(s)) => forms::esc(s),
@@ -441,9 +449,10 @@ async fn item_view(
     ctx.insert("open", &open);
     let mut preview = Vec::new();
     if let Some(c) = collection {
+        let refs = super::form_options(&config, c, 0).references;
         for f in c.schema.fields.iter().filter(|f| f.name != "title") {
             if let Some(v) = fields.get(&f.name) {
-                preview.push(json!({"label": f.label, "html": value_html(&f.kind, v)}));
+                preview.push(json!({"label": f.label, "html": value_html(&f.kind, v, &refs)}));
             }
         }
     }
