@@ -905,6 +905,34 @@ fn take<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
+/// Reads a submission form (new or revised): the schema's fields as values, the
+/// text, the submitter's name and e-mail. A field the schema does not know is refused.
+fn draft_from_form(collection: &Collection, pairs: &[(String, String)]) -> Result<Draft, AppError> {
+    let schema_pairs: Vec<(String, String)> = pairs.iter().filter(|(n, _)| !RESERVED.contains(&n.as_str())).cloned().collect();
+    let (fields, unknown) = forms::form_to_json(&collection.schema, &schema_pairs);
+    if let Some(u) = unknown.first() {
+        return Err(AppError::BadRequest(format!("champ inconnu « {} » dans le formulaire", u.chars().take(80).collect::<String>())));
+    }
+    Ok(Draft {
+        fields,
+        body: take(pairs, "vt_body").unwrap_or("").replace("\r\n", "\n"),
+        name: take(pairs, "vt_name").unwrap_or("").to_string(),
+        email: take(pairs, "vt_email").unwrap_or("").to_string(),
+    })
+}
+
+/// `fields` plus the text, name and e-mail under their form names: what a form
+/// shown again displays.
+fn form_values(fields: &Json, body: &str, name: &str, email: &str) -> Json {
+    let mut shown = fields.clone();
+    if let Some(obj) = shown.as_object_mut() {
+        obj.insert("vt_name".into(), Json::String(name.to_string()));
+        obj.insert("vt_email".into(), Json::String(email.to_string()));
+        obj.insert("vt_body".into(), Json::String(body.to_string()));
+    }
+    shown
+}
+
 /// Which picture field an upload name designates: `cover` or `gallery[2]`.
 fn image_target(collection: &Collection, name: &str) -> Option<(String, Option<usize>)> {
     for (field, is_list) in crate::publish::image_fields(collection) {
@@ -936,23 +964,8 @@ async fn submit_form(
     if take(&pairs, "vt_fax").is_some_and(|v| !v.is_empty()) {
         return Err(AppError::BadRequest("formulaire refusé".into()));
     }
-    let schema_pairs: Vec<(String, String)> =
-        pairs.iter().filter(|(n, _)| !RESERVED.contains(&n.as_str())).cloned().collect();
-    let (mut values, unknown) = forms::form_to_json(&collection.schema, &schema_pairs);
-    if let Some(u) = unknown.first() {
-        return Err(AppError::BadRequest(format!(
-            "champ inconnu « {} » dans le formulaire",
-            u.chars().take(80).collect::<String>()
-        )));
-    }
-    let body = take(&pairs, "vt_body").unwrap_or("").replace("\r\n", "\n");
-    let sub_name = take(&pairs, "vt_name").unwrap_or("").to_string();
-    let sub_email = take(&pairs, "vt_email").unwrap_or("").to_string();
-    if let Some(obj) = values.as_object_mut() {
-        obj.insert("vt_name".into(), Json::String(sub_name.clone()));
-        obj.insert("vt_email".into(), Json::String(sub_email.clone()));
-        obj.insert("vt_body".into(), Json::String(body.clone()));
-    }
+    let Draft { fields, body, name: sub_name, email: sub_email } = draft_from_form(&collection, &pairs)?;
+    let mut values = form_values(&fields, &body, &sub_name, &sub_email);
     let redisplay = |values: Json, errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode, extra: usize| {
         let view = FormView { values, errors, notice, extra_rows: extra };
         render_form(&state, &collection, view).map(|html| AppError::Page(status, html))

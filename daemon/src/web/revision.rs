@@ -64,14 +64,9 @@ struct FormState<'a> {
 /// The form's values from what is stored: the schema's fields, the text and
 /// the submitter's name and e-mail (shown to the submitter only).
 fn stored_values(sub: &Submission) -> Json {
-    let mut values = sub.payload.get("fields").cloned().unwrap_or_else(|| json!({}));
-    if let Some(o) = values.as_object_mut() {
-        let body = sub.payload.get("body").and_then(Json::as_str).unwrap_or("");
-        o.insert("vt_body".into(), Json::String(body.to_string()));
-        o.insert("vt_name".into(), Json::String(sub.submitter_name.clone()));
-        o.insert("vt_email".into(), Json::String(sub.submitter_email.clone()));
-    }
-    values
+    let fields = sub.payload.get("fields").cloned().unwrap_or_else(|| json!({}));
+    let body = sub.payload.get("body").and_then(Json::as_str).unwrap_or("");
+    super::form_values(&fields, body, &sub.submitter_name, &sub.submitter_email)
 }
 
 fn render_status(
@@ -205,18 +200,7 @@ pub(super) async fn revise(
     let Some(collection) = config.collection(&sub.collection).filter(|c| c.submit.is_some()).cloned() else {
         return Err(AppError::Conflict("ce type de proposition n'accepte plus de modifications".into()));
     };
-    let schema_pairs: Vec<(String, String)> =
-        pairs.iter().filter(|(n, _)| !super::RESERVED.contains(&n.as_str())).cloned().collect();
-    let (mut values, unknown) = forms::form_to_json(&collection.schema, &schema_pairs);
-    if let Some(u) = unknown.first() {
-        return Err(AppError::BadRequest(format!(
-            "champ inconnu « {} » dans le formulaire",
-            u.chars().take(80).collect::<String>()
-        )));
-    }
-    let body = take(&pairs, "vt_body").unwrap_or("").replace("\r\n", "\n");
-    let sub_name = take(&pairs, "vt_name").unwrap_or("").to_string();
-    let sub_email = take(&pairs, "vt_email").unwrap_or("").to_string();
+    let Draft { fields: mut values, body, name: sub_name, email: sub_email } = super::draft_from_form(&collection, &pairs)?;
     // Pictures: a new file replaces the stored one; otherwise the stored one is
     // kept with the text alternative as typed now. Lists of pictures are kept.
     let old_fields = sub.payload.get("fields").cloned().unwrap_or_else(|| json!({}));
@@ -269,12 +253,7 @@ pub(super) async fn revise(
         }
         values[&field] = kept;
     }
-    let mut shown = values.clone();
-    if let Some(obj) = shown.as_object_mut() {
-        obj.insert("vt_name".into(), Json::String(sub_name.clone()));
-        obj.insert("vt_email".into(), Json::String(sub_email.clone()));
-        obj.insert("vt_body".into(), Json::String(body.clone()));
-    }
+    let shown = super::form_values(&values, &body, &sub_name, &sub_email);
     let redisplay = |errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode| -> Result<Response, AppError> {
         let form = FormState { values: shown.clone(), errors, notice };
         let html = render_status(&state, &sub, &token, false, false, Some(form))?;
