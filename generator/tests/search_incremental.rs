@@ -20,7 +20,12 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 fn bundle(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walkdir::WalkDir::new(out.join("pagefind"))
+    files(out, "pagefind")
+}
+
+/// The files under `out/sub`, by path relative to `out`, with their bytes.
+fn files(out: &Path, sub: &str) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(out.join(sub))
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
@@ -35,10 +40,9 @@ fn opts(site: &Path, out: &Path) -> BuildOptions {
     o
 }
 
-#[test]
-fn incremental_index_matches_a_full_build() {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
+/// A site with search on and two projects, a and b, under `root/site`.
+fn two_project_site(root: &Path) -> PathBuf {
+    let site = root.join("site");
     write(&site, "vitrine.yaml", CONFIG);
     let t = "themes/default/templates/";
     for name in ["index.html", "404.html", "taxonomy.html", "term.html"] {
@@ -49,6 +53,13 @@ fn incremental_index_matches_a_full_build() {
     write(&site, "content/_index.md", "---\ntitle: Accueil\n---\n");
     write(&site, "content/projects/a.md", "---\ntitle: Jardins\ncountries: [Espagne]\n---\nUn potager partagé.\n");
     write(&site, "content/projects/b.md", "---\ntitle: Étoiles\ncountries: [Pologne]\n---\nAstronomie.\n");
+    site
+}
+
+#[test]
+fn incremental_index_matches_a_full_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = two_project_site(dir.path());
 
     let out = dir.path().join("inc");
     let (mut s, report) = Site::open(opts(&site, &out)).unwrap();
@@ -78,17 +89,7 @@ fn incremental_index_matches_a_full_build() {
 #[test]
 fn deferred_index_follows_the_pages_and_catches_up() {
     let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
-    write(&site, "vitrine.yaml", CONFIG);
-    let t = "themes/default/templates/";
-    for name in ["index.html", "404.html", "taxonomy.html", "term.html"] {
-        write(&site, &format!("{t}{name}"), "<html><body>x</body></html>");
-    }
-    write(&site, &format!("{t}entry.html"), ENTRY);
-    write(&site, &format!("{t}search.html"), "<html><body>recherche</body></html>");
-    write(&site, "content/_index.md", "---\ntitle: Accueil\n---\n");
-    write(&site, "content/projects/a.md", "---\ntitle: Jardins\ncountries: [Espagne]\n---\nUn potager partagé.\n");
-    write(&site, "content/projects/b.md", "---\ntitle: Étoiles\ncountries: [Pologne]\n---\nAstronomie.\n");
+    let site = two_project_site(dir.path());
 
     let out = dir.path().join("inc");
     let (mut s, _) = Site::open(opts(&site, &out)).unwrap();
@@ -121,15 +122,7 @@ fn deferred_index_follows_the_pages_and_catches_up() {
     assert_eq!(bundle(&out).keys().collect::<Vec<_>>(), bundle(&full).keys().collect::<Vec<_>>());
     assert!(bundle(&out) == bundle(&full), "caught-up bundle differs from a full build's");
     // And nothing else differs either: the whole output is a full build's.
-    let files = |root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
-        walkdir::WalkDir::new(root)
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .map(|e| (e.path().strip_prefix(root).unwrap().to_path_buf(), fs::read(e.path()).unwrap()))
-            .collect()
-    };
-    let (inc, fb) = (files(&out), files(&full));
+    let (inc, fb) = (files(&out, ""), files(&full, ""));
     assert_eq!(inc.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     assert!(inc == fb, "incremental output with a deferred index differs from a full build");
 }
