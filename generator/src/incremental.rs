@@ -44,8 +44,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
 use crate::error::Error;
 use crate::load;
 use crate::model::{self, Model};
@@ -435,24 +433,11 @@ impl Site {
     /// one), and the index stays pending. Nothing happens when search was turned off
     /// meanwhile.
     pub fn finish_search(&mut self, job: &SearchJob, bundle: Vec<Output>) -> Result<crate::write::WriteStats, Error> {
-        let mut stats = crate::write::WriteStats::default();
         if !crate::search::enabled(&self.prepared.sources) {
-            return Ok(stats);
-        }
-        let results: Vec<Result<bool, Error>> = bundle.par_iter().map(|o| crate::write::write_output(&self.opts.out, o)).collect();
-        for written in results {
-            if written? {
-                stats.written += 1;
-            }
+            return Ok(crate::write::WriteStats::default());
         }
         let new_bundle: HashSet<String> = bundle.iter().map(|o| o.path.clone()).collect();
-        for gone in self.bundle.difference(&new_bundle) {
-            let path = self.opts.out.join(gone);
-            if path.is_file() {
-                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                stats.removed += 1;
-            }
-        }
+        let stats = crate::write::write_changes(&self.opts.out, &bundle, self.bundle.difference(&new_bundle))?;
         self.bundle = new_bundle;
         self.indexed = job.generation;
         Ok(stats)
@@ -517,30 +502,9 @@ impl Site {
         let stats = if full {
             crate::write::write_outputs(&self.opts.out, &outputs)?
         } else {
-            let mut stats = crate::write::WriteStats::default();
-            let results: Vec<Result<bool, Error>> = outputs.par_iter().map(|o| crate::write::write_output(&self.opts.out, o)).collect();
-            for written in results {
-                if written? {
-                    stats.written += 1;
-                }
-            }
             let gone_pages = new_paths.iter().flat_map(|new_paths| self.paths.difference(new_paths));
             let gone_bundle = new_bundle.iter().flat_map(|new_bundle| self.bundle.difference(new_bundle));
-            for gone in gone_pages.chain(gone_bundle) {
-                let path = self.opts.out.join(gone);
-                if path.is_file() {
-                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                    stats.removed += 1;
-                    let mut dir = path.parent();
-                    while let Some(d) = dir.filter(|d| *d != self.opts.out) {
-                        if std::fs::remove_dir(d).is_err() {
-                            break;
-                        }
-                        dir = d.parent();
-                    }
-                }
-            }
-            stats
+            crate::write::write_changes(&self.opts.out, &outputs, gone_pages.chain(gone_bundle))?
         };
         timings.push(("écriture", t.elapsed()));
         if let Some(new_paths) = new_paths {

@@ -81,8 +81,28 @@ pub fn index_outputs(outputs: &[Output]) -> Result<Vec<Output>, Error> {
 /// For an incremental rebuild: indexes every HTML page of `paths`, taking fresh
 /// ones from `outputs` and the others from the output directory.
 pub fn index_site(out_dir: &std::path::Path, paths: &std::collections::HashSet<String>, outputs: &[Output]) -> Result<Vec<Output>, Error> {
+    let html = read_pages(out_dir, paths, outputs, false)?;
+    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
+}
+
+/// Indexes the HTML pages among `paths` as they are in `out_dir` now; a page that
+/// is not there any more is left out (for a deferred index, see `incremental`).
+pub fn index_site_present(out_dir: &std::path::Path, paths: &std::collections::HashSet<String>) -> Result<Vec<Output>, Error> {
+    let html = read_pages(out_dir, paths, &[], true)?;
+    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
+}
+
+/// The HTML pages among `paths` (but the bundle's own files): from `fresh` when
+/// there, else read from `out_dir`; a page missing from disk is an error, or left
+/// out with `skip_missing`.
+fn read_pages(
+    out_dir: &std::path::Path,
+    paths: &std::collections::HashSet<String>,
+    fresh: &[Output],
+    skip_missing: bool,
+) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     let mut html: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for o in outputs {
+    for o in fresh {
         if let Body::Bytes(b) = &o.body
             && o.path.ends_with(".html")
         {
@@ -92,30 +112,16 @@ pub fn index_site(out_dir: &std::path::Path, paths: &std::collections::HashSet<S
     for p in paths {
         if p.ends_with(".html") && !html.contains_key(p) && !p.starts_with(&format!("{BUNDLE_DIR}/")) {
             let f = out_dir.join(p);
-            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
-            html.insert(p.clone(), bytes);
-        }
-    }
-    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
-}
-
-/// Indexes the HTML pages among `paths` as they are in `out_dir` now; a page that
-/// is not there any more is left out (for a deferred index, see `incremental`).
-pub fn index_site_present(out_dir: &std::path::Path, paths: &std::collections::HashSet<String>) -> Result<Vec<Output>, Error> {
-    let mut html: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
-    for p in paths {
-        if p.ends_with(".html") && !p.starts_with(&format!("{BUNDLE_DIR}/")) {
-            let f = out_dir.join(p);
             match std::fs::read(&f) {
                 Ok(bytes) => {
-                    html.insert(p, bytes);
+                    html.insert(p.clone(), bytes);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if skip_missing && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io(&f, e)),
             }
         }
     }
-    index(html.iter().map(|(p, b)| (*p, b.as_slice())))
+    Ok(html)
 }
 
 /// The `search` value of the search page: the facets with every value the site

@@ -105,6 +105,35 @@ pub fn write_outputs(out_dir: &Path, outputs: &[Output]) -> Result<WriteStats, E
     Ok(stats)
 }
 
+/// For an incremental rebuild: writes `outputs` whose bytes changed, then removes
+/// the files `gone` (paths relative to `out_dir`) and the directories they leave empty.
+pub fn write_changes<'a>(out_dir: &Path, outputs: &[Output], gone: impl IntoIterator<Item = &'a String>) -> Result<WriteStats, Error> {
+    let mut stats = WriteStats::default();
+    let results: Vec<Result<bool, Error>> = outputs.par_iter().map(|o| write_output(out_dir, o)).collect();
+    for written in results {
+        if written? {
+            stats.written += 1;
+        } else {
+            stats.unchanged += 1;
+        }
+    }
+    for gone in gone {
+        let path = out_dir.join(gone);
+        if path.is_file() {
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            stats.removed += 1;
+            let mut dir = path.parent();
+            while let Some(d) = dir.filter(|d| *d != out_dir) {
+                if fs::remove_dir(d).is_err() {
+                    break;
+                }
+                dir = d.parent();
+            }
+        }
+    }
+    Ok(stats)
+}
+
 /// Removes files under `out_dir` not in `keep`, then empty directories.
 pub fn remove_stale(out_dir: &Path, keep: &HashSet<PathBuf>) -> Result<usize, Error> {
     let mut removed = 0;
