@@ -125,38 +125,12 @@ async fn every_page_type_passes_the_basic_accessibility_checks() {
         b.set_window_size(width, height).await.unwrap();
         for page in &pages {
             b.goto(&server.url(page)).await.unwrap();
-            let f = b.execute(FACTS).await.unwrap();
             let at = format!("{page} at {width} px");
-            if f["lang"] != "fr" {
-                problems.push(format!("{at}: lang is {}", f["lang"]));
-            }
-            if f["h1"] != 1 {
-                problems.push(format!("{at}: {} h1", f["h1"]));
-            }
-            for (key, what) in [("skips", "skipped heading level"), ("foreign", "resource from another origin"), ("unlabelled", "control without a label"), ("dangling", "ARIA reference to a missing id")] {
-                if f[key].as_array().is_some_and(|a| !a.is_empty()) {
-                    problems.push(format!("{at}: {what}: {}", f[key]));
-                }
-            }
-            if f["overflow"] == Value::Bool(true) {
-                problems.push(format!("{at}: scrolls sideways, too wide: {}", f["wide"]));
-            }
-
+            problems.extend(facts_problems(&b, &at).await);
             // Keyboard: the first Tab lands on the visible skip link; Enter moves the focus into <main>.
-            press(&b, Key::Tab).await;
-            let focus = b.execute(FOCUSED).await.unwrap();
-            if focus["class"] != "skip-link" || focus["href"] != "#contenu" {
-                problems.push(format!("{at}: first Tab stop is {focus}"));
-                continue;
-            }
-            if focus["ring"] != Value::Bool(true) || focus["on_screen"] != Value::Bool(true) {
-                problems.push(format!("{at}: skip link focused but not visible with a focus ring: {focus}"));
-            }
-            press(&b, Key::Enter).await;
-            let in_main = b.execute("return document.activeElement.id === 'contenu' || !!document.activeElement.closest('main')").await.unwrap();
-            if in_main != Value::Bool(true) {
-                problems.push(format!("{at}: the skip link does not move the focus into <main>"));
-            }
+            problems.extend(
+                skip_link_problems(&b, &at, "skip-link", "document.activeElement.id === 'contenu' || !!document.activeElement.closest('main')", "into").await,
+            );
         }
     }
     b.close().await;
@@ -165,6 +139,19 @@ async fn every_page_type_passes_the_basic_accessibility_checks() {
 
 /// The checks above, on one daemon page (its skip link is `a.skip`).
 async fn daemon_page_problems(b: &browser::Browser, at: &str) -> Vec<String> {
+    let mut problems = facts_problems(b, at).await;
+    let has_header = b.execute("return !!document.querySelector('header.top a[href]')").await.unwrap();
+    if has_header != Value::Bool(true) {
+        problems.push(format!("{at}: no site header"));
+    }
+    b.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);").await.unwrap();
+    problems.extend(skip_link_problems(b, at, "skip", "document.activeElement.id === 'contenu'", "onto").await);
+    problems
+}
+
+/// What the page's facts ([`FACTS`]) say is wrong: `lang`, one `h1`, heading levels,
+/// foreign resources, unlabelled controls, dangling ARIA references, sideways scrolling.
+async fn facts_problems(b: &browser::Browser, at: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let f = b.execute(FACTS).await.unwrap();
     if f["lang"] != "fr" {
@@ -181,14 +168,17 @@ async fn daemon_page_problems(b: &browser::Browser, at: &str) -> Vec<String> {
     if f["overflow"] == Value::Bool(true) {
         problems.push(format!("{at}: scrolls sideways, too wide: {}", f["wide"]));
     }
-    let has_header = b.execute("return !!document.querySelector('header.top a[href]')").await.unwrap();
-    if has_header != Value::Bool(true) {
-        problems.push(format!("{at}: no site header"));
-    }
-    b.execute("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);").await.unwrap();
+    problems
+}
+
+/// The first Tab must land on the visible skip link (class `class`, to `#contenu`,
+/// with a focus ring) and Enter must put the focus where `in_main_js` says
+/// (`preposition`: how the message says it, "into" or "onto" <main>).
+async fn skip_link_problems(b: &browser::Browser, at: &str, class: &str, in_main_js: &str, preposition: &str) -> Vec<String> {
+    let mut problems = Vec::new();
     press(b, Key::Tab).await;
     let focus = b.execute(FOCUSED).await.unwrap();
-    if focus["class"] != "skip" || focus["href"] != "#contenu" {
+    if focus["class"] != class || focus["href"] != "#contenu" {
         problems.push(format!("{at}: first Tab stop is {focus}"));
         return problems;
     }
@@ -196,9 +186,9 @@ async fn daemon_page_problems(b: &browser::Browser, at: &str) -> Vec<String> {
         problems.push(format!("{at}: skip link focused but not visible with a focus ring: {focus}"));
     }
     press(b, Key::Enter).await;
-    let in_main = b.execute("return document.activeElement.id === 'contenu'").await.unwrap();
+    let in_main = b.execute(&format!("return {in_main_js}")).await.unwrap();
     if in_main != Value::Bool(true) {
-        problems.push(format!("{at}: the skip link does not move the focus onto <main>"));
+        problems.push(format!("{at}: the skip link does not move the focus {preposition} <main>"));
     }
     problems
 }
@@ -233,12 +223,8 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
         })
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(vitrine_daemon::server::serve(listener, st.clone(), async {
-        let _ = stop_rx.await;
-    }));
+    let server = browser::DaemonServer::start(st.clone()).await;
+    let base = server.base.clone();
 
     let mut problems = Vec::new();
     for (width, height) in [(390, 900), (1280, 900)] {
@@ -271,7 +257,6 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
         b.wait_for_text("h1", "Connexion").await.unwrap();
     }
     b.close().await;
-    stop_tx.send(()).unwrap();
-    server.await.unwrap();
+    server.stop().await;
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
 }

@@ -82,12 +82,8 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
         })
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(vitrine_daemon::server::serve(listener, st.clone(), async {
-        let _ = stop_rx.await;
-    }));
+    let server = browser::DaemonServer::start(st.clone()).await;
+    let base = server.base.clone();
 
     b.set_window_size(1280, 1600).await.unwrap();
     // The site's own form page (theme), with a token injected by the daemon.
@@ -193,6 +189,5 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     assert!(!html.contains("camille@example.org") && !html.contains("Camille Enseignante"), "personal data on the page");
 
     b.close().await;
-    stop_tx.send(()).unwrap();
-    server.await.unwrap();
+    server.stop().await;
 }

@@ -32,8 +32,8 @@
 
 mod serve;
 
-#[allow(unused_imports)] // browser_moderation and browser_serve start their own servers
-pub use serve::StaticServer;
+#[allow(unused_imports)] // each test file uses the server it needs
+pub use serve::{DaemonServer, StaticServer};
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};

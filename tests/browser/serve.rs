@@ -194,3 +194,30 @@ fn content_type(path: &Path) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+/// The daemon's whole app (`vitrine_daemon::server::serve`) on a real socket on
+/// `127.0.0.1:<free port>`, in the test's tokio runtime; [`DaemonServer::stop`]
+/// shuts it down gracefully and waits for it.
+pub struct DaemonServer {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DaemonServer {
+    pub async fn start(state: vitrine_daemon::state::AppState) -> DaemonServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(vitrine_daemon::server::serve(listener, state, async {
+            let _ = stop_rx.await;
+        }));
+        DaemonServer { base, stop, task }
+    }
+
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap();
+    }
+}
