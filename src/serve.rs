@@ -33,6 +33,8 @@ struct Live {
     events: broadcast::Sender<LiveEvent>,
     /// The current build error, shown on every page until fixed.
     error: Arc<Mutex<Option<String>>>,
+    /// The pages' Content-Security-Policy header.
+    policy: HeaderValue,
 }
 
 #[derive(Clone, Debug)]
@@ -133,11 +135,20 @@ async fn static_files(live: Live, req: Request) -> Response {
         }
         let mut r = (status, html).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return r;
+        return with_page_headers(r, &live.policy);
     }
-    let mut r = tower_http::services::ServeFile::new(&file).oneshot(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response());
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let r = tower_http::services::ServeFile::new(&file).oneshot(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response());
+    with_page_headers(r, &live.policy)
+}
+
+/// The headers nginx sends in production (see `deploy/nginx.conf`): the pages'
+/// Content-Security-Policy, `nosniff`, no referrer; and no caching while editing.
+fn with_page_headers(mut r: Response, policy: &HeaderValue) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static(vitrine_generator::csp::REFERRER_POLICY));
     r
 }
 
@@ -258,6 +269,37 @@ pub struct ServeOptions {
     pub static_site: bool,
 }
 
+/// The daemon's view of the site kept by `serve`: checks and rebuilds go
+/// through the same incremental site as the watcher's, then open pages reload.
+struct ServeSite {
+    site: Arc<Mutex<Site>>,
+    live: Live,
+    search: std::sync::mpsc::Sender<()>,
+}
+
+impl vitrine_daemon::state::SiteBuilder for ServeSite {
+    fn check(&self, pages: Vec<vitrine_generator::load::SourceFile>, assets: Vec<vitrine_generator::load::Asset>) -> Result<(), vitrine_generator::Error> {
+        self.site.lock().unwrap_or_else(|p| p.into_inner()).check_addition(pages, assets)
+    }
+
+    fn rebuild(&self, paths: &[PathBuf]) -> Result<(), vitrine_generator::Error> {
+        let mut changed = Vec::new();
+        for path in paths {
+            changed.push(path.clone());
+            if path.is_dir() {
+                changed.extend(walkdir::WalkDir::new(path).into_iter().filter_map(Result::ok).map(|e| e.into_path()));
+            }
+        }
+        let r = self.site.lock().unwrap_or_else(|p| p.into_inner()).apply(&changed).map(|_| ());
+        // The worker is gone only when the process stops.
+        let _ = self.search.send(());
+        if r.is_ok() {
+            let _ = self.live.events.send(LiveEvent::Reload);
+        }
+        r
+    }
+}
+
 pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     let site_dir = std::fs::canonicalize(&opts.site).map_err(|e| format!("{}: {e}", opts.site.display()))?;
     let mut bopts = vitrine_generator::BuildOptions::new(&site_dir);
@@ -270,27 +312,14 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     let site = Arc::new(Mutex::new(site));
     let search = search_worker(site.clone());
     let (events_tx, _) = broadcast::channel(64);
-    let live = Live { public: public.clone(), events: events_tx, error: Arc::new(Mutex::new(None)) };
+    let policy = {
+        let site = site.lock().unwrap_or_else(|p| p.into_inner());
+        HeaderValue::from_str(&vitrine_generator::csp::page_policy(&site.prepared.config.image_hosts))?
+    };
+    let live = Live { public: public.clone(), events: events_tx, error: Arc::new(Mutex::new(None)), policy };
 
     // Approvals in the daemon go through the same incremental path.
-    let rebuilder: vitrine_daemon::state::Rebuilder = {
-        let (site, live, search) = (site.clone(), live.clone(), search.clone());
-        Arc::new(move |_config, paths: &[PathBuf]| {
-            let mut changed = Vec::new();
-            for path in paths {
-                changed.push(path.clone());
-                if path.is_dir() {
-                    changed.extend(walkdir::WalkDir::new(path).into_iter().filter_map(Result::ok).map(|e| e.into_path()));
-                }
-            }
-            let r = site.lock().unwrap().apply(&changed).map(|_| ()).map_err(|e| e.to_string());
-            let _ = search.send(());
-            if r.is_ok() {
-                let _ = live.events.send(LiveEvent::Reload);
-            }
-            r
-        })
-    };
+    let rebuilder: vitrine_daemon::state::Rebuilder = Arc::new(ServeSite { site: site.clone(), live: live.clone(), search: search.clone() });
     let mut dopts = vitrine_daemon::server::Options::new(&site_dir);
     dopts.listen = opts.listen.clone();
     dopts.serve_public = false;

@@ -47,7 +47,8 @@ pub fn action_label(action: &str) -> String {
         "changes_requested" => "Modifications demandées",
         "approved" => "Acceptée",
         "published" => "Publiée",
-        "publish_failed" => "Échec de la publication",
+        "publish_failed" => "Échec de la publication (rien n’a été écrit)",
+        "publish_refused" => "Publication refusée par la vérification du site",
         "rejected" => "Refusée",
         "pending" => "Remise en attente de relecture",
         "user_added" => "Compte ajouté",
@@ -203,7 +204,7 @@ pub fn details(action: &str, detail: &str, schema: Option<&Schema>, collection_t
                 push(&mut out, "Adresse", plain(u));
             }
         }
-        "publish_failed" => {
+        "publish_failed" | "publish_refused" => {
             if let Some(e) = take("error") {
                 push(&mut out, "Erreur", plain(e));
             }

@@ -29,6 +29,7 @@ pub mod smtp;
 pub mod state;
 pub mod templates;
 pub mod web;
+pub mod workflow;
 
 use std::path::PathBuf;
 

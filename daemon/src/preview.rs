@@ -69,13 +69,21 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
     result
 }
 
-/// Adds a visible "preview" banner right after `<body …>`.
+/// Styles of the preview banner, served at `/_vitrine/preview.css` (the pages'
+/// Content-Security-Policy refuses inline styles).
+pub const BANNER_CSS: &str = ".vitrine-preview{background:#fff4e0;color:#1b1b1b;border-bottom:3px solid #a35a00;padding:.75rem 1rem;font:1rem/1.4 system-ui,sans-serif}\n.vitrine-preview a{color:#0b4f9c}\n";
+
+/// Adds a visible "preview" banner right after `<body …>`, and its stylesheet in the head.
 pub fn with_banner(html: &str, back_url: &str) -> String {
     let banner = format!(
-        "<div role=\"note\" style=\"background:#fff4e0;color:#1b1b1b;border-bottom:3px solid #a35a00;padding:.75rem 1rem;font:1rem/1.4 system-ui,sans-serif\">\
+        "<div role=\"note\" class=\"vitrine-preview\">\
          <strong>Aperçu, non publié.</strong> Cette page montre la soumission telle qu'elle sera publiée. \
-         <a href=\"{back_url}\" style=\"color:#0b4f9c\">Retour à la relecture</a></div>"
+         <a href=\"{back_url}\">Retour à la relecture</a></div>"
     );
+    let html = match html.find("</head>") {
+        Some(i) => format!("{}<link rel=\"stylesheet\" href=\"/_vitrine/preview.css\">{}", &html[..i], &html[i..]),
+        None => html.to_string(),
+    };
     match html.find("<body").and_then(|i| html[i..].find('>').map(|j| i + j + 1)) {
         Some(pos) => format!("{}{banner}{}", &html[..pos], &html[pos..]),
         None => format!("{banner}{html}"),

@@ -146,13 +146,51 @@ fn sync_dir(dir: &Path) -> Result<(), PublishError> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
+/// The slug [`publish`] would choose now for `title` in `collection`: the first
+/// of `base`, `base-2`, … with neither a file nor a folder of that name.
+pub fn free_slug(config: &Config, collection: &Collection, title: &str) -> Option<String> {
+    let parent = config.content_dir().join(&collection.dir);
+    let base = slugify(title);
+    (1..=200).map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") }).find(|slug| {
+        !parent.join(format!("{slug}.md")).exists() && !parent.join(slug).exists()
+    })
+}
+
+/// The files of the bundle an approved submission becomes, as the build will
+/// read them: (`index.md` path relative to `content/`, its text) and the
+/// pictures as (file name, bytes).
+pub fn bundle_files(collection: &Collection, sub: &Submission, images: &[StoredImage], slug: &str, date: &str) -> (String, String, Vec<(String, Vec<u8>)>) {
+    let rel = format!("{}/{slug}/index.md", collection.dir);
+    let text = render_entry(collection, &sub.payload, date);
+    let pictures = images.iter().map(|img| (image_file_name(&img.field, &img.ext), img.data.clone())).collect();
+    (rel, text, pictures)
+}
+
+/// Removes a bundle that [`publish`] created, after its rebuild failed: a failed
+/// publication leaves no file behind. Only a folder under the collection's
+/// directory, named like a slug, is ever removed.
+pub fn remove_bundle(config: &Config, rel_dir: &str) -> Result<(), PublishError> {
+    let rel = Path::new(rel_dir);
+    let plain = rel.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    let dir = config.root.join(rel);
+    let slug = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !plain || !rel_dir.starts_with("content/") || rel.components().count() < 3 || !vitrine_generator::schema::is_slug(slug) {
+        return Err(PublishError::Invalid(format!("dossier inattendu « {rel_dir} »")));
+    }
+    std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
 /// Creates the bundle of an approved submission. Never overwrites anything.
 pub fn publish(config: &Config, sub: &Submission, images: &[StoredImage]) -> Result<Published, PublishError> {
     let collection =
         config.collection(&sub.collection).ok_or_else(|| PublishError::UnknownCollection(sub.collection.clone()))?;
     // Defence in depth: the payload was validated on submission and on every edit.
     if let Some(body) = sub.payload.get("body").and_then(Json::as_str) {
-        let problems = crate::markdown::check_untrusted(body);
+        let problems = crate::markdown::check_untrusted(body, config);
         if !problems.is_empty() {
             return Err(PublishError::Invalid(problems.join("; ")));
         }

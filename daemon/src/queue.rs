@@ -487,30 +487,41 @@ fn diff_paths(prefix: &str, a: &serde_json::Value, b: &serde_json::Value, out: &
     }
 }
 
-/// Records the outcome of publishing (writer job).
-pub fn set_published(
-    conn: &Connection,
-    id: i64,
-    result: Result<(&str, &str), &str>,
-) -> Result<(), DbError> {
-    match result {
-        Ok((path, url)) => {
-            conn.execute(
-                "UPDATE submissions SET status = 'published', publish_error = NULL, published_path = ?2, \
-                 published_url = ?3, updated_at = ?4 WHERE id = ?1",
-                params![id, path, url, now_string()],
-            )?;
-            audit(conn, Some(id), "publication", "published", &serde_json::json!({"path": path, "url": url}))?;
-        }
-        Err(e) => {
-            conn.execute(
-                "UPDATE submissions SET status = 'approved', publish_error = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, e, now_string()],
-            )?;
-            audit(conn, Some(id), "publication", "publish_failed", &serde_json::json!({"error": e}))?;
-        }
-    }
+/// Records a successful publication.
+pub fn set_published(conn: &Connection, id: i64, path: &str, url: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE submissions SET status = 'published', publish_error = NULL, published_path = ?2, \
+         published_url = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, path, url, now_string()],
+    )?;
+    audit(conn, Some(id), "publication", "published", &serde_json::json!({"path": path, "url": url}))?;
     Ok(())
+}
+
+/// A publication that failed after approval (nothing left on disk): back to
+/// pending, editable, with the reason shown to moderators.
+pub fn set_publish_failed(conn: &Connection, id: i64, error: &str) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE submissions SET status = 'pending', publish_error = ?2, published_path = NULL, updated_at = ?3 WHERE id = ?1",
+        params![id, error, now_string()],
+    )?;
+    audit(conn, Some(id), "publication", "publish_failed", &serde_json::json!({"error": error}))?;
+    Ok(())
+}
+
+/// An approval refused by the pre-publication check: the status is unchanged,
+/// the reason is shown to moderators.
+pub fn set_publish_refused(conn: &Connection, id: i64, error: &str) -> Result<(), DbError> {
+    conn.execute("UPDATE submissions SET publish_error = ?2, updated_at = ?3 WHERE id = ?1", params![id, error, now_string()])?;
+    audit(conn, Some(id), "publication", "publish_refused", &serde_json::json!({"error": error}))?;
+    Ok(())
+}
+
+/// Submissions approved but not yet published, oldest first.
+pub fn approved_ids(conn: &Connection) -> Result<Vec<i64>, DbError> {
+    let mut st = conn.prepare("SELECT id FROM submissions WHERE status = 'approved' ORDER BY id")?;
+    let ids = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    Ok(ids)
 }
 
 /// Records that the file was written even if the rebuild later fails, so a retry never writes a second copy.

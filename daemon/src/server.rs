@@ -47,33 +47,50 @@ impl Options {
     }
 }
 
-/// A full build of the site into `public/` on every publication.
-pub fn full_build_rebuilder(site: PathBuf) -> Rebuilder {
-    Arc::new(move |_config, _changed| {
-        vitrine_generator::build(&vitrine_generator::BuildOptions::new(site.clone()))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    })
+/// The generator's incremental site, opened (with a full build) at the first
+/// check or publication; later ones re-render only the outputs that can depend
+/// on the new entry. A failed rebuild leaves the previous site in place (in
+/// memory and on disk) and the next call tries again.
+struct IncrementalSite {
+    site: PathBuf,
+    cell: std::sync::Mutex<Option<vitrine_generator::incremental::Site>>,
 }
 
-/// The default rebuild: the generator's incremental path. The first publication
-/// loads the site and makes a full build; later ones re-render only the outputs
-/// that can depend on the new entry. A failed rebuild leaves the previous site
-/// in place (in memory and on disk) and the next call tries again.
-pub fn incremental_rebuilder(site: PathBuf) -> Rebuilder {
-    let cell: Arc<std::sync::Mutex<Option<vitrine_generator::incremental::Site>>> = Arc::default();
-    Arc::new(move |_config, changed| {
-        let mut guard = cell.lock().unwrap_or_else(|p| p.into_inner());
+impl IncrementalSite {
+    fn with_site<T>(
+        &self,
+        f: impl FnOnce(&mut vitrine_generator::incremental::Site) -> Result<T, vitrine_generator::Error>,
+    ) -> Result<T, vitrine_generator::Error> {
+        let mut guard = self.cell.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            let (s, _) = vitrine_generator::incremental::Site::open(vitrine_generator::BuildOptions::new(self.site.clone()))?;
+            *guard = Some(s);
+        }
+        f(guard.as_mut().expect("opened above"))
+    }
+}
+
+impl crate::state::SiteBuilder for IncrementalSite {
+    fn check(&self, pages: Vec<vitrine_generator::load::SourceFile>, assets: Vec<vitrine_generator::load::Asset>) -> Result<(), vitrine_generator::Error> {
+        self.with_site(|s| s.check_addition(pages, assets))
+    }
+
+    fn rebuild(&self, changed: &[PathBuf]) -> Result<(), vitrine_generator::Error> {
+        let mut guard = self.cell.lock().unwrap_or_else(|p| p.into_inner());
         match guard.as_mut() {
-            Some(s) => s.apply(changed).map(|_| ()).map_err(|e| e.to_string()),
+            Some(s) => s.apply(changed).map(|_| ()),
             None => {
-                let (s, _) = vitrine_generator::incremental::Site::open(vitrine_generator::BuildOptions::new(site.clone()))
-                    .map_err(|e| e.to_string())?;
+                let (s, _) = vitrine_generator::incremental::Site::open(vitrine_generator::BuildOptions::new(self.site.clone()))?;
                 *guard = Some(s);
                 Ok(())
             }
         }
-    })
+    }
+}
+
+/// The default site builder: the generator's incremental path (see [`IncrementalSite`]).
+pub fn incremental_rebuilder(site: PathBuf) -> Rebuilder {
+    Arc::new(IncrementalSite { site, cell: std::sync::Mutex::new(None) })
 }
 
 /// Builds the state from options and the site's `daemon:` settings.

@@ -1,7 +1,8 @@
 //! The state every handler receives: the queue database, the site's
-//! configuration (schemas), secrets, limiters, templates, the rebuild hook and
-//! the SMTP mailer (when configured), and the handles of the background work
-//! (the outbox retry) so that shutdown can stop it cleanly.
+//! configuration (schemas), secrets, limiters (requests per IP, the login
+//! throttle, and the bound on concurrent argon2 work), templates, the rebuild
+//! hook and the SMTP mailer (when configured), and the handles of the
+//! background work (the outbox retry) so that shutdown can stop it cleanly.
 //! Built once by [`AppState::new`]; cheap to clone.
 
 use std::path::{Path, PathBuf};
@@ -9,19 +10,33 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use vitrine_generator::Error as GenError;
 use vitrine_generator::config::Config;
+use vitrine_generator::load::{Asset, SourceFile};
 
-use crate::auth::LoginThrottle;
+use crate::auth::{LoginLimits, LoginThrottle};
 use crate::db::Db;
 use crate::images::ImageLimits;
 use crate::ratelimit::RateLimiter;
+use crate::security::HashLimiter;
 use crate::smtp::Mailer;
 use crate::{DATA_DIR, DB_FILE, DaemonError};
 
-/// Rebuilds the site after a publication; returns a readable error on failure.
-/// `changed` lists the files just created (the entry's `index.md` and its pictures).
-/// `vitrine serve` can pass its own (sharing its incremental site with the watcher).
-pub type Rebuilder = Arc<dyn Fn(&Config, &[PathBuf]) -> Result<(), String> + Send + Sync>;
+/// The site as publishing needs it: checked in memory before anything is
+/// written, rebuilt after. [`crate::server::incremental_rebuilder`] keeps the
+/// generator's incremental site; `vitrine serve` passes its own (shared with
+/// its file watcher).
+pub trait SiteBuilder: Send + Sync {
+    /// Whether the site would still build with these new content files
+    /// (`pages` relative to `content/`; asset sources anywhere on disk).
+    /// Writes nothing to `content/` or `public/`.
+    fn check(&self, pages: Vec<SourceFile>, assets: Vec<Asset>) -> Result<(), GenError>;
+    /// Rebuilds after `changed` files were created (the entry's pictures, then its `index.md`).
+    fn rebuild(&self, changed: &[PathBuf]) -> Result<(), GenError>;
+}
+
+/// The daemon's handle on the site builder.
+pub type Rebuilder = Arc<dyn SiteBuilder>;
 
 /// Tunables of the daemon, with production defaults.
 #[derive(Clone, Debug)]
@@ -61,6 +76,18 @@ pub struct Settings {
     /// doubled after each failed retry, up to `outbox_retry_max`.
     pub outbox_retry_min: Duration,
     pub outbox_retry_max: Duration,
+    /// Login throttle: failures allowed per (account, address) and per
+    /// address, window, alert threshold, memory bound.
+    pub login: LoginLimits,
+    /// Argon2 hashes or verifications run at once (each takes ~19 MiB).
+    pub hash_concurrency: usize,
+    /// Longest wait for a hashing permit; beyond it the answer is 503.
+    pub hash_wait: Duration,
+}
+
+/// Default number of concurrent argon2 runs: the cores, 4 at most.
+fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4)
 }
 
 impl Default for Settings {
@@ -86,6 +113,9 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             outbox_retry_min: Duration::from_secs(60),
             outbox_retry_max: Duration::from_secs(3600),
+            login: LoginLimits::default(),
+            hash_concurrency: default_hash_concurrency(),
+            hash_wait: Duration::from_secs(10),
         }
     }
 }
@@ -100,6 +130,8 @@ pub struct Inner {
     pub settings: Settings,
     pub limiter: RateLimiter,
     pub login_throttle: LoginThrottle,
+    /// Every argon2 hash and verification of the daemon goes through it.
+    pub hasher: HashLimiter,
     pub tera: tera::Tera,
     /// One publication (file write + rebuild) at a time.
     pub publish_lock: tokio::sync::Mutex<()>,
@@ -150,7 +182,8 @@ impl AppState {
             config: RwLock::new(Arc::new(config)),
             secret,
             limiter: RateLimiter::new(settings.rate_limit_per_minute, settings.rate_limit_burst),
-            login_throttle: LoginThrottle::new(5, Duration::from_secs(15 * 60)),
+            login_throttle: LoginThrottle::new(settings.login.clone()),
+            hasher: HashLimiter::new(settings.hash_concurrency, settings.hash_wait),
             settings,
             tera,
             publish_lock: tokio::sync::Mutex::new(()),
@@ -180,6 +213,11 @@ impl AppState {
     /// Failed SMTP deliveries since the start.
     pub fn delivery_failure_count(&self) -> u64 {
         self.delivery_failures.load(Ordering::Relaxed)
+    }
+
+    /// Password verifications run since the start (dummy ones included).
+    pub fn password_verifications(&self) -> u64 {
+        self.hasher.verifications()
     }
 
     /// Records a failed delivery and wakes the outbox retry.

@@ -60,6 +60,16 @@ pub enum AppError {
     Page(StatusCode, String),
 }
 
+impl From<crate::workflow::WorkflowError> for AppError {
+    fn from(e: crate::workflow::WorkflowError) -> Self {
+        match e {
+            crate::workflow::WorkflowError::Db(db) => db.into(),
+            crate::workflow::WorkflowError::NotFound => AppError::NotFound,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
@@ -338,23 +348,39 @@ pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<St
     state.tera.render(name, &ctx).map_err(|e| AppError::Internal(format!("modèle {name} : {e:?}")))
 }
 
-async fn security_headers(mut resp: Response) -> Response {
+/// Headers of every response: the pages' Content-Security-Policy
+/// ([`vitrine_generator::csp`]; the moderation pages get the stricter one,
+/// without script, except the preview, which is a page of the site),
+/// `nosniff`, no referrer, no framing, no caching by default.
+async fn security_headers(State(state): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path();
+    let moderation = (path == "/moderation" || path.starts_with("/moderation/")) && !path.ends_with("/preview");
+    let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("referrer-policy", HeaderValue::from_static(vitrine_generator::csp::REFERRER_POLICY));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
-        );
+        let policy = if moderation {
+            HeaderValue::from_static(vitrine_generator::csp::MODERATION_POLICY)
+        } else {
+            HeaderValue::from_str(&vitrine_generator::csp::page_policy(&state.config().image_hosts))
+                .unwrap_or_else(|_| HeaderValue::from_static(vitrine_generator::csp::MODERATION_POLICY))
+        };
+        h.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
+}
+
+async fn preview_css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        crate::preview::BANNER_CSS,
+    )
+        .into_response()
 }
 
 /// The daemon's router. Kept apart from [`crate::run`] so tests drive it with `oneshot`.
@@ -366,6 +392,7 @@ pub fn app(state: AppState) -> Router {
     let fallback_state = state.clone();
     let r = Router::new()
         .route("/_vitrine/style.css", get(style_css))
+        .route("/_vitrine/preview.css", get(preview_css))
         .route("/submit/{collection}", get(form_page).post(submit_form))
         .route("/api/submissions", post(api_submit))
         .route("/suivi/{token}", get(revision::status_page))
@@ -374,7 +401,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(moderation::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), error_layout))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .with_state(state);
@@ -632,7 +659,7 @@ pub fn check_draft(
             for f in &collection.schema.fields {
                 match (&f.kind, fields.get(&f.name)) {
                     (Kind::Markdown, Some(Json::String(s))) => {
-                        for p in crate::markdown::check_untrusted(s) {
+                        for p in crate::markdown::check_untrusted(s, config) {
                             errs.push(fe(&f.name, p));
                         }
                     }
@@ -646,7 +673,7 @@ pub fn check_draft(
             collect_markup(&collection.schema.fields, &fields, "", &mut errs);
             label_rule(&collection.schema, &fields, &mut errs);
             if errs.is_empty() {
-                return finish(draft, check_submitter, fields);
+                return finish(config, collection, draft, check_submitter, fields);
             }
             errs
         }
@@ -656,7 +683,7 @@ pub fn check_draft(
             e.message = "choisissez un fichier image (JPEG, PNG, GIF ou WebP)".into();
         }
     }
-    errors.extend(check_extras(draft, check_submitter));
+    errors.extend(check_extras(draft, check_submitter, config));
     Err(errors)
 }
 
@@ -717,17 +744,45 @@ fn check_markup_value(kind: &Kind, v: &Json, path: &str, errs: &mut Vec<FieldErr
     }
 }
 
-fn finish(draft: &Draft, check_submitter: bool, fields: Map<String, Json>) -> Result<Checked, Vec<FieldError>> {
-    let extra = check_extras(draft, check_submitter);
-    if extra.is_empty() { Ok(Checked { fields }) } else { Err(extra) }
+fn finish(config: &vitrine_generator::config::Config, collection: &Collection, draft: &Draft, check_submitter: bool, fields: Map<String, Json>) -> Result<Checked, Vec<FieldError>> {
+    let extra = check_extras(draft, check_submitter, config);
+    if !extra.is_empty() {
+        return Err(extra);
+    }
+    let file_errors = file_check(config, collection, draft, &fields);
+    if file_errors.is_empty() { Ok(Checked { fields }) } else { Err(file_errors) }
 }
 
-fn check_extras(draft: &Draft, check_submitter: bool) -> Vec<FieldError> {
+/// The entry written as publishing would write it, read back by the build's own
+/// reader: whatever it refuses is refused now, on the field of the line it names.
+fn file_check(config: &vitrine_generator::config::Config, collection: &Collection, draft: &Draft, fields: &Map<String, Json>) -> Vec<FieldError> {
+    let payload = json!({ "fields": fields, "body": draft.body });
+    let text = crate::publish::render_entry(collection, &payload, "2000-01-01");
+    let rel = format!("{}/verification/index.md", collection.dir);
+    let lines: Vec<&str> = text.lines().collect();
+    let body_from = lines.iter().skip(1).position(|l| *l == "---").map_or(usize::MAX, |i| i + 2);
+    vitrine_generator::model::check_entry(config, &rel, &text)
+        .into_iter()
+        .map(|d| {
+            let line = d.pos.line as usize;
+            let field = if !d.field.is_empty() {
+                d.field.clone()
+            } else if line > body_from {
+                "vt_body".to_string()
+            } else {
+                lines.get(line.saturating_sub(1)).and_then(|l| l.split_once(':')).map(|(k, _)| k.to_string()).unwrap_or_else(|| "vt_body".into())
+            };
+            fe(&field, d.message)
+        })
+        .collect()
+}
+
+fn check_extras(draft: &Draft, check_submitter: bool, config: &vitrine_generator::config::Config) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if draft.body.chars().count() > 20_000 {
         errors.push(fe("vt_body", "texte trop long (20 000 caractères au plus)"));
     }
-    for p in crate::markdown::check_untrusted(&draft.body) {
+    for p in crate::markdown::check_untrusted(&draft.body, config) {
         errors.push(fe("vt_body", p));
     }
     if check_submitter {

@@ -48,6 +48,10 @@ struct RawConfig {
     /// Names of the site in other languages, by language code.
     #[serde(default)]
     translations: IndexMap<String, Translation>,
+    /// Host names whose pictures a Markdown body may show (`![x](https://host/…)`);
+    /// empty by default: pages load nothing from other sites.
+    #[serde(default)]
+    image_hosts: Vec<String>,
 }
 
 fn default_language() -> String {
@@ -237,6 +241,8 @@ pub struct Config {
     /// Names of the site in other languages (validated: known language codes
     /// other than `language`, existing collections and taxonomies).
     pub translations: BTreeMap<String, Translation>,
+    /// Hosts (lowercase) from which Markdown bodies may show pictures; none by default.
+    pub image_hosts: Vec<String>,
 }
 
 impl Config {
@@ -364,6 +370,15 @@ impl Config {
             }
             translations.insert(lang, t);
         }
+        for (i, h) in raw.image_hosts.iter().enumerate() {
+            let ok = !h.trim().is_empty() && h.trim().chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+            if !ok {
+                problems.push((
+                    format!("image_hosts[{i}]"),
+                    format!("« {h} » n'est pas un nom d'hôte (par exemple images.example.org, sans https:// ni chemin)"),
+                ));
+            }
+        }
         Config {
             root: root.to_path_buf(),
             title: raw.title,
@@ -378,6 +393,7 @@ impl Config {
             collections,
             daemon: raw.daemon,
             translations,
+            image_hosts: raw.image_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
         }
     }
 

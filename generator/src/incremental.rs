@@ -177,6 +177,26 @@ impl Site {
         Ok((site, report))
     }
 
+    /// Loads the site (sources and model) without rendering or writing anything:
+    /// for [`Site::check_addition`] where no site is kept in memory.
+    pub fn load(opts: BuildOptions) -> Result<Site, Error> {
+        let mut timings = Vec::new();
+        let mut parse_cache = model::ParseCache::default();
+        let prepared = crate::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
+        Ok(Site {
+            opts,
+            paths: HashSet::new(),
+            bundle: HashSet::new(),
+            defer_search: false,
+            generation: 0,
+            indexed: 0,
+            prepared,
+            parse_cache,
+            card_cache: render::CardCache::default(),
+            views: None,
+        })
+    }
+
     /// Applies a batch of changed paths (absolute or relative to the site).
     /// On error the previous site stays in memory and on disk.
     pub fn apply(&mut self, changed: &[PathBuf]) -> Result<BuildReport, Error> {
@@ -395,6 +415,50 @@ impl Site {
                 Err(e)
             }
         }
+    }
+
+    /// Whether the site would still build with `pages` and `assets` added (new
+    /// files under `content/`, paths relative to it; asset sources anywhere on
+    /// disk): the model is built from the parse cache with them, images are
+    /// processed (into the cache only), and the pages the addition affects are
+    /// rendered in memory. Nothing is written to `content/` or `public/`, and the
+    /// site in memory is left as it was. This is the check the daemon runs
+    /// before approval writes anything.
+    pub fn check_addition(&mut self, pages: Vec<load::SourceFile>, assets: Vec<load::Asset>) -> Result<(), Error> {
+        let mut undo = Undo { pages: Vec::new(), assets: (!assets.is_empty()).then(|| self.prepared.sources.assets.clone()) };
+        let mut changed: HashSet<String> = HashSet::new();
+        for file in pages {
+            let rel = file.rel.clone();
+            self.parse_cache.forget(&rel);
+            let old = replace_page(&mut self.prepared.sources.pages, &rel, Some(file));
+            changed.insert(rel.clone());
+            undo.pages.push((rel, old));
+        }
+        for asset in assets {
+            self.prepared.sources.assets.retain(|a| a.rel != asset.rel);
+            self.prepared.sources.assets.push(asset);
+        }
+        self.prepared.sources.assets.sort();
+        let p = &self.prepared;
+        let model_opts = model::ModelOptions { drafts: self.opts.drafts, today: p.now.date() };
+        let result = model::build_model_cached(&p.config, &p.sources, &model_opts, &mut self.parse_cache).and_then(|mut new| {
+            crate::images::process(&p.config, &p.sources, &mut new, &self.opts.site)?;
+            let global = render::collections_read_everywhere(&p.sources);
+            let listings_read_all = render::listings_reading_all_pages(&p.config, &p.sources);
+            let jobs = affected_jobs(&p.config, &p.model, &new, &changed, &global, &listings_read_all).unwrap_or_else(|| {
+                // Everything would change (a menu entry): the new entries' own pages are the check.
+                new.entries.iter().enumerate().filter(|(_, e)| changed.contains(&e.source)).map(|(i, _)| Job::Entry(i)).collect()
+            });
+            let ropts = render::RenderOptions { now: p.now.clone(), live_reload: false };
+            let mut scratch_cards = render::CardCache::default();
+            let renderer = render::Renderer::with_cache(&p.config, &new, &p.sources, &ropts, &mut scratch_cards)?;
+            renderer.render_jobs(&jobs).map(|_| ())
+        });
+        for rel in &changed {
+            self.card_cache.forget(rel);
+        }
+        self.undo_sources(undo);
+        result
     }
 
     /// Puts the sources back as they were before a failed rebuild. The files are

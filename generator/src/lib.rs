@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod config;
+pub mod csp;
 pub mod error;
 pub mod forms;
 pub mod i18n;

@@ -229,6 +229,17 @@ fn parse_file(config: &Config, f: &SourceFile) -> Result<(Parsed, Vec<Diagnostic
     Ok((Parsed { place, source: f.rel.clone(), node: node.into(), title, date, draft, fields, body: body.into(), body_line, valid }, errors))
 }
 
+/// Reads one content file (`rel` under `content/`, e.g. `projects/x/index.md`)
+/// exactly as the build does (place, front matter, schema) and returns its
+/// problems; empty when the build would accept it. For checking what will be
+/// written before writing it.
+pub fn check_entry(config: &Config, rel: &str, text: &str) -> Vec<Diagnostic> {
+    match parse_file(config, &SourceFile { rel: rel.to_string(), text: text.to_string() }) {
+        Ok((_, errors)) => errors,
+        Err(errors) => errors,
+    }
+}
+
 fn shift(n: &mut Node, lines: u32) {
     if n.pos.line > 0 {
         n.pos.line += lines;

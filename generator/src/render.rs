@@ -311,6 +311,7 @@ impl<'a> Renderer<'a> {
             .collect();
         g.insert("forms", &forms);
         g.insert("daemon_url", &config.daemon.url);
+        g.insert("csp", &crate::csp::meta_policy(&config.image_hosts));
         g.insert("live_reload", &opts.live_reload);
         g.insert("calendars", &crate::ics::calendar_urls(config));
         let template_ids = markdown::literal_ids(sources.templates.iter().map(|t| t.text.as_str()));
@@ -347,26 +348,36 @@ impl<'a> Renderer<'a> {
     }
 
     fn markdown(&self, md: &str, source: &str, body_line: u32) -> Result<markdown::Rendered, Vec<Diagnostic>> {
-        let r = markdown::render_typeset(md, &|p| self.model.links.get(p).cloned(), &self.views.template_ids, self.config.typography);
-        if r.broken_links.is_empty() {
-            Ok(r)
-        } else {
-            Err(r
-                .broken_links
-                .iter()
-                .map(|(line, target)| {
-                    let known: Vec<&str> = self.model.links.keys().map(String::as_str).collect();
-                    let wanted = target.trim_start_matches("@/").split('#').next().unwrap_or("");
-                    let hint = crate::schema::closest(wanted, &known).map(|s| format!(" ; vouliez-vous dire « @/{s} » ?")).unwrap_or_default();
-                    Diagnostic::new(
-                        PathBuf::from("content").join(source),
-                        Pos { line: body_line + line - 1, col: 1 },
-                        "",
-                        format!("lien interne cassé « {target} » : aucun fichier content/{wanted} publié{hint}"),
-                    )
-                })
-                .collect())
+        let settings = markdown::Settings {
+            taken: &self.views.template_ids,
+            typography: self.config.typography,
+            image_hosts: &self.config.image_hosts,
+        };
+        let r = markdown::render_with(md, &|p| self.model.links.get(p).cloned(), &settings);
+        let at = |line: u32| (PathBuf::from("content").join(source), Pos { line: body_line + line - 1, col: 1 });
+        let mut diags: Vec<Diagnostic> = r
+            .broken_links
+            .iter()
+            .map(|(line, target)| {
+                let known: Vec<&str> = self.model.links.keys().map(String::as_str).collect();
+                let wanted = target.trim_start_matches("@/").split('#').next().unwrap_or("");
+                let hint = crate::schema::closest(wanted, &known).map(|s| format!(" ; vouliez-vous dire « @/{s} » ?")).unwrap_or_default();
+                let (file, pos) = at(*line);
+                Diagnostic::new(file, pos, "", format!("lien interne cassé « {target} » : aucun fichier content/{wanted} publié{hint}"))
+            })
+            .collect();
+        for p in &r.problems {
+            if let markdown::ProblemKind::OutsideImage(url) = &p.kind {
+                let (file, pos) = at(p.line);
+                diags.push(Diagnostic::new(
+                    file,
+                    pos,
+                    "",
+                    format!("image d'un autre site « {url} » : les pages ne chargent rien d'ailleurs ; placez l'image à côté du fichier, ou ajoutez son hôte à `image_hosts` dans vitrine.yaml"),
+                ));
+            }
         }
+        if diags.is_empty() { Ok(r) } else { Err(diags) }
     }
 
     fn paginator(&self, items: &[usize], per: usize, page: usize, base: &str) -> Value {

@@ -335,7 +335,25 @@ fn err(errors: &mut Vec<FieldError>, path: &str, pos: Pos, message: String) -> O
     None
 }
 
+/// Whether YAML (and so a content file) can hold `c` as written: the YAML 1.2
+/// printable set (tab, line breaks, visible characters; no C0/C1 control but
+/// NEL, no DEL, no non-character U+FFFE/U+FFFF).
+pub fn yaml_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// The first character of `s` a content file cannot hold, as a field message.
+pub fn unprintable(s: &str) -> Option<String> {
+    s.chars().find(|c| !yaml_printable(*c)).map(|c| {
+        format!("caractère invisible ou interdit U+{:04X} : supprimez-le (souvent collé depuis un autre logiciel)", c as u32)
+    })
+}
+
 fn check_len(field: &Field, s: &str, path: &str, pos: Pos, errors: &mut Vec<FieldError>) -> bool {
+    if let Some(m) = unprintable(s) {
+        err(errors, path, pos, m);
+        return false;
+    }
     let n = s.chars().count() as i64;
     if let Some(min) = field.min.filter(|m| n < *m) {
         err(errors, path, pos, format!("trop court : {n} caractères, au moins {min} attendus"));

@@ -5,6 +5,14 @@
 //!
 //! Every state change is a POST carrying the session's CSRF token; a GET never
 //! changes anything (school mail scanners follow links).
+//!
+//! Login: [`auth::LoginThrottle`] reserves each attempt before the password is
+//! checked (per account and address, and per address: failures from one
+//! address never refuse the owner elsewhere); every argon2 run (login, setup,
+//! new account) waits for a permit of [`security::HashLimiter`], and without
+//! one in time (`Settings::hash_wait`) the answer is a 503 page. An account
+//! failing from many addresses warns the admins once per window: a journal
+//! entry (`login_attack`) and an e-mail to the moderators' address.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -208,6 +216,23 @@ async fn start_session(state: &AppState, user_id: i64, next: Option<&str>) -> Re
     Ok(resp)
 }
 
+/// The answer when no hashing permit came in time ([`crate::security::HashLimiter`]).
+fn busy(state: &AppState, path: &str, session: Option<&Session>) -> AppError {
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let message = "Le serveur vérifie beaucoup de mots de passe en ce moment : réessayez dans une minute";
+    AppError::Page(status, super::error_page_html(state, status, Some(message), path, session))
+}
+
+fn hash_error(state: &AppState, path: &str, session: Option<&Session>, e: security::HashError) -> AppError {
+    match e {
+        security::HashError::Busy => busy(state, path, session),
+        security::HashError::Failed(m) => AppError::Internal(m),
+    }
+}
+
+/// Login: the throttle reserves the attempt first (refused attempts are never
+/// checked), then one argon2 verification under a hashing permit, the same
+/// whether the account exists or not.
 async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, AppError> {
     let pairs = parse_urlencoded(&body, 20)?;
     check_login_token(&state, &pairs)?;
@@ -215,31 +240,84 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Byte
     let password = field(&pairs, "password").to_string();
     let next = safe_next(field(&pairs, "next")).map(str::to_string);
     let next = next.as_deref();
-    if !state.login_throttle.allowed(&username, ip) {
-        return login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some("Trop de tentatives : réessayez dans un quart d'heure."), &username, next).await;
-    }
-    let u = username.clone();
-    let found = state.db.read(move |c| auth::find_user(c, &u)).await?;
-    let ok_user = tokio::task::spawn_blocking(move || match found {
-        Some((user, phc)) => security::verify_password(&password, &phc).then_some(user),
-        None => {
-            // Same work whether or not the account exists.
-            let _ = security::verify_password(&password, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000");
-            None
+    let mut attempt = match state.login_throttle.begin(&username, ip) {
+        Ok(a) => a,
+        Err(refused) => {
+            return login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(&refused.message()), &username, next).await;
         }
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    match ok_user {
-        Some(user) => {
-            state.login_throttle.succeeded(&username);
+    };
+    let u = username.clone();
+    let (user, phc) = match state.db.read(move |c| auth::find_user(c, &u)).await? {
+        Some((user, phc)) => (Some(user), Some(phc)),
+        None => (None, None),
+    };
+    // Until here a dropped attempt gives its slot back (nothing was checked).
+    let permit = state.hasher.permit().await.map_err(|e| hash_error(&state, "/moderation/login", None, e))?;
+    attempt.checking();
+    let right = permit.verify(password, phc).await.map_err(|e| hash_error(&state, "/moderation/login", None, e))?;
+    match user {
+        Some(user) if right => {
+            attempt.succeeded();
             start_session(&state, user.id, next).await
         }
-        None => {
-            state.login_throttle.failed(&username, ip);
+        user => {
+            if let Some(alert) = attempt.failed(user.as_ref().map(|u| u.username.as_str())) {
+                warn_admins(&state, alert).await;
+            }
             login_page(&state, StatusCode::UNAUTHORIZED, Some("Identifiant ou mot de passe incorrect."), &username, next).await
         }
     }
+}
+
+/// An account fails from many addresses: a journal entry (written before the
+/// answer), then one e-mail through the moderators' notification address
+/// (accounts have no e-mail address of their own), naming the admins.
+async fn warn_admins(state: &AppState, alert: auth::AttackAlert) {
+    let minutes = state.login_throttle.limits().window.as_secs().div_ceil(60);
+    let addresses: Vec<String> = alert.addresses.iter().map(ToString::to_string).collect();
+    tracing::warn!(
+        "connexion : le compte « {} » a échoué depuis {} adresses différentes en {} s",
+        alert.username,
+        addresses.len(),
+        alert.within.as_secs()
+    );
+    let detail = json!({"username": alert.username, "addresses": addresses, "within_secs": alert.within.as_secs()});
+    let admins = state
+        .db
+        .write(move |c| {
+            crate::db::audit(c, None, "limiteur de connexions", "login_attack", &detail)?;
+            let mut st = c.prepare("SELECT username FROM users WHERE role = 'admin' ORDER BY username")?;
+            let names = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            Ok(names)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("journal de l'alerte de connexion : {e}");
+            Vec::new()
+        });
+    let admins = if admins.is_empty() { "aucun compte administrateur".to_string() } else { admins.join(", ") };
+    let body = format!(
+        "Bonjour,\n\nÀ l'attention des administrateurs ({admins}).\n\n\
+         Le compte de modération « {name} » a reçu des mots de passe erronés depuis {n} adresses différentes \
+         en moins de {minutes} minutes : cela ressemble à des essais de mots de passe répartis sur plusieurs machines.\n\n\
+         Le compte n'est pas bloqué : chaque adresse est limitée à {per} essais par {minutes} minutes, et le titulaire \
+         peut toujours se connecter depuis sa propre adresse. Si son mot de passe est faible, changez-le \
+         (vitrine user passwd {name}).\n\nAdresses : {list}\n\n\
+         Ce message est envoyé une fois par période de {minutes} minutes au plus pour ce compte.\n\n{url}/moderation\n",
+        name = alert.username,
+        n = addresses.len(),
+        per = state.login_throttle.limits().per_account_address,
+        list = addresses.join(", "),
+        url = state.settings.public_url,
+    );
+    send_mail(
+        state,
+        crate::outbox::Mail {
+            to: state.settings.moderators_mail.clone(),
+            subject: format!("Alerte : tentatives de connexion sur le compte « {} »", alert.username),
+            body,
+        },
+    );
 }
 
 async fn logout(State(state): State<AppState>, m: Mod, body: Bytes) -> Result<Response, AppError> {
@@ -290,10 +368,8 @@ async fn setup_post(State(state): State<AppState>, UrlPath(token): UrlPath<Strin
     if let Err(e) = auth::check_password_strength(&password) {
         return setup_render(&state, &token, StatusCode::UNPROCESSABLE_ENTITY, Some(&e.to_string()), &username);
     }
-    let phc = tokio::task::spawn_blocking(move || security::hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(AppError::Internal)?;
+    let path = format!("/moderation/setup/{token}");
+    let phc = state.hasher.hash(password).await.map_err(|e| hash_error(&state, &path, None, e))?;
     let (t, u) = (token.clone(), username.clone());
     let r = state
         .db
@@ -605,8 +681,8 @@ async fn ask_changes(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath
 
 async fn approve(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>, body: Bytes) -> Result<Response, AppError> {
     checked_form(&state, &m, &body)?;
-    decide(&state, &m, id, &[Status::Pending, Status::ChangesRequested], Status::Approved, None).await?;
-    publish_item(&state, id).await?;
+    let outcome = crate::workflow::approve(&state, id, &actor(&m)).await?;
+    after_publication(&state, id, outcome).await?;
     Ok(Redirect::to(&format!("/moderation/item/{id}")).into_response())
 }
 
@@ -616,101 +692,30 @@ async fn retry(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>,
     if sub.status != Status::Approved {
         return Err(AppError::Conflict("seule une soumission acceptée non publiée peut être republiée".into()));
     }
-    publish_item(&state, id).await?;
+    let outcome = crate::workflow::publish(&state, id).await?;
+    after_publication(&state, id, outcome).await?;
     Ok(Redirect::to(&format!("/moderation/item/{id}")).into_response())
 }
 
-/// Publishes again every item left "approved, not published" (after a failed
-/// build): called at startup, once the operator has fixed the site. Returns how
-/// many are now live.
-pub async fn retry_unpublished(state: &AppState) -> Result<usize, AppError> {
-    let ids: Vec<i64> = state
-        .db
-        .read(|c| {
-            let mut st = c.prepare("SELECT id FROM submissions WHERE status = 'approved' ORDER BY id")?;
-            let ids = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
-            Ok(ids)
-        })
-        .await?;
-    let mut live = 0;
-    for id in ids {
-        if publish_item(state, id).await? {
-            live += 1;
-        }
-    }
-    Ok(live)
-}
-
-/// Writes the entry (once) and rebuilds the site; records the outcome. Returns whether it is live.
-pub async fn publish_item(state: &AppState, id: i64) -> Result<bool, AppError> {
-    let _guard = state.publish_lock.lock().await;
-    let (sub, images) = state
-        .db
-        .read(move |c| Ok(queue::get(c, id)?.map(|s| (s, queue::images(c, id, true).unwrap_or_default()))))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if sub.status != Status::Approved {
-        return Ok(false);
-    }
-    let config = state.config();
-    // A retry after a failed build reuses the bundle already written.
-    let existing = sub.published_path.clone().filter(|p| state.site_dir.join(p).join("index.md").is_file());
-    let written: Result<(String, String), String> = match existing {
-        Some(p) => {
-            let slug = p.rsplit('/').next().unwrap_or("").to_string();
-            let url = config.collection(&sub.collection).map(|c| c.entry_url(&slug)).unwrap_or_default();
-            Ok((p, url))
-        }
-        None => {
-            let cfg = config.clone();
-            let s = sub.clone();
-            let r = tokio::task::spawn_blocking(move || crate::publish::publish(&cfg, &s, &images))
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            match r {
-                Ok(p) => {
-                    let rel = p.rel_dir.clone();
-                    state.db.write(move |c| queue::set_published_path(c, id, &rel)).await?;
-                    Ok((p.rel_dir, p.url))
-                }
-                Err(e) => Err(e.to_string()),
-            }
-        }
-    };
-    let outcome: Result<(String, String), String> = match written {
-        Err(e) => Err(e),
-        Ok((path, url)) => match &state.rebuilder {
-            None => Ok((path, url)),
-            Some(rb) => {
-                let rb = rb.clone();
-                let cfg = config.clone();
-                let dir = state.site_dir.join(&path);
-                let r = tokio::task::spawn_blocking(move || {
-                    // Pictures first, index.md last: the entry appears complete.
-                    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-                        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
-                        .unwrap_or_default();
-                    files.sort_by_key(|p| p.file_name().is_some_and(|n| n == "index.md"));
-                    rb(&cfg, &files)
-                })
-                .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-                r.map(|()| (path, url))
-            }
-        },
-    };
-    let live = outcome.is_ok();
-    let o2 = outcome.clone();
-    state
-        .db
-        .write(move |c| match &o2 {
-            Ok((p, u)) => queue::set_published(c, id, Ok((p, u))),
-            Err(e) => queue::set_published(c, id, Err(e)),
-        })
-        .await?;
-    if live {
+/// Tells the author when their proposal went live.
+async fn after_publication(state: &AppState, id: i64, outcome: crate::workflow::Outcome) -> Result<bool, AppError> {
+    if let crate::workflow::Outcome::Live { .. } = outcome {
         let (sub, _, _) = load_item(state, id).await?;
         notify_submitter(state, &sub, "publiée", None);
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Publishes again every item left "approved, not published" (after a crash
+/// between approval and publication): called at startup. Returns how many are
+/// now live.
+pub async fn retry_unpublished(state: &AppState) -> Result<usize, AppError> {
+    let mut live = 0;
+    for (id, outcome) in crate::workflow::publish_pending_approvals(state).await? {
+        if after_publication(state, id, outcome).await? {
+            live += 1;
+        }
     }
     Ok(live)
 }
@@ -787,10 +792,7 @@ async fn user_add(State(state): State<AppState>, m: Mod, body: Bytes) -> Result<
     if let Err(e) = auth::check_password_strength(&password) {
         return users_render(&state, &m, StatusCode::UNPROCESSABLE_ENTITY, Some(e.to_string())).await;
     }
-    let phc = tokio::task::spawn_blocking(move || security::hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(AppError::Internal)?;
+    let phc = state.hasher.hash(password).await.map_err(|e| hash_error(&state, "/moderation/users", Some(&m.session), e))?;
     let who = actor(&m);
     let r = state
         .db
