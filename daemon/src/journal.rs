@@ -47,7 +47,7 @@ pub fn action_label(action: &str) -> String {
         "changes_requested" => "Modifications demandées",
         "approved" => "Acceptée",
         "published" => "Publiée",
-        "publish_failed" => "Échec de la publication (rien n’a été écrit)",
+        "publish_failed" => "Échec de la publication",
         "publish_refused" => "Publication refusée par la vérification du site",
         "rejected" => "Refusée",
         "pending" => "Remise en attente de relecture",

@@ -310,8 +310,17 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     assert_eq!(std::fs::read_to_string(dir.join("index.md")).unwrap(), md);
 }
 
+fn bundles_named(site: &std::path::Path, prefix: &str) -> usize {
+    std::fs::read_dir(site.join("content/projects"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(prefix))
+        .count()
+}
+
+/// Issue 9: the build is checked in memory before approval writes anything; a
+/// site that would not build leaves no file behind and the item editable.
 #[tokio::test]
-async fn failed_build_keeps_item_approved_not_published_then_retry_publishes() {
+async fn approval_that_would_break_the_build_writes_nothing_and_keeps_the_item_editable() {
     let site = example_site();
     let st = state(site.path(), test_settings(), true);
     let tok = token(&st, "projects", 10);
@@ -319,7 +328,7 @@ async fn failed_build_keeps_item_approved_not_published_then_retry_publishes() {
     let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
     add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
     let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
-    // Break the project template of this site copy: the real build fails.
+    // Break the project template of this site copy: the real build would fail.
     let tpl = site.path().join("themes/default/templates/project.html");
     let original = std::fs::read_to_string(&tpl).unwrap();
     std::fs::write(&tpl, "{% extends \"base.html\" %}{% block main %}{{ page.title | nope_filter }}{% endblock main %}").unwrap();
@@ -327,159 +336,37 @@ async fn failed_build_keeps_item_approved_not_published_then_retry_publishes() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let id = sub.id;
     let s = st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap();
-    assert_eq!(s.status, queue::Status::Approved);
+    assert_eq!(s.status, queue::Status::Pending, "still editable");
     assert!(s.publish_error.as_deref().unwrap_or("").contains("project.html"), "{:?}", s.publish_error);
+    assert_eq!(s.published_path, None);
+    assert_eq!(bundles_named(site.path(), "rivieres-d-europe"), 0, "a refused publication leaves no file");
     let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
-    assert!(item.contains("Acceptée mais pas publiée"));
-    // Fix and retry: the same bundle is used, no second copy.
+    assert!(item.contains("Pas publiée"), "{item}");
+    assert!(item.contains("nope_filter"), "the moderator sees why: {item}");
+    // Still editable: the moderator's edit form is there and works.
+    assert!(item.contains(&format!("/moderation/item/{}/edit", sub.id)));
+    // Fix the site and approve again: published once.
     std::fs::write(&tpl, original).unwrap();
-    let r = send(&st, post_form(&format!("/moderation/item/{}/retry", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
+    let r = send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let s2 = st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap();
     assert_eq!(s2.status, queue::Status::Published, "{:?}", s2.publish_error);
-    assert_eq!(s2.published_path, s.published_path);
-    let siblings = std::fs::read_dir(site.path().join("content/projects")).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_string_lossy().starts_with("rivieres-d-europe")
-    });
-    assert_eq!(siblings.count(), 1);
+    assert_eq!(bundles_named(site.path(), "rivieres-d-europe"), 1);
 }
 
+/// An internal link valid when the teacher sent it, whose target was removed
+/// before approval: the in-memory build refuses it, nothing is written.
 #[tokio::test]
-async fn reject_and_ask_changes_reach_the_submitter() {
-    let site = example_site();
-    let st = state(site.path(), test_settings(), false);
-    let tok = token(&st, "projects", 10);
-    let r = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
-    let status_url = r.headers()[header::LOCATION].to_str().unwrap().trim_end_matches("?nouveau=1").to_string();
-    let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
-    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
-    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
-    // A reason is required.
-    let r = send(&st, post_form(&format!("/moderation/item/{}/changes", sub.id), &[("csrf", &csrf), ("reason", "  ")], Some(&cookie))).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = send(&st, post_form(&format!("/moderation/item/{}/changes", sub.id), &[("csrf", &csrf), ("reason", "Ajoutez le nom du partenaire espagnol.")], Some(&cookie))).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let page = body(send(&st, get(&status_url, None)).await).await;
-    assert!(page.contains("modifications demandées") && page.contains("Ajoutez le nom du partenaire espagnol."));
-    let r = send(&st, post_form(&format!("/moderation/item/{}/reject", sub.id), &[("csrf", &csrf), ("reason", "Projet hors académie.")], Some(&cookie))).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let page = body(send(&st, get(&status_url, None)).await).await;
-    assert!(page.contains("refusée") && page.contains("Projet hors académie."));
-    // Filters and counts.
-    let q = body(send(&st, get("/moderation/queue?status=rejected", Some(&cookie))).await).await;
-    assert!(q.contains(&sub.reference));
-    let q = body(send(&st, get("/moderation/queue?status=pending", Some(&cookie))).await).await;
-    assert!(!q.contains(&sub.reference));
-}
-
-#[tokio::test]
-async fn setup_link_creates_the_first_admin_once_and_roles_are_enforced() {
-    let site = example_site();
-    let st = state(site.path(), test_settings(), false);
-    let url = vitrine_daemon::server::announce_setup(&st).unwrap().unwrap();
-    let path = url.split_once("/moderation/").map(|(_, p)| format!("/moderation/{p}")).unwrap();
-    let page = body(send(&st, get(&path, None)).await).await;
-    let t = hidden_value(&page, "csrf");
-    let r = send(&st, post_form(&path, &[("csrf", &t), ("username", "admin"), ("password", "un mot de passe long"), ("password2", "un mot de passe long")], None)).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let admin_cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
-    // Used once only.
-    assert_eq!(send(&st, get(&path, None)).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(send(&st, get("/moderation/users", Some(&admin_cookie))).await.status(), StatusCode::OK);
-    // A moderator may not manage accounts.
-    add_user(&st, "modo", "mot de passe très long", Role::Moderator).await;
-    let (cookie, csrf) = login(&st, "modo", "mot de passe très long").await;
-    assert_eq!(send(&st, get("/moderation/users", Some(&cookie))).await.status(), StatusCode::FORBIDDEN);
-    let r = send(&st, post_form("/moderation/users", &[("csrf", &csrf), ("username", "x"), ("password", "mot de passe très long"), ("role", "admin")], Some(&cookie))).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    // Logout ends the session.
-    let r = send(&st, post_form("/moderation/logout", &[("csrf", &csrf)], Some(&cookie))).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = send(&st, get("/moderation/queue", Some(&cookie))).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()[header::LOCATION], "/moderation/login?next=/moderation/queue");
-    let r = send(&st, post_form("/moderation/logout", &[("csrf", &csrf)], Some(&cookie))).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a POST without a session stays refused");
-}
-
-#[tokio::test]
-async fn login_is_throttled_after_repeated_failures() {
-    let site = example_site();
-    let st = state(site.path(), test_settings(), false);
-    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
-    for _ in 0..5 {
-        let page = body(send(&st, get("/moderation", None)).await).await;
-        let t = hidden_value(&page, "csrf");
-        let r = send(&st, post_form("/moderation/login", &[("csrf", &t), ("username", "corr"), ("password", "faux")], None)).await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    }
-    let page = body(send(&st, get("/moderation", None)).await).await;
-    let t = hidden_value(&page, "csrf");
-    // Even the right password is refused while throttled.
-    let r = send(&st, post_form("/moderation/login", &[("csrf", &t), ("username", "corr"), ("password", "mot de passe très long")], None)).await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-}
-
-#[tokio::test]
-async fn public_posts_are_rate_limited_per_ip() {
-    let site = example_site();
-    let st = state(site.path(), vitrine_daemon::state::Settings { rate_limit_per_minute: 2, rate_limit_burst: 2, ..test_settings() }, false);
-    let mut statuses = Vec::new();
-    for _ in 0..3 {
-        let tok = token(&st, "projects", 10);
-        statuses.push(send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await.status());
-    }
-    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::SEE_OTHER, StatusCode::TOO_MANY_REQUESTS]);
-    assert_eq!(queue_count(&st).await, 2);
-}
-
-#[tokio::test]
-async fn the_sites_own_form_page_gets_a_token_and_its_post_is_accepted() {
-    let site = example_site();
-    let dir = site.path().to_path_buf();
-    tokio::task::spawn_blocking(move || vitrine_generator::build(&vitrine_generator::BuildOptions::new(dir)).unwrap()).await.unwrap();
-    let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
-    let r = send(&st, get("/proposer/projets/", None)).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = body(r).await;
-    // The theme's page (generator output), with a fresh token inside the form.
-    let form_at = html.find("action=\"/submit/projects\"").expect("form of the theme");
-    let tok = hidden_value(&html[form_at..], "vt_token");
-    assert!(html.contains("name=\"partners[0].school\""), "schema controls from generator::forms");
-    // A mistake: the theme's page comes back, with the values, the error and a summary.
-    let mut wrong = with_token(valid_project(), &tok);
-    for p in wrong.iter_mut() {
-        if p.0 == "school_year" {
-            p.1 = "l'an prochain";
-        }
-    }
-    let r = send(&st, post_form("/submit/projects", &wrong, None)).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = body(r).await;
-    assert!(page.contains("class=\"vt-form\""), "not the theme's page");
-    assert!(page.contains("id=\"erreurs\"") && page.contains("id=\"f-school_year-error\""));
-    assert!(page.contains("value=\"Collège Jean Moulin\""));
-    let tok2 = hidden_value(&page[page.find("action=\"/submit/projects\"").unwrap()..], "vt_token");
-    let r = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok2), None)).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(queue_count(&st).await, 1);
-    assert_eq!(send(&st, get("/proposer/nope/", None)).await.status(), StatusCode::NOT_FOUND);
-}
-
-#[tokio::test]
-async fn label_approval_creates_a_label_entry_and_never_touches_the_project() {
+async fn a_link_broken_since_submission_is_caught_before_anything_is_written() {
     let site = example_site();
     let st = state(site.path(), test_settings(), true);
-    let project = site.path().join("content/projects/chaque-goutte-compte/index.md");
-    let before = std::fs::read(&project).unwrap();
-    let label = json!({
-        "collection": "labels",
-        "submitter": {"name": "Luc Prof", "email": "luc@example.org"},
-        "fields": {"title": "Label européen pour Chaque goutte compte", "kind": "Label de qualité européen", "year": 2026, "project": "chaque-goutte-compte"},
-        "body": ""
-    });
-    let r = send(&st, post_raw("/api/submissions", "application/json", label.to_string().into_bytes(), None)).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let tok = token(&st, "projects", 10);
+    let mut form = valid_project();
+    form.retain(|(k, _)| *k != "vt_body");
+    form.push(("vt_body", "Suite du projet [Bouger ensemble](@/projects/bouger-ensemble.md)."));
+    let r = send(&st, post_form("/submit/projects", &with_token(form, &tok), None)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    std::fs::remove_file(site.path().join("content/projects/bouger-ensemble.md")).unwrap();
     let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
     add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
     let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
@@ -487,82 +374,34 @@ async fn label_approval_creates_a_label_entry_and_never_touches_the_project() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let id = sub.id;
     let s = st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap();
-    assert_eq!(s.status, queue::Status::Published, "{:?}", s.publish_error);
-    assert!(s.published_path.as_deref().unwrap().starts_with("content/labels/"));
-    let md = std::fs::read_to_string(site.path().join(s.published_path.unwrap()).join("index.md")).unwrap();
-    assert!(md.contains("project: \"chaque-goutte-compte\""), "{md}");
-    assert!(md.contains("year: 2026"));
-    assert!(!md.contains("luc@example.org") && !md.contains("Luc Prof"));
-    assert_eq!(std::fs::read(&project).unwrap(), before, "the project's file was modified");
-    let page = site.path().join("public").join(s.published_url.unwrap().trim_start_matches('/')).join("index.html");
-    assert!(std::fs::read_to_string(page).unwrap().contains("Label européen pour Chaque goutte compte"));
+    assert_eq!(s.status, queue::Status::Pending);
+    let err = s.publish_error.unwrap_or_default();
+    assert!(err.contains("bouger-ensemble.md") && err.contains("index.md:"), "names the file, line and link: {err}");
+    assert_eq!(bundles_named(site.path(), "rivieres-d-europe"), 0);
+    // The build still passes: nothing of the refused entry is in content/.
+    let root = site.path().to_path_buf();
+    tokio::task::spawn_blocking(move || vitrine_generator::build(&vitrine_generator::BuildOptions::new(root)).map(|_| ()))
+        .await
+        .unwrap()
+        .unwrap();
 }
 
+/// Items approved but not published (a crash between the two steps) are published at startup.
 #[tokio::test]
-async fn items_left_unpublished_by_a_broken_build_are_published_by_retry_unpublished() {
+async fn items_left_approved_by_a_crash_are_published_by_retry_unpublished() {
     let site = example_site();
     let st = state(site.path(), test_settings(), true);
     let tok = token(&st, "projects", 10);
     assert_eq!(send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await.status(), StatusCode::SEE_OTHER);
     let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
-    add_user(&st, "corr", "mot de passe très long", Role::Moderator).await;
-    let (cookie, csrf) = login(&st, "corr", "mot de passe très long").await;
-    let tpl = site.path().join("themes/default/templates/project.html");
-    let original = std::fs::read_to_string(&tpl).unwrap();
-    std::fs::write(&tpl, "{% extends \"base.html\" %}{% block main %}{{ page.title | nope_filter }}{% endblock main %}").unwrap();
-    send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
     let id = sub.id;
-    assert_eq!(st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap().status, queue::Status::Approved);
-    std::fs::write(&tpl, original).unwrap();
+    st.db
+        .write(move |c| queue::transition(c, id, &[queue::Status::Pending], queue::Status::Approved, "corr", None))
+        .await
+        .unwrap();
     assert_eq!(vitrine_daemon::web::moderation::retry_unpublished(&st).await.unwrap(), 1);
     assert_eq!(st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap().status, queue::Status::Published);
-}
-
-// ---------------------------------------------------------------------------
-// Revision by the submitter after "changes requested"
-
-/// Submits a valid project with a cover picture; returns the status URL (without query) and the row.
-async fn submit_with_cover(st: &vitrine_daemon::AppState) -> (String, queue::Submission) {
-    let tok = token(st, "projects", 10);
-    let mut texts = with_token(valid_project(), &tok);
-    texts.push(("cover.alt", "Une rivière"));
-    let r = send(st, post_multipart("/submit/projects", multipart(&texts, &[("cover", "x.png", &png(32, 32))]))).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let url = r.headers()[header::LOCATION].to_str().unwrap().trim_end_matches("?nouveau=1").to_string();
-    let sub = st.db.read(|c| queue::list(c, &queue::Filter { newest_first: true, ..Default::default() }, 1)).await.unwrap().remove(0);
-    (url, sub)
-}
-
-async fn ask_changes(st: &vitrine_daemon::AppState, cookie: &str, csrf: &str, id: i64, reason: &str) {
-    let r = send(st, post_form(&format!("/moderation/item/{id}/changes"), &[("csrf", csrf), ("reason", reason)], Some(cookie))).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-}
-
-async fn reload(st: &vitrine_daemon::AppState, id: i64) -> queue::Submission {
-    st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap()
-}
-
-/// The project's pairs with some values replaced.
-fn project_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut pairs = valid_project();
-    for (k, v) in changes {
-        match pairs.iter_mut().find(|p| p.0 == *k) {
-            Some(p) => p.1 = v,
-            None => pairs.push((k, v)),
-        }
-    }
-    pairs
-}
-
-fn outbox_bodies(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-                .filter_map(|e| vitrine_daemon::outbox::decode_body(&std::fs::read_to_string(e.path()).ok()?))
-                .collect()
-        })
-        .unwrap_or_default()
+    assert_eq!(bundles_named(site.path(), "rivieres-d-europe"), 1);
 }
 
 #[tokio::test]
