@@ -511,3 +511,50 @@ fn a_file_not_in_utf8() {
         &[d(ALPHA, 2, 11, "", "le fichier n'est pas enregistré en UTF-8")],
     );
 }
+
+/// Issue 9: a page loads nothing from other sites. A picture from elsewhere in a
+/// body is an error naming the file and line; `image_hosts` allows named hosts.
+#[test]
+fn pictures_from_other_sites() {
+    assert_bad(
+        "outside picture",
+        &[(ALPHA, Some("---\ntitle: Alpha\nsummary: S.\n---\n\nTexte.\n\n![pixel](https://tracker.example/p.png)\n"))],
+        &[d(ALPHA, 8, 1, "", "image d'un autre site « https://tracker.example/p.png »")],
+    );
+    // Allowed by name in vitrine.yaml: builds, and the policy lets the page load it.
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    let out = tmp.path().join("public");
+    copy_dir(&fixture("minimal"), &site);
+    let yaml = std::fs::read_to_string(site.join("vitrine.yaml")).unwrap();
+    std::fs::write(site.join("vitrine.yaml"), format!("image_hosts: [images.example.org]\n{yaml}")).unwrap();
+    write_files(&site, &[(ALPHA, Some("---\ntitle: Alpha\nsummary: S.\n---\n\n![carte](https://images.example.org/carte.png)\n"))]);
+    build(&site, &out, &[]).assert_ok();
+    let page = std::fs::read_to_string(out.join("notes/alpha/index.html")).unwrap();
+    assert!(page.contains("src=\"https://images.example.org/carte.png\""), "{page}");
+}
+
+/// Issue 9: whatever a correspondent's file holds, no script reaches the page:
+/// heading attributes keep an id and class tokens only, and the rendered body
+/// goes through the allowlist.
+#[test]
+fn script_in_a_content_file_never_reaches_the_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    let out = tmp.path().join("public");
+    copy_dir(&fixture("minimal"), &site);
+    write_files(
+        &site,
+        &[(
+            ALPHA,
+            Some("---\ntitle: Alpha\nsummary: S.\n---\n\n# Bonjour {#salut .grand tabindex=0 autofocus onfocus=alert(1)}\n\n<script>alert(2)</script>\n\n[x](javascript:alert(3)) ![y](data:image/svg+xml,x)\n\n| a |\n|:-:|\n| b |\n"),
+        )],
+    );
+    build(&site, &out, &[]).assert_ok();
+    let page = std::fs::read_to_string(out.join("notes/alpha/index.html")).unwrap();
+    for bad in ["onfocus", "autofocus", "alert(1)", "<script>alert", "javascript:", "data:image", "style=\"text-align"] {
+        assert!(!page.contains(bad), "{bad} in {page}");
+    }
+    assert!(page.contains("<h1 id=\"salut\" class=\"grand\">"), "{page}");
+    assert!(page.contains("class=\"align-center\""), "{page}");
+}

@@ -94,6 +94,7 @@ async fn press(b: &browser::Browser, key: Key) {
 #[tokio::test]
 async fn every_page_type_passes_the_basic_accessibility_checks() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    b.watch_csp().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("public");
     let root = common::repo_root();
@@ -153,6 +154,10 @@ async fn daemon_page_problems(b: &browser::Browser, at: &str) -> Vec<String> {
 /// foreign resources, unlabelled controls, dangling ARIA references, sideways scrolling.
 async fn facts_problems(b: &browser::Browser, at: &str) -> Vec<String> {
     let mut problems = Vec::new();
+    // Issue 9: the pages work under their Content-Security-Policy, with no violation.
+    for v in b.csp_violations().await.unwrap() {
+        problems.push(format!("{at}: Content-Security-Policy violation: {v}"));
+    }
     let f = b.execute(FACTS).await.unwrap();
     if f["lang"] != "fr" {
         problems.push(format!("{at}: lang is {}", f["lang"]));
@@ -198,6 +203,7 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
     use vitrine_daemon::auth::Role;
     use vitrine_daemon::state::{AppState, Settings};
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    b.watch_csp().await.unwrap();
     let site = tempfile::tempdir().unwrap();
     common::copy_example_site(site.path());
     let st = AppState::new(site.path(), Settings { rate_limit_per_minute: 0, ..Settings::default() }, None).unwrap();
@@ -250,6 +256,12 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
             b.goto(&format!("{base}{page}")).await.unwrap();
             problems.extend(daemon_page_problems(&b, &format!("{page} at {width} px")).await);
         }
+        // The preview is a page of the site served by the daemon: the site's policy, no violation.
+        b.goto(&format!("{base}/moderation/item/{id}/preview")).await.unwrap();
+        for v in b.csp_violations().await.unwrap() {
+            problems.push(format!("preview at {width} px: Content-Security-Policy violation: {v}"));
+        }
+        b.goto(&format!("{base}/moderation/item/999999")).await.unwrap();
         let back = b.attr("main a[href='/moderation/queue']", "href").await.unwrap();
         assert!(back.is_some(), "the moderator's error page leads back to the queue");
         // Log out for the next width.

@@ -63,6 +63,7 @@ async fn pwned(b: &browser::Browser) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    b.watch_csp().await.unwrap();
     let site = tempfile::tempdir().unwrap();
     common::copy_example_site(site.path());
     let dir = site.path().to_path_buf();
@@ -186,6 +187,9 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     assert!(main.contains("mesuré") && main.contains("Rhône"), "the revised text is published: {main}");
     assert!(!pwned(&b).await);
     let html = b.client().source().await.unwrap();
+    // Issue 9: all of it under the pages' Content-Security-Policy, with no violation.
+    let violations = b.csp_violations().await.unwrap();
+    assert!(violations.is_empty(), "CSP violations: {violations:?}");
     assert!(!html.contains("camille@example.org") && !html.contains("Camille Enseignante"), "personal data on the page");
 
     b.close().await;

@@ -58,6 +58,7 @@ async fn wait_for_results(b: &browser::Browser, not: &str) -> String {
 #[tokio::test]
 async fn query_then_facet_narrows_results() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    b.watch_csp().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("public");
     let root = common::repo_root();
@@ -131,6 +132,9 @@ async fn query_then_facet_narrows_results() {
     assert_eq!(type_count.as_str().unwrap(), projects.to_string());
     // The state is in the address, so the search can be shared.
     let url = b.current_url().await.unwrap();
+    // Issue 9: all of it under the pages' Content-Security-Policy, with no violation.
+    let violations = b.csp_violations().await.unwrap();
+    assert!(violations.is_empty(), "CSP violations: {violations:?}");
     assert!(url.contains("countries=Espagne"), "{url}");
     b.close().await;
 }

@@ -49,6 +49,7 @@ async fn body_until(b: &browser::Browser, what: &str, pred: impl Fn(&str) -> boo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_reloads_the_page_and_errors_show_an_overlay() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
+    b.watch_csp().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     common::copy_example_site(&site);
@@ -107,6 +108,9 @@ async fn edit_reloads_the_page_and_errors_show_an_overlay() {
 
     // The files on disk never carry the live-reload script.
     let on_disk = std::fs::read_to_string(site.join("public/a-propos/index.html")).unwrap();
+    // Issue 9: all of it under the pages' Content-Security-Policy, with no violation.
+    let violations = b.csp_violations().await.unwrap();
+    assert!(violations.is_empty(), "CSP violations: {violations:?}");
     assert!(on_disk.contains("Texte corrigé.") && !on_disk.contains("_vitrine/live.js"));
     b.close().await;
 }

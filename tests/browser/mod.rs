@@ -309,6 +309,25 @@ impl Browser {
         self.client().execute(script, vec![]).await.map_err(cmd_err("execute script"))
     }
 
+    /// From now on, every page this browser loads records the Content-Security-
+    /// Policy violations it meets (`securitypolicyviolation` events, listened to
+    /// by a script Chromium injects before the page's own, through its DevTools
+    /// bridge, so the policy does not apply to it); read them with
+    /// [`Browser::csp_violations`].
+    pub async fn watch_csp(&self) -> Result<(), BrowserError> {
+        let source = "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile || ''}:${e.lineNumber}`));";
+        let cmd = Cdp { cmd: "Page.addScriptToEvaluateOnNewDocument", params: serde_json::json!({ "source": source }) };
+        self.client().issue_cmd(cmd).await.map(|_| ()).map_err(cmd_err("watch_csp"))
+    }
+
+    /// The policy violations of the current page so far (see [`Browser::watch_csp`]),
+    /// after letting pending events through.
+    pub async fn csp_violations(&self) -> Result<Vec<String>, BrowserError> {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let v = self.execute("return window.__csp || ['the CSP watch script did not run'];").await?;
+        Ok(v.as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default())
+    }
+
     /// Saves a PNG screenshot of the viewport to `path` (parent directories
     /// are created) and returns its bytes.
     pub async fn screenshot(&self, path: impl AsRef<Path>) -> Result<Vec<u8>, BrowserError> {
@@ -374,4 +393,22 @@ impl Drop for Browser {
 pub fn free_port() -> std::io::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
+}
+
+/// A Chrome DevTools Protocol command sent through chromedriver
+/// (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(serde_json::json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
 }
