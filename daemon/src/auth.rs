@@ -4,8 +4,19 @@
 //!
 //! Sessions are random 32-byte tokens; only their SHA-256 is stored, so a
 //! copy of the database does not let anyone log in.
+//!
+//! The login throttle ([`LoginThrottle`]) counts failures per (account,
+//! address) and per address, never per account alone: failures from one
+//! address never refuse the owner's right password from another, so nobody
+//! can lock a moderator out from afar. [`LoginThrottle::begin`] checks and
+//! reserves an attempt in one step before the password is checked, so
+//! concurrent attempts cannot exceed the allowance. Per account it only
+//! counts the distinct addresses failures come from, to warn the admins of a
+//! spread attack ([`AttackAlert`]). Its memory is bounded (`max_keys`,
+//! oldest forgotten first, expired keys dropped from the front of a queue,
+//! never by scanning the map).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Mutex;
@@ -198,40 +209,297 @@ pub fn consume_setup_token(conn: &Connection, token: &str, username: &str, phc: 
     create_user(conn, username, phc, Role::Admin, "installation")
 }
 
-/// Counts failed logins per key (user name, IP) and refuses after too many.
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-    pub max_failures: u32,
+// ---- login throttle ----
+
+/// Limits of the [`LoginThrottle`] (production defaults).
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    /// Failed attempts allowed for one account from one address in a window.
+    pub per_account_address: u32,
+    /// Failed attempts allowed from one address, every account together.
+    pub per_address: u32,
+    /// Length of a window, counted from the first attempt of the key.
     pub window: Duration,
+    /// Distinct addresses whose failures on one (existing) account within a
+    /// window make the admins be warned, once per window (0: never).
+    pub alert_addresses: usize,
+    /// Most keys remembered; beyond it the oldest key is forgotten first.
+    pub max_keys: usize,
 }
 
-impl LoginThrottle {
-    pub fn new(max_failures: u32, window: Duration) -> Self {
-        LoginThrottle { failures: Mutex::new(HashMap::new()), max_failures, window }
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_account_address: 5,
+            per_address: 20,
+            window: Duration::from_secs(15 * 60),
+            alert_addresses: 10,
+            max_keys: 50_000,
+        }
     }
+}
 
-    fn keys(username: &str, ip: IpAddr) -> [String; 2] {
-        [format!("u:{}", username.to_lowercase()), format!("i:{ip}")]
-    }
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// One account from one address: the key that refuses.
+    Pair(String, IpAddr),
+    /// One address, every account together: also refuses.
+    Addr(IpAddr),
+    /// One existing account, every address: never refuses, only counts the
+    /// distinct addresses its failures come from.
+    Account(String),
+}
 
-    /// Whether another attempt is allowed now.
-    pub fn allowed(&self, username: &str, ip: IpAddr) -> bool {
-        let mut m = self.failures.lock().unwrap();
-        let now = Instant::now();
-        m.retain(|_, (_, t)| now.duration_since(*t) < self.window);
-        Self::keys(username, ip).iter().all(|k| m.get(k).is_none_or(|(n, _)| *n < self.max_failures))
-    }
+struct Entry {
+    /// First attempt of the window; the entry is forgotten `window` later.
+    start: Instant,
+    /// `Pair`, `Addr`: attempts counted (failures, and attempts under way).
+    count: u32,
+    /// `Account`: the distinct addresses seen, until the alert.
+    addrs: Vec<IpAddr>,
+    /// `Account`: the admins were warned in this window.
+    alerted: bool,
+}
 
-    pub fn failed(&self, username: &str, ip: IpAddr) {
-        let mut m = self.failures.lock().unwrap();
-        for k in Self::keys(username, ip) {
-            let e = m.entry(k).or_insert((0, Instant::now()));
-            e.0 += 1;
+/// The keys and, in the order they were created, the same keys again: every
+/// window has the same length, so the expired ones are always at the front.
+/// An entry leaves the map only through the front of `order` (expiry or
+/// eviction), so both always hold the same keys and nothing is ever scanned.
+#[derive(Default)]
+struct Table {
+    entries: HashMap<Key, Entry>,
+    order: VecDeque<(Instant, Key)>,
+}
+
+impl Table {
+    fn expire(&mut self, now: Instant, window: Duration) {
+        while let Some((start, _)) = self.order.front() {
+            if now.duration_since(*start) < window {
+                break;
+            }
+            self.pop_oldest();
         }
     }
 
-    pub fn succeeded(&self, username: &str) {
-        self.failures.lock().unwrap().remove(&format!("u:{}", username.to_lowercase()));
+    fn pop_oldest(&mut self) {
+        if let Some((start, key)) = self.order.pop_front()
+            && self.entries.get(&key).is_some_and(|e| e.start == start)
+        {
+            self.entries.remove(&key);
+        }
+    }
+
+    /// Start and count of a key (`None` when not remembered).
+    fn get(&self, key: &Key) -> Option<(Instant, u32)> {
+        self.entries.get(key).map(|e| (e.start, e.count))
+    }
+
+    /// The key's entry, created (and the oldest key forgotten if the table is full) when missing.
+    fn entry(&mut self, key: &Key, now: Instant, max_keys: usize) -> &mut Entry {
+        if !self.entries.contains_key(key) {
+            while self.entries.len() >= max_keys.max(3) && !self.order.is_empty() {
+                self.pop_oldest();
+            }
+            self.order.push_back((now, key.clone()));
+            self.entries.insert(key.clone(), Entry { start: now, count: 0, addrs: Vec::new(), alerted: false });
+        }
+        self.entries.get_mut(key).expect("just inserted")
+    }
+
+    /// Takes back one reservation made at `start` (if that window still exists).
+    fn release(&mut self, key: &Key, start: Instant) {
+        if let Some(e) = self.entries.get_mut(key)
+            && e.start == start
+        {
+            e.count = e.count.saturating_sub(1);
+        }
+    }
+
+    /// Keeps one reservation made at `start` as a failure; counts it anew
+    /// when its window was forgotten in between.
+    fn keep(&mut self, key: &Key, start: Instant, now: Instant, max_keys: usize) {
+        let e = self.entry(key, now, max_keys);
+        if e.start != start {
+            e.count += 1;
+        }
+    }
+}
+
+/// Refuses logins after too many failures, per (account, address) and per
+/// address, so that failures from one address never refuse the owner of the
+/// account elsewhere; warns about accounts that fail from many addresses.
+///
+/// [`LoginThrottle::begin`] checks and reserves an attempt in one step under
+/// the lock, before the password is checked: concurrent attempts can never
+/// exceed the allowance.
+pub struct LoginThrottle {
+    table: Mutex<Table>,
+    limits: LoginLimits,
+}
+
+/// Why an attempt was refused, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub retry_after: Duration,
+}
+
+impl Refused {
+    /// The sentence shown on the login page.
+    pub fn message(&self) -> String {
+        match self.retry_after.as_secs().div_ceil(60) {
+            0 | 1 => "Trop de tentatives : réessayez dans une minute.".into(),
+            m => format!("Trop de tentatives : réessayez dans {m} minutes."),
+        }
+    }
+}
+
+/// An account whose failures came from `addresses` (all distinct) within one window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttackAlert {
+    pub username: String,
+    pub addresses: Vec<IpAddr>,
+    /// Time from the window's first failure to the alert.
+    pub within: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Reserved: dropping it gives the slot back (nothing was checked).
+    Reserved,
+    /// The password is being checked: the attempt counts whatever happens.
+    Checking,
+    Done,
+}
+
+/// An attempt slot reserved by [`LoginThrottle::begin`]. End it with
+/// [`Attempt::succeeded`] or [`Attempt::failed`]; dropped before
+/// [`Attempt::checking`], it gives its slot back.
+#[must_use]
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    pair: Key,
+    pair_start: Instant,
+    addr: Key,
+    addr_start: Instant,
+    ip: IpAddr,
+    stage: Stage,
+}
+
+impl LoginThrottle {
+    pub fn new(limits: LoginLimits) -> Self {
+        LoginThrottle { table: Mutex::new(Table::default()), limits }
+    }
+
+    pub fn limits(&self) -> &LoginLimits {
+        &self.limits
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keys remembered now (never more than `max_keys`).
+    pub fn len(&self) -> usize {
+        self.table().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Checks that `username` may be tried from `ip` and, in the same step,
+    /// reserves the attempt (counted as a failure until it succeeds).
+    pub fn begin(&self, username: &str, ip: IpAddr) -> Result<Attempt<'_>, Refused> {
+        let l = &self.limits;
+        let now = Instant::now();
+        let pair = Key::Pair(account_key(username), ip);
+        let addr = Key::Addr(ip);
+        let mut t = self.table();
+        t.expire(now, l.window);
+        let mut wait = None;
+        for (key, max) in [(&pair, l.per_account_address), (&addr, l.per_address)] {
+            if let Some((start, n)) = t.get(key)
+                && n >= max
+            {
+                let left = l.window.saturating_sub(now.duration_since(start));
+                wait = Some(wait.map_or(left, |w: Duration| w.max(left)));
+            }
+        }
+        if let Some(retry_after) = wait {
+            return Err(Refused { retry_after });
+        }
+        let e = t.entry(&pair, now, l.max_keys);
+        e.count += 1;
+        let pair_start = e.start;
+        let e = t.entry(&addr, now, l.max_keys);
+        e.count += 1;
+        let addr_start = e.start;
+        Ok(Attempt { throttle: self, pair, pair_start, addr, addr_start, ip, stage: Stage::Reserved })
+    }
+}
+
+/// The throttle's name for an account: case-insensitive, 64 characters at most.
+fn account_key(username: &str) -> String {
+    username.chars().take(64).collect::<String>().to_lowercase()
+}
+
+impl Attempt<'_> {
+    /// The password is about to be checked: from now on the attempt counts,
+    /// even if the request is abandoned before its answer.
+    pub fn checking(&mut self) {
+        if self.stage == Stage::Reserved {
+            self.stage = Stage::Checking;
+        }
+    }
+
+    /// Right password: this account's failures from this address are
+    /// forgotten, and the address gets its slot back.
+    pub fn succeeded(mut self) {
+        self.stage = Stage::Done;
+        let mut t = self.throttle.table();
+        if let Some(e) = t.entries.get_mut(&self.pair) {
+            e.count = 0;
+        }
+        t.release(&self.addr, self.addr_start);
+    }
+
+    /// Wrong password (or no such account): the attempt stays counted. With
+    /// `account` (the name of an existing account), the address is also
+    /// counted among the distinct addresses failing on that account; the
+    /// attempt that reaches `alert_addresses` in a window returns the alert
+    /// (once per window).
+    pub fn failed(mut self, account: Option<&str>) -> Option<AttackAlert> {
+        self.stage = Stage::Done;
+        let l = &self.throttle.limits;
+        let now = Instant::now();
+        let mut t = self.throttle.table();
+        t.expire(now, l.window);
+        t.keep(&self.pair, self.pair_start, now, l.max_keys);
+        t.keep(&self.addr, self.addr_start, now, l.max_keys);
+        let name = account?;
+        if l.alert_addresses == 0 {
+            return None;
+        }
+        let e = t.entry(&Key::Account(account_key(name)), now, l.max_keys);
+        if e.alerted || e.addrs.contains(&self.ip) {
+            return None;
+        }
+        e.addrs.push(self.ip);
+        if e.addrs.len() < l.alert_addresses {
+            return None;
+        }
+        e.alerted = true;
+        Some(AttackAlert { username: name.to_string(), addresses: std::mem::take(&mut e.addrs), within: now.duration_since(e.start) })
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.stage == Stage::Reserved {
+            let mut t = self.throttle.table();
+            t.release(&self.pair, self.pair_start);
+            t.release(&self.addr, self.addr_start);
+        }
     }
 }
 
@@ -304,4 +572,131 @@ pub fn read_password() -> Result<String, crate::DaemonError> {
         .read_line(&mut line)
         .map_err(|e| crate::DaemonError::Io { path: "<stdin>".into(), source: e })?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn throttle() -> LoginThrottle {
+        LoginThrottle::new(LoginLimits::default())
+    }
+
+    #[test]
+    fn attempts_are_reserved_before_the_check_so_concurrent_ones_cannot_exceed_the_allowance() {
+        let t = throttle();
+        let a = ip("127.0.0.2");
+        // Five attempts under way at once (none finished): the sixth is refused.
+        let held: Vec<Attempt<'_>> = (0..5).map(|_| t.begin("corr", a).unwrap()).collect();
+        let refused = t.begin("corr", a).err().expect("sixth attempt refused");
+        assert!(refused.message().starts_with("Trop de tentatives"), "{}", refused.message());
+        assert!(refused.retry_after <= t.limits().window);
+        // From many threads at once: exactly the allowance gets through.
+        drop(held);
+        let ok = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..30 {
+                s.spawn(|| {
+                    if let Ok(mut at) = t.begin("CORR", a) {
+                        ok.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        at.checking();
+                        let _ = at.failed(Some("corr"));
+                    }
+                });
+            }
+        });
+        assert_eq!(ok.into_inner(), 5);
+    }
+
+    #[test]
+    fn an_attempt_dropped_before_the_check_gives_its_slot_back_one_being_checked_does_not() {
+        let t = throttle();
+        let a = ip("127.0.0.2");
+        for _ in 0..20 {
+            drop(t.begin("corr", a).unwrap());
+        }
+        for _ in 0..4 {
+            let mut at = t.begin("corr", a).unwrap();
+            at.checking();
+            drop(at);
+        }
+        assert!(t.begin("corr", a).unwrap().failed(None).is_none());
+        assert!(t.begin("corr", a).is_err(), "four abandoned checks and one failure make five");
+    }
+
+    #[test]
+    fn failures_from_one_address_never_refuse_another_and_a_success_forgives_its_own() {
+        let t = throttle();
+        let (a, b) = (ip("127.0.0.2"), ip("127.0.0.3"));
+        for _ in 0..5 {
+            let _ = t.begin("corr", a).unwrap().failed(Some("corr"));
+        }
+        assert!(t.begin("corr", a).is_err());
+        t.begin("corr", b).unwrap().succeeded();
+        assert!(t.begin("corr", a).is_err(), "the owner's success elsewhere does not clear the failing address");
+        // Four typos then the right password: the count starts again from there.
+        for _ in 0..4 {
+            let _ = t.begin("corr", b).unwrap().failed(Some("corr"));
+        }
+        t.begin("corr", b).unwrap().succeeded();
+        for _ in 0..5 {
+            let _ = t.begin("corr", b).unwrap().failed(Some("corr"));
+        }
+        assert!(t.begin("corr", b).is_err());
+    }
+
+    #[test]
+    fn one_address_is_also_limited_across_accounts() {
+        let t = throttle();
+        let a = ip("127.0.0.2");
+        for i in 0..20 {
+            let _ = t.begin(&format!("compte{}", i % 7), a).unwrap().failed(None);
+        }
+        assert!(t.begin("autre", a).is_err(), "the address used its allowance on other accounts");
+        assert!(t.begin("autre", ip("127.0.0.3")).is_ok());
+    }
+
+    #[test]
+    fn many_failing_addresses_on_one_account_alert_once_and_unknown_accounts_never() {
+        let t = throttle();
+        let mut alerts = Vec::new();
+        for round in 0..2 {
+            for i in 1..=14 {
+                let a = ip(&format!("127.0.1.{i}"));
+                if let Some(al) = t.begin("corr", a).unwrap().failed(Some("corr")) {
+                    alerts.push((round, i, al));
+                }
+                assert!(t.begin("fantome", a).unwrap().failed(None).is_none());
+            }
+        }
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        let (round, i, al) = &alerts[0];
+        assert_eq!((*round, *i), (0, 10), "at the tenth distinct address");
+        assert_eq!(al.username, "corr");
+        assert_eq!(al.addresses.len(), 10);
+    }
+
+    #[test]
+    fn the_table_never_holds_more_than_max_keys() {
+        let t = LoginThrottle::new(LoginLimits { max_keys: 100, ..LoginLimits::default() });
+        for i in 0..1000u32 {
+            let a = IpAddr::from([127, 1, (i >> 8) as u8, i as u8]);
+            let _ = t.begin(&format!("compte{i}"), a).unwrap().failed(Some("corr"));
+            assert!(t.len() <= 100, "{} keys", t.len());
+        }
+    }
+
+    #[test]
+    fn expired_windows_are_forgotten() {
+        let t = LoginThrottle::new(LoginLimits { window: Duration::ZERO, ..LoginLimits::default() });
+        let a = ip("127.0.0.2");
+        for _ in 0..10 {
+            let _ = t.begin("corr", a).unwrap().failed(Some("corr"));
+        }
+        assert!(t.begin("corr", a).is_ok());
+    }
 }

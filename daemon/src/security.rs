@@ -2,8 +2,19 @@
 //! form token (with its minimum fill time) and password hashing with argon2.
 //!
 //! Deliberately no custom crypto: HMAC-SHA256, argon2id and the OS RNG only.
+//!
+//! Each argon2 hash or verification takes about 19 MiB and a core for tens of
+//! milliseconds, so the daemon never runs them directly: [`HashLimiter`] runs
+//! them on the blocking pool, at most N at a time (N permits, the number of
+//! cores by default), and a request that does not get a permit within a
+//! bounded wait is told the server is busy instead of piling up memory.
+//! The functions [`hash_password`] and [`verify_password`] themselves stay
+//! synchronous for the command line.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use hmac::{Hmac, Mac};
@@ -153,6 +164,100 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
+/// A well-formed hash with the default parameters, of no known password:
+/// checked when the account does not exist, so that the answer takes the same
+/// work and the same path (permit, blocking pool) whether it exists or not.
+pub const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0000000000000000000000000000000000000000000";
+
+/// Why a hash or a verification did not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// No permit came within the wait: the server is busy.
+    #[error("trop de mots de passe sont vérifiés en ce moment")]
+    Busy,
+    #[error("hachage du mot de passe : {0}")]
+    Failed(String),
+}
+
+/// Bounds the argon2 work of the daemon: at most `permits` hashes or
+/// verifications at once, each on the blocking pool, and a bounded wait for
+/// a permit. Counts the verifications run (for tests and diagnostics).
+pub struct HashLimiter {
+    permits: Arc<tokio::sync::Semaphore>,
+    wait: Duration,
+    verifications: AtomicU64,
+}
+
+/// The right to run one hash or verification, from [`HashLimiter::permit`].
+pub struct HashPermit<'a> {
+    permit: tokio::sync::OwnedSemaphorePermit,
+    limiter: &'a HashLimiter,
+}
+
+impl HashLimiter {
+    /// `permits` at once (at least 1); a request waits `wait` at most for one.
+    pub fn new(permits: usize, wait: Duration) -> Self {
+        HashLimiter { permits: Arc::new(tokio::sync::Semaphore::new(permits.max(1))), wait, verifications: AtomicU64::new(0) }
+    }
+
+    /// Waits (at most the configured wait) for the right to hash.
+    pub async fn permit(&self) -> Result<HashPermit<'_>, HashError> {
+        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(HashPermit { permit, limiter: self }),
+            _ => Err(HashError::Busy),
+        }
+    }
+
+    /// Password verifications run since the start (the dummy ones included).
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// Permits free now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    /// Hashes a new password under a permit.
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        self.permit().await?.hash(password).await
+    }
+}
+
+impl HashPermit<'_> {
+    /// Runs `f` on the blocking pool. The permit goes with it and is given
+    /// back when the work ends, even if the request was abandoned meanwhile.
+    async fn run<T: Send + 'static>(self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
+        let permit = self.permit;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))
+    }
+
+    /// Checks `password` against `phc`, or against [`DUMMY_PHC`] when there is
+    /// no account (same work, always false).
+    pub async fn verify(self, password: String, phc: Option<String>) -> Result<bool, HashError> {
+        self.limiter.verifications.fetch_add(1, Ordering::Relaxed);
+        self.run(move || match phc {
+            Some(phc) => verify_password(&password, &phc),
+            None => {
+                let _ = verify_password(&password, DUMMY_PHC);
+                false
+            }
+        })
+        .await
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(self, password: String) -> Result<String, HashError> {
+        self.run(move || hash_password(&password)).await?.map_err(HashError::Failed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +283,33 @@ mod tests {
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_costs() {
+        // A hash that does not parse would be refused at once, without argon2's work.
+        let dummy = PasswordHash::new(DUMMY_PHC).expect("the dummy hash parses");
+        let real_phc = hash_password("mot de passe").unwrap();
+        let real = PasswordHash::new(&real_phc).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params, "same memory, time and lanes as the hashes of real accounts");
+        assert_eq!(dummy.hash.map(|h| h.len()), real.hash.map(|h| h.len()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_is_bounded_by_permits_and_a_wait() {
+        let limiter = HashLimiter::new(1, Duration::from_millis(50));
+        let held = limiter.permit().await.unwrap();
+        assert_eq!(limiter.available(), 0);
+        assert_eq!(limiter.permit().await.err(), Some(HashError::Busy), "no permit within the wait");
+        assert_eq!(limiter.hash("mot de passe".into()).await, Err(HashError::Busy));
+        drop(held);
+        let phc = limiter.hash("mot de passe".into()).await.unwrap();
+        assert!(limiter.permit().await.unwrap().verify("mot de passe".into(), Some(phc)).await.unwrap());
+        assert!(!limiter.permit().await.unwrap().verify("mot de passe".into(), None).await.unwrap());
+        assert_eq!(limiter.verifications(), 2);
+        assert_eq!(limiter.available(), 1, "every permit given back");
     }
 
     #[test]

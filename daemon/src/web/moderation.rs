@@ -231,8 +231,8 @@ fn hash_error(state: &AppState, path: &str, session: Option<&Session>, e: securi
 }
 
 /// Login: the throttle reserves the attempt first (refused attempts are never
-/// checked), then one argon2 verification under a hashing permit, the same
-/// whether the account exists or not.
+/// checked), then, under a hashing permit, the account's lookup and one argon2
+/// verification, the same whether the account exists or not.
 async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Result<Response, AppError> {
     let pairs = parse_urlencoded(&body, 20)?;
     check_login_token(&state, &pairs)?;
@@ -246,13 +246,15 @@ async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Byte
             return login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(&refused.message()), &username, next).await;
         }
     };
+    // The permit first: a flood of logins waits here, not as one database
+    // read (a blocking thread and a connection) each.
+    let permit = state.hasher.permit().await.map_err(|e| hash_error(&state, "/moderation/login", None, e))?;
     let u = username.clone();
     let (user, phc) = match state.db.read(move |c| auth::find_user(c, &u)).await? {
         Some((user, phc)) => (Some(user), Some(phc)),
         None => (None, None),
     };
     // Until here a dropped attempt gives its slot back (nothing was checked).
-    let permit = state.hasher.permit().await.map_err(|e| hash_error(&state, "/moderation/login", None, e))?;
     attempt.checking();
     let right = permit.verify(password, phc).await.map_err(|e| hash_error(&state, "/moderation/login", None, e))?;
     match user {
