@@ -10,7 +10,11 @@ the moment the page file exists on disk is measured by polling the file from
 the moment the POST is sent (the POST's own latency is reported too).
 
 The first approval includes the first full build (the daemon loads the site
-lazily); it is reported separately. Usage: bench/daemon_approve.py [N=20]
+lazily); it is reported separately. Each approval is first checked by building
+the site in memory with the new entry (issue 9), then written and rebuilt.
+
+Usage: bench/daemon_approve.py [N=20]
+       EXTRA_PROJECTS=10000 bench/daemon_approve.py 20   # on a site of 10,000 more projects
 """
 
 import http.cookiejar
@@ -54,6 +58,16 @@ def main():
         shutil.copy(os.path.join(ROOT, "vitrine.yaml"), site)
         for d in ("data", "content", "themes"):
             shutil.copytree(os.path.join(ROOT, d), os.path.join(site, d))
+        extra = int(os.environ.get("EXTRA_PROJECTS", "0"))
+        if extra:
+            # Copies of one real project under other titles: the same schema, a site of that size.
+            with open(os.path.join(ROOT, "content", "projects", "bouger-ensemble.md"), encoding="utf-8") as f:
+                model = f.read()
+            for k in range(extra):
+                text = model.replace('title: "Bouger ensemble"', f'title: "Projet synthétique {k:05d}"', 1)
+                with open(os.path.join(site, "content", "projects", f"synthetique-{k:05d}.md"), "w", encoding="utf-8") as f:
+                    f.write(text)
+            print(f"site: example site + {extra} projects")
         env = dict(os.environ, VITRINE_PASSWORD="mot de passe du banc d'essai")
         subprocess.run([binary, "user", "add", "banc", "--role", "moderator", "--site", site], env=env,
                        check=True, capture_output=True)
