@@ -6,7 +6,8 @@
 //! copy of the database does not let anyone log in.
 //!
 //! The login throttle ([`LoginThrottle`]) counts failures per (account,
-//! address) and per address, never per account alone: failures from one
+//! address) and per address (an IPv6 address by its /64), never per account
+//! alone: failures from one
 //! address never refuse the owner's right password from another, so nobody
 //! can lock a moderator out from afar. [`LoginThrottle::begin`] checks and
 //! reserves an attempt in one step before the password is checked, so
@@ -412,6 +413,7 @@ impl LoginThrottle {
     pub fn begin(&self, username: &str, ip: IpAddr) -> Result<Attempt<'_>, Refused> {
         let l = &self.limits;
         let now = Instant::now();
+        let ip = client_network(ip);
         let pair = Key::Pair(account_key(username), ip);
         let addr = Key::Addr(ip);
         let mut t = self.table();
@@ -435,6 +437,19 @@ impl LoginThrottle {
         e.count += 1;
         let addr_start = e.start;
         Ok(Attempt { throttle: self, pair, pair_start, addr, addr_start, ip, stage: Stage::Reserved })
+    }
+}
+
+/// The address as the throttle counts it: an IPv4 address (IPv4-mapped IPv6
+/// included) as is, an IPv6 address by its /64 network, since one client
+/// usually holds a whole /64 and could otherwise try from fresh addresses.
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
     }
 }
 
@@ -688,6 +703,18 @@ mod tests {
             let _ = t.begin(&format!("compte{i}"), a).unwrap().failed(Some("corr"));
             assert!(t.len() <= 100, "{} keys", t.len());
         }
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_network() {
+        let t = throttle();
+        for i in 1..=5 {
+            let _ = t.begin("corr", ip(&format!("2001:db8:1:2::{i}"))).unwrap().failed(Some("corr"));
+        }
+        assert!(t.begin("corr", ip("2001:db8:1:2:ffff::9")).is_err(), "same /64");
+        assert!(t.begin("corr", ip("2001:db8:1:3::1")).is_ok(), "another /64");
+        assert_eq!(client_network(ip("::ffff:127.0.0.2")), ip("127.0.0.2"));
+        assert_eq!(client_network(ip("127.0.0.2")), ip("127.0.0.2"));
     }
 
     #[test]
