@@ -120,6 +120,23 @@ pub fn user_count(conn: &Connection) -> Result<i64, DbError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
 }
 
+/// Every account, by name.
+pub fn list_users(conn: &Connection) -> Result<Vec<User>, DbError> {
+    let mut st = conn.prepare("SELECT id, username, role FROM users ORDER BY username")?;
+    let rows = st.query_map([], |r| {
+        let role: String = r.get(2)?;
+        Ok(User { id: r.get(0)?, username: r.get(1)?, role: Role::parse(&role).unwrap_or(Role::Moderator) })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The names of the admin accounts.
+pub fn admin_names(conn: &Connection) -> Result<Vec<String>, DbError> {
+    let mut st = conn.prepare("SELECT username FROM users WHERE role = 'admin' ORDER BY username")?;
+    let names = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    Ok(names)
+}
+
 /// Looks up a user and their password hash.
 pub fn find_user(conn: &Connection, username: &str) -> Result<Option<(User, String)>, DbError> {
     Ok(conn

@@ -49,6 +49,7 @@ pub fn action_label(action: &str) -> String {
         "published" => "Publiée",
         "publish_failed" => "Échec de la publication",
         "publish_refused" => "Publication refusée par la vérification du site",
+        "login_attack" => "Connexions refusées depuis de nombreuses adresses",
         "rejected" => "Refusée",
         "pending" => "Remise en attente de relecture",
         "user_added" => "Compte ajouté",

@@ -404,6 +404,54 @@ async fn items_left_approved_by_a_crash_are_published_by_retry_unpublished() {
     assert_eq!(bundles_named(site.path(), "rivieres-d-europe"), 1);
 }
 
+// ---------------------------------------------------------------------------
+// Revision by the submitter after "changes requested"
+
+/// Submits a valid project with a cover picture; returns the status URL (without query) and the row.
+async fn submit_with_cover(st: &vitrine_daemon::AppState) -> (String, queue::Submission) {
+    let tok = token(st, "projects", 10);
+    let mut texts = with_token(valid_project(), &tok);
+    texts.push(("cover.alt", "Une rivière"));
+    let r = send(st, post_multipart("/submit/projects", multipart(&texts, &[("cover", "x.png", &png(32, 32))]))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let url = r.headers()[header::LOCATION].to_str().unwrap().trim_end_matches("?nouveau=1").to_string();
+    let sub = st.db.read(|c| queue::list(c, &queue::Filter { newest_first: true, ..Default::default() }, 1)).await.unwrap().remove(0);
+    (url, sub)
+}
+
+async fn ask_changes(st: &vitrine_daemon::AppState, cookie: &str, csrf: &str, id: i64, reason: &str) {
+    let r = send(st, post_form(&format!("/moderation/item/{id}/changes"), &[("csrf", csrf), ("reason", reason)], Some(cookie))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+async fn reload(st: &vitrine_daemon::AppState, id: i64) -> queue::Submission {
+    st.db.read(move |c| queue::get(c, id)).await.unwrap().unwrap()
+}
+
+/// The project's pairs with some values replaced.
+fn project_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = valid_project();
+    for (k, v) in changes {
+        match pairs.iter_mut().find(|p| p.0 == *k) {
+            Some(p) => p.1 = v,
+            None => pairs.push((k, v)),
+        }
+    }
+    pairs
+}
+
+fn outbox_bodies(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter_map(|e| vitrine_daemon::outbox::decode_body(&std::fs::read_to_string(e.path()).ok()?))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+
 #[tokio::test]
 async fn submitter_revises_after_changes_requested_and_it_goes_back_to_review() {
     let site = example_site();

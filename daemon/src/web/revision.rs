@@ -28,7 +28,7 @@ use vitrine_generator::schema::FieldError;
 
 use super::{
     AppError, ClientIp, Draft, check_draft, collection_title, error_html, error_summary, fe, form_options, human_date,
-    image_target, is_label_collection, read_form, render, send_mail, take,
+    image_target, read_form, render, send_mail, take,
 };
 use crate::db::DbError;
 use crate::queue::{self, Revision, RevisionOutcome, Status, Submission};
@@ -85,7 +85,7 @@ fn render_status(
     ctx.insert("collection_title", &collection_title(&config, &sub.collection));
     ctx.insert("title", sub.payload.get("title").and_then(Json::as_str).unwrap_or(""));
     ctx.insert("created", &human_date(&sub.created_at));
-    let due = if is_label_collection(&sub.collection) && sub.status.is_open() && sub.status != Status::Approved {
+    let due = if crate::rules::is_label_collection(&sub.collection) && sub.status.is_open() && sub.status != Status::Approved {
         queue::label_due_date(&sub.created_at).map(|d| d.strftime("%d/%m/%Y").to_string())
     } else {
         None
@@ -220,8 +220,7 @@ pub(super) async fn revise(
         let limits = state.settings.image_limits.clone();
         let bytes = up.bytes;
         let cleaned = tokio::task::spawn_blocking(move || crate::images::clean_image(&bytes, &limits))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .await?;
         match cleaned {
             Ok(img) => {
                 let mut m = Map::new();

@@ -1,0 +1,312 @@
+//! A submission as the daemon receives it, before storage: the [`Draft`] read
+//! from a form or the JSON API, and every check it must pass, one path for new
+//! submissions, teachers' revisions and moderators' edits ([`check_draft`]):
+//! the collection's schema, no markup in plain text, the Markdown rules of
+//! [`crate::markdown`], references to entries that exist, the site's label
+//! rules ([`crate::rules`]), and finally the entry written as publishing would
+//! write it and read back by the build's own reader, so that nothing accepted
+//! here can make the build fail.
+//!
+//! No HTTP here: handlers turn [`FieldError`]s into pages or JSON.
+
+use std::path::Path;
+
+use serde_json::{Map, Value as Json, json};
+use vitrine_generator::config::{Collection, Config};
+use vitrine_generator::forms;
+use vitrine_generator::schema::{self, FieldError, Kind, Schema};
+
+/// What a form cannot be read as.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmissionError {
+    #[error("champ inconnu « {0} » dans le formulaire")]
+    UnknownField(String),
+}
+
+/// A submission as received, before storage.
+pub struct Draft {
+    pub fields: Json,
+    pub body: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// Everything wrong with a draft, as field errors (`vt_name`, `vt_body`, schema paths).
+pub struct Checked {
+    pub fields: Map<String, Json>,
+}
+
+pub fn submittable<'a>(config: &'a Config, name: &str) -> Option<&'a Collection> {
+    config.collection(name).filter(|c| c.submit.is_some())
+}
+
+pub fn fe(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError { field: field.into(), pos: Default::default(), message: message.into() }
+}
+
+/// Whether an entry `slug` exists in collection `target` (file or bundle).
+pub fn entry_exists(config: &Config, target: &str, slug: &str) -> bool {
+    let Some(c) = config.collection(target) else { return false };
+    if !schema::is_slug(slug) {
+        return false;
+    }
+    let dir = config.content_dir().join(&c.dir);
+    dir.join(format!("{slug}.md")).is_file() || dir.join(slug).join("index.md").is_file()
+}
+
+/// Existing entries of a collection as (slug, title), for reference menus.
+pub fn list_entries(config: &Config, target: &str) -> Vec<(String, String)> {
+    let Some(c) = config.collection(target) else { return Vec::new() };
+    let dir = config.content_dir().join(&c.dir);
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(&dir) else { return out };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        let (slug, file) = if p.is_dir() {
+            (name.clone(), p.join("index.md"))
+        } else if let Some(stem) = name.strip_suffix(".md") {
+            (stem.to_string(), p.clone())
+        } else {
+            continue;
+        };
+        if slug.starts_with('_') || slug.starts_with('.') || !schema::is_slug(&slug) {
+            continue;
+        }
+        if let Some(title) = read_title(&file) {
+            out.push((slug, title));
+        }
+    }
+    out.sort_by_key(|a| a.1.to_lowercase());
+    out
+}
+
+fn read_title(file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let fm = text.strip_prefix("---")?;
+    for line in fm.lines().take(200) {
+        if line.trim() == "---" {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("title:") {
+            let v = v.trim();
+            if v.starts_with('"') {
+                return serde_json::from_str::<String>(v).ok();
+            }
+            return Some(v.trim_matches('\'').to_string());
+        }
+    }
+    None
+}
+
+/// Validates a draft against the collection's schema and the daemon's own rules.
+pub fn check_draft(
+    config: &Config,
+    collection: &Collection,
+    draft: &Draft,
+    check_submitter: bool,
+) -> Result<Checked, Vec<FieldError>> {
+    let (fields, schema_errors) =
+        collection.schema.validate_node(&vitrine_generator::node::Node::from_json(&draft.fields), &[]);
+    let mut errors = {
+        {
+            let mut errs = schema_errors;
+            for f in &collection.schema.fields {
+                match (&f.kind, fields.get(&f.name)) {
+                    (Kind::Markdown, Some(Json::String(s))) => {
+                        for p in crate::markdown::check_untrusted(s, config) {
+                            errs.push(fe(&f.name, p));
+                        }
+                    }
+                    (Kind::Reference { collection: target }, Some(Json::String(slug)))
+                        if !entry_exists(config, target, slug) => {
+                            errs.push(fe(&f.name, format!("aucune entrée « {slug} » n'existe dans {target}")));
+                        }
+                    _ => {}
+                }
+            }
+            collect_markup(&collection.schema.fields, &fields, "", &mut errs);
+            crate::rules::label_rule(&collection.schema, &fields, &mut errs);
+            if errs.is_empty() {
+                return finish(config, collection, draft, check_submitter, fields);
+            }
+            errs
+        }
+    };
+    for e in &mut errors {
+        if e.field.ends_with(".src") {
+            e.message = "choisissez un fichier image (JPEG, PNG, GIF ou WebP)".into();
+        }
+    }
+    errors.extend(check_extras(draft, check_submitter, config));
+    Err(errors)
+}
+
+/// Whether a plain-text value contains something that looks like an HTML tag.
+pub fn has_markup(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(2).any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+}
+
+/// Plain-text fields never need tags: refuse them so that nothing looking like
+/// markup is stored (templates escape text anyway; this is the second wall).
+fn collect_markup(fields: &[vitrine_generator::schema::Field], values: &Map<String, Json>, prefix: &str, errs: &mut Vec<FieldError>) {
+    for f in fields {
+        let Some(v) = values.get(&f.name) else { continue };
+        let path = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
+        check_markup_value(&f.kind, v, &path, errs);
+    }
+}
+
+fn check_markup_value(kind: &Kind, v: &Json, path: &str, errs: &mut Vec<FieldError>) {
+    match (kind, v) {
+        (Kind::Markdown, _) => {}
+        (Kind::Object { fields }, Json::Object(m)) => collect_markup(fields, m, path, errs),
+        (Kind::List { item }, Json::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                check_markup_value(&item.kind, x, &format!("{path}[{i}]"), errs);
+            }
+        }
+        (Kind::Image, Json::Object(m)) => {
+            if let Some(Json::String(alt)) = m.get("alt")
+                && has_markup(alt) {
+                    errs.push(fe(&format!("{path}.alt"), "les balises HTML (<…>) ne sont pas acceptées"));
+                }
+        }
+        (_, Json::String(s)) if has_markup(s) => errs.push(fe(path, "les balises HTML (<…>) ne sont pas acceptées")),
+        _ => {}
+    }
+}
+
+fn finish(config: &Config, collection: &Collection, draft: &Draft, check_submitter: bool, fields: Map<String, Json>) -> Result<Checked, Vec<FieldError>> {
+    let extra = check_extras(draft, check_submitter, config);
+    if !extra.is_empty() {
+        return Err(extra);
+    }
+    let file_errors = file_check(config, collection, draft, &fields);
+    if file_errors.is_empty() { Ok(Checked { fields }) } else { Err(file_errors) }
+}
+
+/// The entry written as publishing would write it, read back by the build's own
+/// reader: whatever it refuses is refused now, on the field of the line it names.
+fn file_check(config: &Config, collection: &Collection, draft: &Draft, fields: &Map<String, Json>) -> Vec<FieldError> {
+    let payload = json!({ "fields": fields, "body": draft.body });
+    let text = crate::publish::render_entry(collection, &payload, "2000-01-01");
+    let rel = format!("{}/verification/index.md", collection.dir);
+    let lines: Vec<&str> = text.lines().collect();
+    let body_from = lines.iter().skip(1).position(|l| *l == "---").map_or(usize::MAX, |i| i + 2);
+    vitrine_generator::model::check_entry(config, &rel, &text)
+        .into_iter()
+        .map(|d| {
+            let line = d.pos.line as usize;
+            let field = if !d.field.is_empty() {
+                d.field.clone()
+            } else if line > body_from {
+                "vt_body".to_string()
+            } else {
+                lines.get(line.saturating_sub(1)).and_then(|l| l.split_once(':')).map(|(k, _)| k.to_string()).unwrap_or_else(|| "vt_body".into())
+            };
+            fe(&field, d.message)
+        })
+        .collect()
+}
+
+fn check_extras(draft: &Draft, check_submitter: bool, config: &Config) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if draft.body.chars().count() > 20_000 {
+        errors.push(fe("vt_body", "texte trop long (20 000 caractères au plus)"));
+    }
+    for p in crate::markdown::check_untrusted(&draft.body, config) {
+        errors.push(fe("vt_body", p));
+    }
+    if check_submitter {
+        let name = draft.name.trim();
+        if name.is_empty() {
+            errors.push(fe("vt_name", "indiquez votre nom"));
+        } else if name.chars().count() > 200 || name.chars().any(char::is_control) || has_markup(name) {
+            errors.push(fe("vt_name", "nom trop long ou invalide"));
+        }
+        if draft.email.trim().is_empty() {
+            errors.push(fe("vt_email", "indiquez votre adresse électronique"));
+        } else if !schema::is_email(draft.email.trim()) {
+            errors.push(fe("vt_email", format!("adresse électronique invalide « {} »", draft.email.trim())));
+        }
+    }
+    errors
+}
+
+/// Human label of a field path, for error summaries.
+pub fn label_for(schema: &Schema, path: &str) -> String {
+    match path {
+        "vt_name" => return "Votre nom".into(),
+        "vt_email" => return "Votre adresse électronique".into(),
+        "vt_body" => return "Texte".into(),
+        _ => {}
+    }
+    let head = path.split(['.', '[']).next().unwrap_or(path);
+    let base = schema.field(head).map(|f| f.label.clone()).unwrap_or_else(|| head.to_string());
+    if head.len() < path.len() { format!("{base} ({})", &path[head.len()..].trim_start_matches('.')) } else { base }
+}
+
+pub fn error_summary(schema: &Schema, errors: &[FieldError]) -> Vec<Json> {
+    errors
+        .iter()
+        .map(|e| {
+            let target = e.field.strip_suffix(".src").unwrap_or(&e.field);
+            json!({ "id": forms::control_id(target), "label": label_for(schema, &e.field), "message": e.message })
+        })
+        .collect()
+}
+
+pub const RESERVED: &[&str] = &["vt_token", "vt_name", "vt_email", "vt_body", "vt_fax", "vt_more"];
+
+pub fn take<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// Reads a submission form (new or revised): the schema's fields as values, the
+/// text, the submitter's name and e-mail. A field the schema does not know is refused.
+/// Public for fuzzing (`fuzz/fuzz_targets/form.rs`).
+#[doc(hidden)]
+pub fn draft_from_form(collection: &Collection, pairs: &[(String, String)]) -> Result<Draft, SubmissionError> {
+    let schema_pairs: Vec<(String, String)> = pairs.iter().filter(|(n, _)| !RESERVED.contains(&n.as_str())).cloned().collect();
+    let (fields, unknown) = forms::form_to_json(&collection.schema, &schema_pairs);
+    if let Some(u) = unknown.first() {
+        return Err(SubmissionError::UnknownField(u.chars().take(80).collect()));
+    }
+    Ok(Draft {
+        fields,
+        body: take(pairs, "vt_body").unwrap_or("").replace("\r\n", "\n"),
+        name: take(pairs, "vt_name").unwrap_or("").to_string(),
+        email: take(pairs, "vt_email").unwrap_or("").to_string(),
+    })
+}
+
+/// `fields` plus the text, name and e-mail under their form names: what a form
+/// shown again displays.
+pub fn form_values(fields: &Json, body: &str, name: &str, email: &str) -> Json {
+    let mut shown = fields.clone();
+    if let Some(obj) = shown.as_object_mut() {
+        obj.insert("vt_name".into(), Json::String(name.to_string()));
+        obj.insert("vt_email".into(), Json::String(email.to_string()));
+        obj.insert("vt_body".into(), Json::String(body.to_string()));
+    }
+    shown
+}
+
+/// Which picture field an upload name designates: `cover` or `gallery[2]`.
+pub fn image_target(collection: &Collection, name: &str) -> Option<(String, Option<usize>)> {
+    for (field, is_list) in crate::publish::image_fields(collection) {
+        if !is_list && name == field {
+            return Some((field, None));
+        }
+        if is_list
+            && let Some(idx) = name.strip_prefix(&format!("{field}[")).and_then(|r| r.strip_suffix(']'))
+                && let Ok(i) = idx.parse::<usize>()
+                    && i < 100 {
+                        return Some((field, Some(i)));
+                    }
+    }
+    None
+}
+
