@@ -14,16 +14,16 @@ DURATION="${1:-10}"
 PORT="${PORT:-18080}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p vitrine-daemon --bin vitrine-daemon
-BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/vitrine-daemon"
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q --bin vitrine
+BIN="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/vitrine"
 
 SITE="$(mktemp -d)"
 trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$SITE"' EXIT
 cp -r vitrine.yaml data content themes "$SITE"/
 
-"$BIN" --site "$SITE" --listen "127.0.0.1:$PORT" --rate-limit 0 --no-rebuild --no-static >"$SITE/daemon.log" 2>&1 &
+"$BIN" daemon --site "$SITE" --listen "127.0.0.1:$PORT" --rate-limit 0 >"$SITE/daemon.log" 2>&1 &
 PID=$!
-for _ in $(seq 100); do
+for _ in $(seq 600); do
     curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
     sleep 0.1
 done

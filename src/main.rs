@@ -21,6 +21,18 @@ struct Cli {
     command: Command,
 }
 
+/// The daemon's limits on the public forms (defaults: 20 submissions a minute
+/// per address, forms sent no sooner than 3 s after they were shown).
+#[derive(clap::Args, Clone, Copy)]
+struct Limits {
+    /// Submissions a minute per client address on the public forms and API (0: no limit).
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<u32>,
+    /// Seconds a form must have been open before it is accepted (spam bots send at once).
+    #[arg(long, value_name = "SECONDES")]
+    min_fill_secs: Option<u32>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Build the site into public/ (or --out).
@@ -50,6 +62,8 @@ enum Command {
         listen: Option<String>,
         #[arg(long)]
         drafts: bool,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Production mode: the daemon's routes and the file watcher, with nginx serving public/.
     Daemon {
@@ -57,6 +71,8 @@ enum Command {
         site: PathBuf,
         #[arg(long)]
         listen: Option<String>,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Manage moderator accounts (the password is read from standard input).
     User {
@@ -89,30 +105,16 @@ enum UserAction {
     Remove { username: String },
 }
 
-fn read_password() -> Result<String, Box<dyn std::error::Error>> {
-    use std::io::IsTerminal;
-    if std::io::stdin().is_terminal() {
-        eprint!("Mot de passe : ");
-    }
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    let p = line.trim_end_matches(['\r', '\n']).to_string();
-    if p.is_empty() {
-        return Err("mot de passe vide (il est lu sur l'entrée standard)".into());
-    }
-    Ok(p)
-}
-
 fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
     use vitrine_daemon::auth;
     match action {
         UserAction::Add { username, role } => {
             let role = auth::Role::parse(&role).ok_or("rôle inconnu : moderator ou admin")?;
-            auth::cli_add(site, &username, role, &read_password()?)?;
+            auth::cli_add(site, &username, role, &auth::read_password()?)?;
             println!("compte « {username} » créé");
         }
         UserAction::Passwd { username } => {
-            auth::cli_passwd(site, &username, &read_password()?)?;
+            auth::cli_passwd(site, &username, &auth::read_password()?)?;
             println!("mot de passe de « {username} » changé");
         }
         UserAction::Remove { username } => {
@@ -168,8 +170,22 @@ fn main() -> ExitCode {
                 })
                 .map_err(Into::into)
         }
-        Command::Serve { site, listen, drafts } => serve::run(serve::ServeOptions { site, listen, drafts, static_site: true }),
-        Command::Daemon { site, listen } => serve::run(serve::ServeOptions { site, listen, drafts: false, static_site: false }),
+        Command::Serve { site, listen, drafts, limits } => serve::run(serve::ServeOptions {
+            site,
+            listen,
+            drafts,
+            static_site: true,
+            rate_limit: limits.rate_limit,
+            min_fill_secs: limits.min_fill_secs,
+        }),
+        Command::Daemon { site, listen, limits } => serve::run(serve::ServeOptions {
+            site,
+            listen,
+            drafts: false,
+            static_site: false,
+            rate_limit: limits.rate_limit,
+            min_fill_secs: limits.min_fill_secs,
+        }),
         Command::User { action, site } => user(&site, action),
         Command::New { collection, title, site } => vitrine_generator::scaffold::new_entry(&site, &collection, &title)
             .map(|p| println!("{}", p.display()))

@@ -267,6 +267,10 @@ pub struct ServeOptions {
     /// Serve `public/` and live reload (`serve`); off for the production daemon,
     /// where nginx serves `public/` and only the daemon's routes are answered.
     pub static_site: bool,
+    /// Submissions a minute per address (the daemon's default when `None`).
+    pub rate_limit: Option<u32>,
+    /// Seconds a form must stay open (the daemon's default when `None`).
+    pub min_fill_secs: Option<u32>,
 }
 
 /// The daemon's view of the site kept by `serve`: checks and rebuilds go
@@ -322,6 +326,8 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     let rebuilder: vitrine_daemon::state::Rebuilder = Arc::new(ServeSite { site: site.clone(), live: live.clone(), search: search.clone() });
     let mut dopts = vitrine_daemon::server::Options::new(&site_dir);
     dopts.listen = opts.listen.clone();
+    dopts.rate_limit_per_minute = opts.rate_limit;
+    dopts.min_fill_secs = opts.min_fill_secs.map(i64::from);
     dopts.serve_public = false;
     let _watcher = watch(site_dir.clone(), public, site.clone(), live.clone(), search)?;
 

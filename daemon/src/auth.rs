@@ -88,6 +88,8 @@ pub enum UserError {
     NotFound(String),
     #[error("{0}")]
     Db(#[from] DbError),
+    #[error("mot de passe vide (il est lu sur l'entrée standard, ou dans VITRINE_PASSWORD)")]
+    EmptyPassword,
     #[error("hachage du mot de passe : {0}")]
     Hash(String),
 }
@@ -595,15 +597,22 @@ pub fn cli_remove(site_dir: &Path, username: &str) -> Result<(), crate::DaemonEr
 
 /// Reads a password for the command line: `VITRINE_PASSWORD` if set, else one line of standard input.
 pub fn read_password() -> Result<String, crate::DaemonError> {
+    use std::io::IsTerminal;
     if let Ok(p) = std::env::var("VITRINE_PASSWORD") {
         return Ok(p);
     }
-    eprintln!("Mot de passe (une ligne sur l'entrée standard) :");
+    if std::io::stdin().is_terminal() {
+        eprint!("Mot de passe : ");
+    }
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| crate::DaemonError::Io { path: "<stdin>".into(), source: e })?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        return Err(UserError::EmptyPassword.into());
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

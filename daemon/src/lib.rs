@@ -2,9 +2,10 @@
 //! review queue, the moderators' pages, and publishing approved entries as new
 //! Markdown files followed by an in-process rebuild of the site.
 //!
-//! Entry points: [`run`] (the `vitrine daemon` command), [`web::app`] (the
-//! axum router, usable in tests with `oneshot`), and [`auth`]'s `cli_*`
-//! functions (the `vitrine user` commands). Nothing here is global: every
+//! Entry points, used by the `vitrine` binary (`vitrine daemon`, `vitrine serve`,
+//! `vitrine user`): [`server::state_with_rebuilder`] and [`server::serve_router`],
+//! [`web::app`] (the axum router, usable in tests with `oneshot`), and
+//! [`auth`]'s `cli_*` functions. Nothing here is global: every
 //! handler reads the [`AppState`] it is given.
 //!
 //! Notification e-mails always go to the `.vitrine/outbox/` folder first; when
@@ -35,7 +36,7 @@ pub mod workflow;
 
 use std::path::PathBuf;
 
-pub use server::{Options, run};
+pub use server::Options;
 pub use state::AppState;
 
 /// Folder of the daemon's private data inside the site (git-ignored).

@@ -26,8 +26,6 @@ pub struct Options {
     pub listen: Option<String>,
     /// Requests per minute and IP on the public POST routes (0 = no limit).
     pub rate_limit_per_minute: Option<u32>,
-    /// Rebuild the site after each publication (default true).
-    pub rebuild: bool,
     /// Serve `public/` for paths the daemon does not handle (default true).
     pub serve_public: bool,
     /// Seconds a form must stay open before it is accepted (default 3).
@@ -40,7 +38,6 @@ impl Options {
             site_dir: site_dir.into(),
             listen: None,
             rate_limit_per_minute: None,
-            rebuild: true,
             serve_public: true,
             min_fill_secs: None,
         }
@@ -93,14 +90,9 @@ pub fn incremental_rebuilder(site: PathBuf) -> Rebuilder {
     Arc::new(IncrementalSite { site, cell: std::sync::Mutex::new(None) })
 }
 
-/// Builds the state from options and the site's `daemon:` settings.
-pub fn state_from_options(opts: &Options) -> Result<(AppState, SocketAddr), DaemonError> {
-    let rebuilder = opts.rebuild.then(|| incremental_rebuilder(opts.site_dir.clone()));
-    state_with_rebuilder(opts, rebuilder)
-}
-
-/// Like `state_from_options`, with the caller's rebuild after publication
-/// (`vitrine serve` passes its incremental site).
+/// The daemon's state from its options and the site's `daemon:` settings, with
+/// the site builder used for publication (`vitrine serve` and `vitrine daemon`
+/// pass their incremental site; tests may pass [`incremental_rebuilder`] or none).
 pub fn state_with_rebuilder(opts: &Options, rebuilder: Option<Rebuilder>) -> Result<(AppState, SocketAddr), DaemonError> {
     let config = vitrine_generator::Config::load(&opts.site_dir).map_err(|e| DaemonError::Config(e.to_string()))?;
     let listen = opts.listen.clone().or(config.daemon.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -141,29 +133,6 @@ pub fn announce_setup(state: &AppState) -> Result<Option<String>, DaemonError> {
     let url = format!("{}/moderation/setup/{token}", state.settings.public_url);
     println!("Aucun compte de modération. Lien d'installation (à usage unique) : {url}");
     Ok(Some(url))
-}
-
-/// `vitrine daemon`: serves until SIGTERM or SIGINT.
-pub fn run(opts: Options) -> Result<(), DaemonError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| DaemonError::Io { path: "<runtime>".into(), source: e })?;
-    rt.block_on(async move {
-        let (state, addr) = state_from_options(&opts)?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| DaemonError::Io { path: PathBuf::from(addr.to_string()), source: e })?;
-        let local = listener.local_addr().map_err(|e| DaemonError::Io { path: addr.to_string().into(), source: e })?;
-        println!("vitrine daemon : http://{local}/ (formulaires : /submit/<collection>, modération : /moderation)");
-        announce_setup(&state)?;
-        retry_unpublished_in_background(&state);
-        serve(listener, state.clone(), shutdown_signal()).await;
-        state.stop_background().await;
-        state.db.close();
-        println!("vitrine daemon arrêté proprement");
-        Ok(())
-    })
 }
 
 /// Items accepted while the build was broken are published now that it may be

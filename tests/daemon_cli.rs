@@ -1,12 +1,12 @@
-//! `user add|passwd|remove` through the real binary (the same functions back
-//! `vitrine user …`), checked against the queue database.
+//! `vitrine user add|passwd|remove` through the real binary, checked against
+//! the queue database.
 
 mod common;
 
 use std::process::Command;
 
 fn user(site: &std::path::Path, args: &[&str], password: Option<&str>) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vitrine-daemon"));
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vitrine"));
     c.arg("user").args(args).args(["--site", site.to_str().unwrap()]);
     if let Some(p) = password {
         c.env("VITRINE_PASSWORD", p);
@@ -24,7 +24,9 @@ fn accounts(site: &std::path::Path) -> Vec<(String, String, String)> {
 
 #[test]
 fn user_commands_add_change_and_remove_accounts() {
-    let site = common::example_site();
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_example_site(dir.path());
+    let site = &dir;
     let out = user(site.path(), &["add", "alice", "--role", "admin"], Some("un mot de passe solide"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let a = accounts(site.path());

@@ -1,4 +1,4 @@
-//! Full-process tests against the real `vitrine-daemon` binary on 127.0.0.1
+//! Full-process tests against the real `vitrine daemon` on 127.0.0.1
 //! with a real SQLite file: kill -9 while clients submit, restart, and check
 //! that every acknowledged submission is there and the database is intact;
 //! then SIGTERM for a graceful stop.
@@ -15,8 +15,9 @@ use std::time::Duration;
 
 #[allow(clippy::zombie_processes)] // the caller kills and waits for the child
 fn start(site: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine-daemon"))
-        .args(["--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0", "--rate-limit", "0", "--no-rebuild", "--no-static"])
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine"))
+        .args(["daemon", "--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0", "--rate-limit", "0"])
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -26,7 +27,7 @@ fn start(site: &Path) -> (Child, String) {
     loop {
         line.clear();
         assert!(out.read_line(&mut line).unwrap() > 0, "daemon exited before listening");
-        if let Some(rest) = line.strip_prefix("vitrine daemon : http://") {
+        if let Some(rest) = line.strip_prefix("Démon : http://") {
             let addr = rest.split('/').next().unwrap().to_string();
             // Keep draining stdout so the daemon never blocks on a full pipe.
             std::thread::spawn(move || {
@@ -73,7 +74,9 @@ fn stored_keys(db: &Path) -> (Vec<String>, String) {
 
 #[test]
 fn kill_9_during_submissions_loses_no_acknowledged_submission() {
-    let site = common::example_site();
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_example_site(dir.path());
+    let site = &dir;
     let db = site.path().join(".vitrine/queue.sqlite3");
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let counter = Arc::new(AtomicUsize::new(0));
