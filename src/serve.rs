@@ -76,7 +76,7 @@ fn escape_html(s: &str) -> String {
 
 /// Resolves a URL path inside `public/`, refusing anything that climbs out.
 fn resolve(public: &Path, url_path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(url_path.trim_start_matches('/'));
+    let decoded = percent_encoding::percent_decode_str(url_path.trim_start_matches('/')).decode_utf8_lossy().into_owned();
     let rel = Path::new(&decoded);
     if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
         return None;
@@ -88,24 +88,6 @@ fn resolve(public: &Path, url_path: &str) -> Option<PathBuf> {
     Some(p)
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 async fn static_files(live: Live, req: Request) -> Response {
     let path = req.uri().path().to_string();

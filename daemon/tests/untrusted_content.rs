@@ -148,7 +148,7 @@ async fn random_text_in_every_field_is_refused_on_a_field_or_published_intact() 
         // Each round puts random text in one or two fields, the others stay valid.
         let which = [round % 7, (round * 3 + 1) % 7];
         let mut v = project(&format!("Projet {round}"), "Texte du projet.");
-        let mut text_in = |slot: usize, v: &mut Value, s: &mut dyn FnMut() -> String| {
+        let text_in = |slot: usize, v: &mut Value, s: &mut dyn FnMut() -> String| {
             let extra = s();
             match slot {
                 0 => v["fields"]["title"] = json!(format!("Projet {round} {extra}")),
