@@ -249,6 +249,7 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
         let h1 = b.wait_for_text("h1", "Label national").await.unwrap();
         assert!(h1.contains("Label national"), "{h1}");
         problems.extend(daemon_page_problems(&b, &format!("item at {width} px")).await);
+        b.screenshot(format!("target/shots/moderation-item-{width}.png")).await.unwrap();
         let journal = b.text("table.audit").await.unwrap();
         assert!(journal.contains("Modifications demandées") && journal.contains("Précisez l'année."), "{journal}");
         assert_eq!(b.find("#f-project").await.unwrap().tag_name().await.unwrap(), "select");
@@ -258,6 +259,7 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
         }
         // The preview is a page of the site served by the daemon: the site's policy, no violation.
         b.goto(&format!("{base}/moderation/item/{id}/preview")).await.unwrap();
+        b.screenshot(format!("target/shots/moderation-preview-{width}.png")).await.unwrap();
         for v in b.csp_violations().await.unwrap() {
             problems.push(format!("preview at {width} px: Content-Security-Policy violation: {v}"));
         }

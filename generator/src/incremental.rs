@@ -445,13 +445,25 @@ impl Site {
             crate::images::process(&p.config, &p.sources, &mut new, &self.opts.site)?;
             let global = render::collections_read_everywhere(&p.sources);
             let listings_read_all = render::listings_reading_all_pages(&p.config, &p.sources);
-            let jobs = affected_jobs(&p.config, &p.model, &new, &changed, &global, &listings_read_all).unwrap_or_else(|| {
-                // Everything would change (a menu entry): the new entries' own pages are the check.
-                new.entries.iter().enumerate().filter(|(_, e)| changed.contains(&e.source)).map(|(i, _)| Job::Entry(i)).collect()
-            });
+            let added: HashSet<usize> = new.entries.iter().enumerate().filter(|(_, e)| changed.contains(&e.source)).map(|(i, _)| i).collect();
+            // The pages that show the new entries: a listing or term page whose slice
+            // holds one (the other pages only shift known cards through the same templates).
+            let shows_added = |items: &[usize], per: usize, page: usize| {
+                let slice = if per == 0 { items } else { &items[((page - 1) * per).min(items.len())..(page * per).min(items.len())] };
+                slice.iter().any(|i| added.contains(i))
+            };
+            let jobs: Vec<Job> = affected_jobs(&p.config, &p.model, &new, &changed, &global, &listings_read_all)
+                .unwrap_or_else(|| added.iter().map(|i| Job::Entry(*i)).collect())
+                .into_iter()
+                .filter(|job| match *job {
+                    Job::Listing(c, page) => shows_added(&new.lists[c], p.config.collections[c].paginate, page),
+                    Job::Term(t, k, page) => shows_added(&new.taxonomies[t][k].entries, p.config.paginate, page),
+                    _ => true,
+                })
+                .collect();
             let ropts = render::RenderOptions { now: p.now.clone(), live_reload: false };
-            let mut scratch_cards = render::CardCache::default();
-            let renderer = render::Renderer::with_cache(&p.config, &new, &p.sources, &ropts, &mut scratch_cards)?;
+            // The cards of unchanged entries come from the cache; the new ones are forgotten below.
+            let renderer = render::Renderer::with_cache(&p.config, &new, &p.sources, &ropts, &mut self.card_cache)?;
             renderer.render_jobs(&jobs).map(|_| ())
         });
         for rel in &changed {
