@@ -558,3 +558,62 @@ fn script_in_a_content_file_never_reaches_the_page() {
     assert!(page.contains("<h1 id=\"salut\" class=\"grand\">"), "{page}");
     assert!(page.contains("class=\"align-center\""), "{page}");
 }
+
+#[test]
+fn a_cover_over_the_pixel_limit_is_reported_at_its_value() {
+    // A valid 10,000 × 4,000 PNG (1-bit grey, zlib "stored" blocks: 5 MB on disk),
+    // written by hand: the root crate's tests do not depend on `image`.
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for b in data {
+            c ^= u32::from(*b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let (w, h) = (10_000u32, 4_000u32);
+    let row = 1 + w.div_ceil(8) as usize; // filter byte + 1 bit a pixel
+    let raw = vec![0u8; row * h as usize];
+    let mut z = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, b) in blocks.iter().enumerate() {
+        z.push(u8::from(i + 1 == blocks.len()));
+        let len = b.len() as u16;
+        z.extend_from_slice(&len.to_le_bytes());
+        z.extend_from_slice(&(!len).to_le_bytes());
+        z.extend_from_slice(b);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for x in &raw {
+        a = (a + u32::from(*x)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    assert_bad_with(
+        "10,000 × 4,000 cover",
+        |site| std::fs::write(site.join("content/notes/beta/cover.png"), &png).unwrap(),
+        &[d(
+            "content/notes/beta/index.md",
+            7,
+            1,
+            "cover.src",
+            "image « cover.png » : image trop grande : 10000 × 4000 pixels, soit 40 mégapixels ; 32 mégapixels au plus",
+        )],
+    );
+}

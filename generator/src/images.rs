@@ -33,6 +33,21 @@
 //! A broken or unsupported image is a build error naming the content file, the
 //! line and the field; never a panic.
 //!
+//! Bounded work per image, as in the daemon's uploads:
+//! - an image field's picture may have at most [`MAX_PIXELS`] (32 megapixels,
+//!   8000 × 4000) and [`MAX_SIDE`] pixels a side, read from its header before
+//!   anything is decoded, cached or not (so every build says the same); a larger
+//!   one is a build error of the same kind, naming its size and the limit. Phone
+//!   photos (12 or 24 MP) and reflex cameras (up to 30 MP) pass; the variants
+//!   are at most 1440 px wide anyway. The decoder's `max_alloc` is the decoded
+//!   picture at that limit in 16-bit RGBA plus [`DECODER_SCRATCH`];
+//! - the parallel workers share a budget of decoded bytes, [`DECODE_BUDGET`]:
+//!   a picture is decoded only when the pictures being processed plus it stay
+//!   within it (or when nothing else is), so the peak memory of the stage is
+//!   bounded by the budget, not by the number of threads times the largest
+//!   picture. Small pictures (the example site's covers, phone photos) still
+//!   run side by side.
+//!
 //! - Other pictures published with the content (linked from a Markdown body, or
 //!   placed in a bundle) are not resized, but are published without their metadata
 //!   too (a JPEG's EXIF rotation is kept, alone).
@@ -62,6 +77,23 @@ pub const WEBP_QUALITY: f32 = 78.0;
 /// Part of every cache key: changes whenever the processing changes (widths,
 /// encoders, their settings), so old cache entries are never reused.
 pub const OPTIONS: &str = "v3;original=stripped;w=480,960,1440;filter=catmullrom;exif-orientation;jpeg=image-q82;webp=libwebp-lossy-q78-m4";
+
+/// Largest picture an image field may name, in pixels: 32 megapixels (8000 ×
+/// 4000), the limit of the daemon's uploads. A 24 MP phone photo (5712 × 4284)
+/// or a 30 MP camera's (6720 × 4480) passes.
+pub const MAX_PIXELS: u64 = 32_000_000;
+/// Longest side, in pixels (as the daemon's uploads): a 1 × 32,000,000 strip
+/// would make the resizer allocate far more than the picture itself.
+pub const MAX_SIDE: u32 = 10_000;
+/// Allowance for the decoders' own buffers on top of the decoded picture.
+pub const DECODER_SCRATCH: u64 = 16 * 1024 * 1024;
+/// Decoded bytes that may be in memory at once across the parallel workers:
+/// 256 MB, two pictures at the limit in 8-bit RGBA (128 MB each), or seven 12 MP
+/// phone photos (36 MB each in RGB). A picture larger than the budget by itself
+/// (16-bit RGBA at the limit) is decoded alone. While a picture is processed it
+/// also holds its resized copies and the resizer's buffer, so the stage's peak
+/// is a small multiple of this, whatever the number of threads.
+pub const DECODE_BUDGET: u64 = 256_000_000;
 
 /// Where processed images are kept between builds.
 pub fn cache_dir(site: &Path) -> PathBuf {
@@ -143,6 +175,9 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     if !matches!(format, image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP) {
         return Err(format!("format {format:?} non pris en charge (JPEG, PNG ou WebP attendu)"));
     }
+    // The header only: the size is checked even when the variants are cached.
+    let decoder = open(&bytes, format).map_err(|e| format!("image illisible : {e}"))?;
+    check_size(image::ImageDecoder::dimensions(&decoder))?;
     // A small manifest records the variants, so a cached image needs no decoding at all.
     let manifest = cache.join(format!("{key}.txt"));
     if let Ok(text) = std::fs::read_to_string(&manifest)
@@ -152,7 +187,8 @@ fn process_one(src: &Path, cache: &Path) -> Result<Processed, String> {
     {
         return Ok(p);
     }
-    let (img, rotated) = decode(&bytes, format).map_err(|e| format!("image illisible : {e}"))?;
+    let _share = DECODES.take(image::ImageDecoder::total_bytes(&decoder));
+    let (img, rotated) = decode(decoder).map_err(|e| format!("image illisible : {e}"))?;
     let (w0, h0) = (img.width(), img.height());
     if w0 == 0 || h0 == 0 {
         return Err("image vide".into());
@@ -292,11 +328,96 @@ fn encode(img: &image::DynamicImage, ext: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decodes `bytes` and turns the pixels upright when the file carries an EXIF
-/// orientation (phone photos). Says whether it had to.
-fn decode(bytes: &[u8], format: image::ImageFormat) -> image::ImageResult<(image::DynamicImage, bool)> {
-    use image::ImageDecoder;
-    let mut decoder = image::ImageReader::with_format(std::io::Cursor::new(bytes), format).into_decoder()?;
+/// A decoder for `bytes` that has read the header only; its allocations are
+/// bounded by a picture at [`MAX_PIXELS`] in 16-bit RGBA plus [`DECODER_SCRATCH`].
+fn open(bytes: &[u8], format: image::ImageFormat) -> image::ImageResult<impl image::ImageDecoder + '_> {
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::no_limits();
+    limits.max_alloc = Some(MAX_PIXELS * 8 + DECODER_SCRATCH);
+    reader.limits(limits);
+    reader.into_decoder()
+}
+
+/// A picture over [`MAX_PIXELS`] or [`MAX_SIDE`] is an error naming its size and the limit.
+fn check_size((w, h): (u32, u32)) -> Result<(), String> {
+    let pixels = u64::from(w) * u64::from(h);
+    let widest = WIDTHS[WIDTHS.len() - 1];
+    if pixels > MAX_PIXELS {
+        return Err(format!(
+            "image trop grande : {w} × {h} pixels, soit {} mégapixels ; {} mégapixels au plus \
+             (les variantes publiées font au plus {widest} pixels de large : enregistrez-en une copie plus petite)",
+            megapixels(pixels),
+            megapixels(MAX_PIXELS)
+        ));
+    }
+    if w > MAX_SIDE || h > MAX_SIDE {
+        return Err(format!(
+            "image trop grande : {w} × {h} pixels ; {MAX_SIDE} pixels de côté au plus \
+             (les variantes publiées font au plus {widest} pixels de large : enregistrez-en une copie plus petite)"
+        ));
+    }
+    Ok(())
+}
+
+/// `24 470 208` → "24,5", `40 000 000` → "40" (millions, one decimal rounded up,
+/// so that a picture just over the limit never reads as the limit; French comma).
+fn megapixels(pixels: u64) -> String {
+    let tenths = pixels.div_ceil(100_000);
+    match tenths % 10 {
+        0 => format!("{}", tenths / 10),
+        d => format!("{},{d}", tenths / 10),
+    }
+}
+
+/// A budget of bytes shared by blocking threads (rayon's workers): [`Budget::take`]
+/// waits until the amount fits, or until nothing else is taken. A worker holding
+/// a share runs no rayon work (the `image` crate is built without its `rayon`
+/// feature), so it never waits on a share of its own.
+struct Budget {
+    in_flight: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+    limit: u64,
+}
+
+/// An amount taken from a [`Budget`], given back when dropped (also on panic).
+struct Share<'a> {
+    budget: &'a Budget,
+    amount: u64,
+}
+
+impl Budget {
+    const fn new(limit: u64) -> Budget {
+        Budget { in_flight: std::sync::Mutex::new(0), freed: std::sync::Condvar::new(), limit }
+    }
+
+    /// The counter stays consistent under the lock, so a poisoned lock is still usable.
+    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take(&self, amount: u64) -> Share<'_> {
+        let mut n = self.lock();
+        while *n > 0 && n.saturating_add(amount) > self.limit {
+            n = self.freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += amount;
+        Share { budget: self, amount }
+    }
+}
+
+impl Drop for Share<'_> {
+    fn drop(&mut self) {
+        *self.budget.lock() -= self.amount;
+        self.budget.freed.notify_all();
+    }
+}
+
+/// The budget of the whole process (builds of `serve` and of the daemon included).
+static DECODES: Budget = Budget::new(DECODE_BUDGET);
+
+/// Decodes the picture and turns the pixels upright when the file carries an
+/// EXIF orientation (phone photos). Says whether it had to.
+fn decode(mut decoder: impl image::ImageDecoder) -> image::ImageResult<(image::DynamicImage, bool)> {
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = image::DynamicImage::from_decoder(decoder)?;
     let rotated = orientation != image::metadata::Orientation::NoTransforms;
@@ -747,5 +868,123 @@ mod tests {
         let text = dir.path().join("text.jpg");
         std::fs::write(&text, b"hello").unwrap();
         assert!(process_one(&text, &dir.path().join("c")).unwrap_err().contains("non reconnu"));
+    }
+
+    /// A PNG whose header claims `w`×`h` pixels (valid CRC), without the pixels.
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        let mut p = png(1, 1, true);
+        p[16..20].copy_from_slice(&w.to_be_bytes());
+        p[20..24].copy_from_slice(&h.to_be_bytes());
+        let mut c = 0xFFFF_FFFFu32;
+        for b in &p[12..29] {
+            c ^= u32::from(*b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            }
+        }
+        p[29..33].copy_from_slice(&(!c).to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn a_picture_over_the_pixel_limit_is_refused_cached_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("c");
+        // A real 10,000 × 4,000 PNG (a few hundred KB, 160 MB decoded).
+        let img = image::RgbaImage::from_pixel(10_000, 4_000, image::Rgba([10, 200, 30, 255]));
+        let mut bytes = Vec::new();
+        let best = image::codecs::png::PngEncoder::new_with_quality(
+            &mut bytes,
+            image::codecs::png::CompressionType::Best,
+            image::codecs::png::FilterType::Adaptive,
+        );
+        img.write_with_encoder(best).unwrap();
+        drop(img);
+        let src = dir.path().join("affiche.png");
+        std::fs::write(&src, &bytes).unwrap();
+        let err = process_one(&src, &cache).unwrap_err();
+        assert_eq!(
+            err,
+            "image trop grande : 10000 × 4000 pixels, soit 40 mégapixels ; 32 mégapixels au plus \
+             (les variantes publiées font au plus 1440 pixels de large : enregistrez-en une copie plus petite)"
+        );
+        assert!(!cache.exists(), "nothing decoded, nothing written");
+        // Variants left in the cache by an older build do not make it pass.
+        let mut h = Sha256::new();
+        h.update(OPTIONS.as_bytes());
+        h.update(&bytes);
+        let key = hex(&h.finalize()[..12]);
+        std::fs::create_dir_all(&cache).unwrap();
+        for name in [format!("{key}-original.png"), format!("{key}-480.png"), format!("{key}-480.webp")] {
+            std::fs::write(cache.join(name), b"x").unwrap();
+        }
+        std::fs::write(cache.join(format!("{key}.txt")), format!("original {key}-original.png\npng 480 192\nwebp 480 192\n")).unwrap();
+        assert_eq!(process_one(&src, &cache).unwrap_err(), err);
+        // Too long a side, from the header alone.
+        std::fs::write(&src, png_header(12_000, 100)).unwrap();
+        let err = process_one(&src, &cache).unwrap_err();
+        assert!(err.starts_with("image trop grande : 12000 × 100 pixels ; 10000 pixels de côté au plus"), "{err}");
+    }
+
+    #[test]
+    fn the_limits_let_phone_and_camera_photos_through() {
+        assert_eq!(check_size((4032, 3024)), Ok(()));
+        assert_eq!(check_size((5712, 4284)), Ok(()));
+        assert_eq!(check_size((6720, 4480)), Ok(()));
+        assert_eq!(check_size((8000, 4000)), Ok(()));
+        assert_eq!(check_size((10_000, 3_200)), Ok(()));
+        assert!(check_size((8001, 4000)).unwrap_err().contains("8001 × 4000 pixels, soit 32,1 mégapixels ; 32 mégapixels au plus"));
+        assert!(check_size((8160, 6120)).unwrap_err().contains("soit 50 mégapixels"));
+        assert!(check_size((10_001, 1)).is_err());
+    }
+
+    #[test]
+    fn the_budget_lets_small_pictures_share_and_a_big_one_go_alone() {
+        let budget = Budget::new(100);
+        let a = budget.take(30);
+        let b = budget.take(70);
+        assert_eq!(*budget.lock(), 100, "both fit at once");
+        drop((a, b));
+        // Larger than the whole budget: it goes, alone.
+        let big = budget.take(500);
+        assert_eq!(*budget.lock(), 500);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let share = budget.take(10);
+                tx.send(*budget.lock()).unwrap();
+                drop(share);
+            });
+            drop(big);
+            assert_eq!(rx.recv().unwrap(), 10, "the small one went once the big one was done");
+        });
+        assert_eq!(*budget.lock(), 0);
+    }
+
+    #[test]
+    fn the_budget_is_never_exceeded_by_concurrent_workers() {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let budget = Budget::new(100);
+        let inside = AtomicU64::new(0);
+        let over = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for t in 0..8u64 {
+                let (budget, inside, over) = (&budget, &inside, &over);
+                s.spawn(move || {
+                    for i in 0..50u64 {
+                        let amount = [10, 30, 60, 100, 150][((t + i) % 5) as usize];
+                        let _share = budget.take(amount);
+                        let now = inside.fetch_add(amount, Ordering::SeqCst) + amount;
+                        if now > 100 && now != amount {
+                            over.store(true, Ordering::SeqCst);
+                        }
+                        std::thread::yield_now();
+                        inside.fetch_sub(amount, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert!(!over.load(Ordering::SeqCst), "more than the budget in flight");
+        assert_eq!(*budget.lock(), 0);
     }
 }
