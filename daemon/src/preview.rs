@@ -4,23 +4,31 @@
 //!
 //! It loads the site as a build would, adds the entry (the same text
 //! [`crate::publish::render_entry`] would write) and its pictures as in-memory
-//! sources, builds the model and renders that one page. Pictures are copied to
-//! a scratch folder under `.vitrine/` for the duration of the call only.
+//! sources, runs the generator's pipeline on them
+//! ([`vitrine_generator::pipeline::assemble`]: model, images, translations, as a
+//! build does, drafts included) and renders that one page. Pictures are copied to
+//! a scratch folder under `.vitrine/` for the duration of the call only; their
+//! resized variants go to the build's image cache, so the page carries the same
+//! `src`, `srcset` and sizes as the published one.
 
 use std::path::Path;
 
 use vitrine_generator::load::{Asset, SourceFile};
-use vitrine_generator::render::{Body, Job, RenderOptions, Renderer};
+use vitrine_generator::model::{ModelOptions, ParseCache};
+use vitrine_generator::output::Body;
+use vitrine_generator::pipeline;
+use vitrine_generator::render::{Job, RenderOptions, Renderer};
+use vitrine_generator::{BuildOptions, build_time};
 
 use crate::queue::{StoredImage, Submission};
 
 /// Renders the page of `sub` as it would be published; errors are readable (they
 /// are what the build would say after approval).
 pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage]) -> Result<String, String> {
-    let opts = vitrine_generator::BuildOptions::new(site_dir);
+    let opts = BuildOptions::new(site_dir);
     let mut timings = Vec::new();
-    let mut prepared = vitrine_generator::prepare(&opts, &mut timings).map_err(|e| e.to_string())?;
-    let collection = prepared
+    let mut loaded = pipeline::load(&opts, &mut timings).map_err(|e| e.to_string())?;
+    let collection = loaded
         .config
         .collection(&sub.collection)
         .ok_or_else(|| format!("collection « {} » absente de la configuration", sub.collection))?
@@ -28,8 +36,9 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
     let slug = format!("apercu-{}", sub.reference.to_ascii_lowercase());
     let rel = format!("{}/{slug}/index.md", collection.dir);
     let date = jiff::Zoned::now().date().to_string();
-    prepared.sources.pages.retain(|p| p.rel != rel);
-    prepared.sources.pages.push(SourceFile { rel: rel.clone(), text: crate::publish::render_entry(&collection, &sub.payload, &date) });
+    let sources = &mut loaded.sources;
+    sources.pages.retain(|p| p.rel != rel);
+    sources.pages.push(SourceFile { rel: rel.clone(), text: crate::publish::render_entry(&collection, &sub.payload, &date) });
     let scratch = site_dir.join(crate::DATA_DIR).join(format!("preview-{}", crate::security::random_token(6)));
     let result = (|| {
         if !images.is_empty() {
@@ -39,13 +48,18 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
             let name = crate::publish::image_file_name(&img.field, &img.ext);
             let p = scratch.join(&name);
             std::fs::write(&p, &img.data).map_err(|e| format!("{}: {e}", p.display()))?;
-            prepared.sources.assets.push(Asset { rel: format!("{}/{slug}/{name}", collection.dir), src: p });
+            loaded.sources.assets.push(Asset { rel: format!("{}/{slug}/{name}", collection.dir), src: p });
         }
-        prepared.sources.assets.sort();
-        let model = vitrine_generator::model::build_model(
-            &prepared.config,
-            &prepared.sources,
-            &vitrine_generator::model::ModelOptions { drafts: true, today: prepared.now.date() },
+        loaded.sources.assets.sort();
+        let now = build_time(&loaded.config, None);
+        let (model, _translations) = pipeline::assemble(
+            &loaded.config,
+            &loaded.sources,
+            &loaded.translation_files,
+            &ModelOptions { drafts: true, today: now.date() },
+            site_dir,
+            &mut ParseCache::default(),
+            &mut timings,
         )
         .map_err(|e| e.to_string())?;
         let idx = model
@@ -53,7 +67,7 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
             .iter()
             .position(|e| e.source == rel)
             .ok_or_else(|| "l'entrée n'a pas été retenue par le générateur (date future ?)".to_string())?;
-        let renderer = Renderer::new(&prepared.config, &model, &prepared.sources, &RenderOptions { now: prepared.now.clone(), live_reload: false })
+        let renderer = Renderer::new(&loaded.config, &model, &loaded.sources, &RenderOptions { now, live_reload: false })
             .map_err(|e| e.to_string())?;
         let outputs = renderer.render_job(Job::Entry(idx)).map_err(|e| e.to_string())?;
         let page = outputs

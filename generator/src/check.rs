@@ -11,23 +11,10 @@ use std::path::PathBuf;
 
 use crate::error::{self, Diagnostic, Error};
 use crate::node::Pos;
-use crate::render::{Body, Output};
-use crate::{BuildOptions, BuildReport};
-
-/// Values of `attr="…"` in `html`.
-pub fn attr_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
-    let needle = format!(" {attr}=\"");
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(i) = rest.find(&needle) {
-        rest = &rest[i + needle.len()..];
-        if let Some(end) = rest.find('"') {
-            out.push(&rest[..end]);
-            rest = &rest[end..];
-        }
-    }
-    out
-}
+use crate::html::attr_values;
+use crate::output::{Body, Output, url_to_path};
+use crate::options::{BuildOptions, BuildReport};
+use crate::pipeline::{self, Prepared};
 
 fn html_decode(s: &str) -> String {
     s.replace("&amp;", "&").replace("&#x2F;", "/").replace("&#x27;", "'").replace("&quot;", "\"")
@@ -102,14 +89,10 @@ fn percent_decode(s: &str) -> String {
 
 /// The Markdown source of each output page that has one: output path →
 /// (content-relative source, body, line of the body in the file).
-fn page_sources(p: &crate::Prepared) -> HashMap<String, (&str, &str, u32)> {
-    let file_of = |url: &str| {
-        let u = url.trim_start_matches('/');
-        if u.is_empty() || u.ends_with('/') { format!("{u}index.html") } else { u.to_string() }
-    };
+fn page_sources(p: &Prepared) -> HashMap<String, (&str, &str, u32)> {
     let mut m = HashMap::new();
     for e in &p.model.entries {
-        m.insert(file_of(&e.url), (e.source.as_str(), &*e.body, e.body_line));
+        m.insert(url_to_path(&e.url), (e.source.as_str(), &*e.body, e.body_line));
     }
     let home = &p.model.home;
     m.insert("index.html".into(), (home.source.as_str(), home.body.as_str(), home.body_line));
@@ -117,7 +100,7 @@ fn page_sources(p: &crate::Prepared) -> HashMap<String, (&str, &str, u32)> {
         if let Some(s) = s
             && !c.path.is_empty()
         {
-            m.insert(file_of(&c.url()), (s.source.as_str(), s.body.as_str(), s.body_line));
+            m.insert(url_to_path(&c.url()), (s.source.as_str(), s.body.as_str(), s.body_line));
         }
     }
     m
@@ -152,8 +135,8 @@ fn link_position(body: &str, body_line: u32, link: &str, links: &HashMap<String,
 
 pub fn check(opts: &BuildOptions) -> Result<BuildReport, Error> {
     let mut timings = Vec::new();
-    let p = crate::prepare(opts, &mut timings)?;
-    let outputs = crate::render_all(&p, false, &mut timings)?;
+    let p = pipeline::prepare(opts, &mut timings)?;
+    let outputs = pipeline::render_all(&p, false, &mut timings)?;
     let sources = page_sources(&p);
     // A link written in Markdown is reported where it was written; one that comes
     // from a template, on the page it appears in.

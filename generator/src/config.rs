@@ -248,7 +248,7 @@ pub struct Config {
 impl Config {
     /// Reads `vitrine.yaml` and the `data/` lists it may refer to.
     pub fn load(root: &Path) -> Result<Config, Error> {
-        let data = crate::load::load_data(root)?;
+        let data = crate::data::load(root)?;
         Self::load_with_data(root, &data.lists())
     }
 
@@ -345,7 +345,7 @@ impl Config {
         let mut translations = BTreeMap::new();
         for (lang, t) in raw.translations {
             let at = format!("translations.{lang}");
-            let codes: Vec<&str> = crate::i18n::LANGUAGES.iter().map(|(c, _)| *c).collect();
+            let codes: Vec<&str> = crate::locale::LANGUAGES.iter().map(|(c, _)| *c).collect();
             if !codes.contains(&lang.as_str()) {
                 // "eng", "EN", "en-GB" → "en" (edit distance would suggest any two-letter code).
                 let short: String = lang.chars().take_while(|c| c.is_ascii_alphabetic()).take(2).collect::<String>().to_lowercase();

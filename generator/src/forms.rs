@@ -22,6 +22,7 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value as Json};
 
+use crate::field_path;
 use crate::schema::{Field, FieldError, Kind, Schema};
 
 /// Extra data the controls need.
@@ -337,7 +338,7 @@ fn render_list(out: &mut String, f: &Field, item: &Field, path: &str, value: Opt
             let rows = (items.len() + opts.blank_rows.max(1)).min(max.max(items.len())).max(1);
             let row_opts = FormOptions { in_list: true, ..opts.clone() };
             for i in 0..rows {
-                let p = format!("{path}[{i}]");
+                let p = field_path::item(path, i);
                 let row_label = Field { label: format!("{} {}", item_label(f, item), i + 1), required: false, ..item.clone() };
                 render_field(out, &row_label, &p, items.get(i), errors, &row_opts);
             }
@@ -401,7 +402,7 @@ fn split_head(name: &str) -> (&str, &str) {
 fn collect_map(fields: &[Field], prefix: &str, pairs: &[(String, String)]) -> Map<String, Json> {
     let mut out = Map::new();
     for f in fields {
-        let path = if prefix.is_empty() { f.name.clone() } else { format!("{prefix}.{}", f.name) };
+        let path = field_path::member(prefix, &f.name);
         if let Some(v) = collect_field(f, &path, pairs) {
             out.insert(f.name.clone(), v);
         }
@@ -441,7 +442,7 @@ fn collect_field(f: &Field, path: &str, pairs: &[(String, String)]) -> Option<Js
             indexes.sort_unstable();
             indexes.dedup();
             for i in indexes {
-                if let Some(v) = collect_field(item, &format!("{path}[{i}]"), pairs) {
+                if let Some(v) = collect_field(item, &field_path::item(path, i), pairs) {
                     vals.push(v);
                 }
             }

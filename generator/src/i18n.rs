@@ -26,68 +26,20 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::Value as Json;
 
 use crate::config::Config;
 use crate::error::{self, Diagnostic, Error};
 use crate::load::{SourceFile, Sources};
-use crate::model::{self, Model, ModelOptions};
+use crate::locale;
+use crate::model::{Alternate, Model};
 use crate::node::Pos;
-use crate::render::{self, Job, Output};
-
-/// Language codes recognised in file names (`foo.en.md`), with their own names.
-pub const LANGUAGES: &[(&str, &str)] = &[
-    ("bg", "Български"), ("ca", "Català"), ("cs", "Čeština"), ("da", "Dansk"), ("de", "Deutsch"),
-    ("el", "Ελληνικά"), ("en", "English"), ("es", "Español"), ("et", "Eesti"), ("eu", "Euskara"),
-    ("fi", "Suomi"), ("fr", "Français"), ("ga", "Gaeilge"), ("hr", "Hrvatski"), ("hu", "Magyar"),
-    ("is", "Íslenska"), ("it", "Italiano"), ("lt", "Lietuvių"), ("lv", "Latviešu"), ("mk", "Македонски"),
-    ("mt", "Malti"), ("nl", "Nederlands"), ("no", "Norsk"), ("pl", "Polski"), ("pt", "Português"),
-    ("ro", "Română"), ("sk", "Slovenčina"), ("sl", "Slovenščina"), ("sq", "Shqip"), ("sr", "Српски"),
-    ("sv", "Svenska"), ("tr", "Türkçe"), ("uk", "Українська"),
-];
-
-/// The name of a language in itself ("English"), or its code.
-pub fn language_name(code: &str) -> &str {
-    LANGUAGES.iter().find(|(c, _)| *c == code).map_or(code, |(_, n)| n)
-}
-
-/// An integer written for people in `lang`: "12 500" (narrow no-break space) in French,
-/// "12,500" in English, "12.500" in German and most other European languages.
-pub fn format_number(lang: &str, n: i64) -> String {
-    let sep = match lang {
-        "fr" | "fi" | "sv" | "no" | "cs" | "sk" | "pl" | "et" | "lv" | "lt" | "bg" | "uk" | "hu" => "\u{202F}",
-        "en" | "ga" | "mt" => ",",
-        _ => ".",
-    };
-    // French and Nordic usage leave four-digit numbers whole (2 500 but 2500 is fine too).
-    let min = if sep == "\u{202F}" { 5 } else { 4 };
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + 8);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() >= min {
-            out.push_str(sep);
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// One version of an entry in another language.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alternate {
-    pub lang: String,
-    pub url: String,
-    pub title: String,
-}
 
 /// `projects/foo.en.md` → `("en", "projects/foo.md")`.
 pub fn translation_of(rel: &str) -> Option<(&str, String)> {
     let stem = rel.strip_suffix(".md")?;
     let (base, lang) = stem.rsplit_once('.')?;
-    if base.is_empty() || base.ends_with('/') || !LANGUAGES.iter().any(|(c, _)| *c == lang) {
+    if base.is_empty() || base.ends_with('/') || !locale::is_language(lang) {
         return None;
     }
     Some((lang, format!("{base}.md")))
@@ -142,12 +94,23 @@ pub struct Built {
 fn strings_for(site: &Path, theme: &str, lang: &str) -> Option<Json> {
     let path = site.join("themes").join(theme).join("i18n").join(format!("{lang}.yaml"));
     let text = std::fs::read_to_string(path).ok()?;
-    crate::node::parse(&text).ok().map(|n| crate::load::to_json(&n))
+    crate::node::parse(&text).ok().map(|n| crate::node::to_json(&n))
 }
 
 /// Builds the model of each language and links every version to the others
 /// (`model.translations` of the main model and of each language's).
-pub fn build(config: &Config, sources: &Sources, main: &mut Model, tr: &Translations, opts: &ModelOptions) -> Result<Vec<Built>, Error> {
+///
+/// `build_model` turns one language's config and sources into its model: the
+/// pipeline gives its own model and image stages ([`crate::pipeline::assemble`]),
+/// so a language's model is made exactly as the site's. Its validation errors are
+/// reported on the translated files, with every other language's.
+pub fn build(
+    config: &Config,
+    sources: &Sources,
+    main: &mut Model,
+    tr: &Translations,
+    build_model: &dyn Fn(&Config, &Sources) -> Result<Model, Error>,
+) -> Result<Vec<Built>, Error> {
     main.translations.clear();
     main.warnings.extend(tr.warnings.iter().cloned());
     let mut out = Vec::new();
@@ -176,7 +139,7 @@ pub fn build(config: &Config, sources: &Sources, main: &mut Model, tr: &Translat
             src.strings = s;
         }
         let cfg = config.for_language(lang);
-        let mut m = match model::build_model(&cfg, &src, opts) {
+        let mut m = match build_model(&cfg, &src) {
             Ok(m) => m,
             Err(Error::Invalid(d)) => {
                 // Problems of a translated file are reported on that file, not its original.
@@ -191,7 +154,6 @@ pub fn build(config: &Config, sources: &Sources, main: &mut Model, tr: &Translat
             }
             Err(e) => return Err(e),
         };
-        crate::images::process(&cfg, &src, &mut m, &config.root)?;
         let entries: Vec<usize> = (0..m.entries.len()).filter(|i| originals.contains_key(&m.entries[*i].source)).collect();
         for &i in &entries {
             let e = &mut m.entries[i];
@@ -222,59 +184,6 @@ pub fn build(config: &Config, sources: &Sources, main: &mut Model, tr: &Translat
     Ok(out)
 }
 
-/// Renders the translated entries of every language.
-pub fn render(built: &[Built], opts: &render::RenderOptions) -> Result<Vec<Output>, Error> {
-    let mut outputs = Vec::new();
-    for b in built {
-        let r = render::Renderer::new(&b.config, &b.model, &b.sources, opts)?;
-        let jobs: Vec<Job> = b.entries.iter().map(|i| Job::Entry(*i)).collect();
-        outputs.extend(r.render_jobs(&jobs)?);
-    }
-    Ok(outputs)
-}
-
-/// The output paths of [`render`].
-pub fn paths(built: &[Built]) -> Vec<String> {
-    built
-        .iter()
-        .flat_map(|b| b.entries.iter().flat_map(|i| render::job_paths(&b.config, &b.model, &b.sources, Job::Entry(*i))))
-        .collect()
-}
-
-/// Adds `lang` and, when the entry exists in other languages, `translations`
-/// (every version including this one: {lang, name, url, title, current}) to a card.
-pub fn decorate_card(config: &Config, model: &Model, e: &model::Entry, card: &mut Map<String, Json>) {
-    card.insert("lang".into(), Json::String(config.language.clone()));
-    if let Some(v) = model.translations.get(&e.source) {
-        let list: Vec<Json> = v
-            .iter()
-            .map(|a| json!({"lang": a.lang, "name": language_name(&a.lang), "url": a.url, "title": a.title, "current": a.lang == config.language}))
-            .collect();
-        card.insert("translations".into(), Json::Array(list));
-    }
-}
-
-/// URL → its versions as (language, URL) pairs.
-pub type AlternatesByUrl = HashMap<String, Vec<(String, String)>>;
-
-/// For the sitemap: translated URLs to add, and the alternates of every URL that has some.
-pub fn sitemap_alternates(model: &Model) -> (Vec<String>, AlternatesByUrl) {
-    let mut extra = Vec::new();
-    let mut alts = HashMap::new();
-    let mut groups: Vec<&Vec<Alternate>> = model.translations.values().collect();
-    groups.sort_by(|a, b| a[0].url.cmp(&b[0].url));
-    for v in groups {
-        let pairs: Vec<(String, String)> = v.iter().map(|a| (a.lang.clone(), a.url.clone())).collect();
-        for (i, a) in v.iter().enumerate() {
-            if i > 0 {
-                extra.push(a.url.clone());
-            }
-            alts.insert(a.url.clone(), pairs.clone());
-        }
-    }
-    (extra, alts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,17 +195,5 @@ mod tests {
         assert_eq!(translation_of("projects/foo.md"), None);
         assert_eq!(translation_of("projects/v2.0.md"), None);
         assert_eq!(translation_of("projects/.en.md"), None);
-        assert_eq!(language_name("en"), "English");
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(format_number("fr", 12500), "12\u{202F}500");
-        assert_eq!(format_number("en", 1234567), "1,234,567");
-        assert_eq!(format_number("de", -12500), "-12.500");
-        // Four-digit numbers stay whole in French, not in English.
-        assert_eq!(format_number("fr", 2500), "2500");
-        assert_eq!(format_number("en", 2500), "2,500");
-        assert_eq!(format_number("en", 999), "999");
     }
 }

@@ -42,13 +42,18 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::cards::CardCache;
+use crate::config::Config;
 use crate::error::Error;
 use crate::load;
 use crate::model::{self, Model};
-use crate::render::{self, Job, Output};
-use crate::{BuildOptions, BuildReport, Prepared};
+use crate::options::{BuildOptions, BuildReport, Timings};
+use crate::output::{Output, page_range, pages};
+use crate::pipeline::{self, Prepared};
+use crate::render::{self, Job};
+use crate::{i18n, search, write};
 
 /// A snapshot of what the search index must cover (see [`Site::search_job`]).
 pub struct SearchJob {
@@ -61,7 +66,7 @@ impl SearchJob {
     /// Indexes the pages as they are on disk now. A page removed since the snapshot
     /// is left out (a later job covers the change).
     pub fn run(&self) -> Result<Vec<Output>, Error> {
-        crate::search::index_site_present(&self.out, &self.pages)
+        search::index_site_present(&self.out, &self.pages)
     }
 }
 
@@ -82,7 +87,7 @@ pub struct Site {
     /// Front matter already parsed, by file (valid while the config does not change).
     parse_cache: model::ParseCache,
     /// Base cards of the last render, by file (dropped when assets, translations or config change).
-    card_cache: render::CardCache,
+    card_cache: CardCache,
     /// Templates and cards of the last successful render, for in-place edits; `None`
     /// after a change that needs new ones (templates, config…) or after a failure.
     views: Option<render::Views>,
@@ -160,7 +165,7 @@ impl Site {
     pub fn open(opts: BuildOptions) -> Result<(Site, BuildReport), Error> {
         let mut timings = Vec::new();
         let mut parse_cache = model::ParseCache::default();
-        let prepared = crate::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
+        let prepared = pipeline::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
         let mut site = Site {
             opts,
             paths: HashSet::new(),
@@ -170,7 +175,7 @@ impl Site {
             indexed: 0,
             prepared,
             parse_cache,
-            card_cache: render::CardCache::default(),
+            card_cache: CardCache::default(),
             views: None,
         };
         let report = site.render_and_write(None, timings, None, true)?;
@@ -182,7 +187,7 @@ impl Site {
     pub fn load(opts: BuildOptions) -> Result<Site, Error> {
         let mut timings = Vec::new();
         let mut parse_cache = model::ParseCache::default();
-        let prepared = crate::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
+        let prepared = pipeline::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
         Ok(Site {
             opts,
             paths: HashSet::new(),
@@ -192,7 +197,7 @@ impl Site {
             indexed: 0,
             prepared,
             parse_cache,
-            card_cache: render::CardCache::default(),
+            card_cache: CardCache::default(),
             views: None,
         })
     }
@@ -206,8 +211,8 @@ impl Site {
         if kinds.contains(&ChangeKind::Everything) {
             // The config, data or theme strings: reload everything, render every job.
             self.views = None;
-            self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
-            self.card_cache = render::CardCache::default();
+            self.prepared = { self.parse_cache = model::ParseCache::default(); pipeline::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
+            self.card_cache = CardCache::default();
             return self.render_and_write(None, timings, None, true);
         }
         let templates = kinds.contains(&ChangeKind::Template);
@@ -247,10 +252,10 @@ impl Site {
         if !kinds.contains(&ChangeKind::Content) {
             return Ok(BuildReport::default());
         }
-        if changed.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| crate::i18n::translation_of(n).is_some())) {
+        if changed.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| i18n::translation_of(n).is_some())) {
             // A translation changed: translations are few, reload everything.
-            self.prepared = { self.parse_cache = model::ParseCache::default(); crate::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
-            self.card_cache = render::CardCache::default();
+            self.prepared = { self.parse_cache = model::ParseCache::default(); pipeline::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
+            self.card_cache = CardCache::default();
             return self.render_and_write(None, timings, None, true);
         }
         let t = Instant::now();
@@ -313,7 +318,7 @@ impl Site {
         }
         timings.push(("chargement", t.elapsed()));
         let t = Instant::now();
-        let model_opts = model::ModelOptions { drafts: self.opts.drafts, today: self.prepared.now.date() };
+        let model_opts = pipeline::model_options(&self.opts, &self.prepared.now);
         let rels: Vec<String> = undo.pages.iter().map(|(rel, _)| rel.clone()).collect();
         // The caches trust what they hold: tell them which files changed.
         for rel in &rels {
@@ -369,15 +374,8 @@ impl Site {
             self.parse_cache.forget(rel);
         }
         let mut changed_sources: HashSet<String> = rels.into_iter().collect();
-        let built = model::build_model_cached(&self.prepared.config, &self.prepared.sources, &model_opts, &mut self.parse_cache)
-            .and_then(|mut new| {
-                timings.push(("modèle", t.elapsed()));
-                let t = Instant::now();
-                crate::images::process(&self.prepared.config, &self.prepared.sources, &mut new, &self.opts.site)?;
-                timings.push(("images", t.elapsed()));
-                let translations = crate::i18n::build(&self.prepared.config, &self.prepared.sources, &mut new, &self.prepared.translation_files, &model_opts)?;
-                Ok((new, translations))
-            });
+        let p = &self.prepared;
+        let built = pipeline::assemble(&p.config, &p.sources, &p.translation_files, &model_opts, &self.opts.site, &mut self.parse_cache, &mut timings);
         let (new, translations) = match built {
             Ok(b) => b,
             Err(e) => {
@@ -440,17 +438,15 @@ impl Site {
         }
         self.prepared.sources.assets.sort();
         let p = &self.prepared;
-        let model_opts = model::ModelOptions { drafts: self.opts.drafts, today: p.now.date() };
-        let result = model::build_model_cached(&p.config, &p.sources, &model_opts, &mut self.parse_cache).and_then(|mut new| {
-            crate::images::process(&p.config, &p.sources, &mut new, &self.opts.site)?;
+        let model_opts = pipeline::model_options(&self.opts, &p.now);
+        let result = pipeline::assemble(&p.config, &p.sources, &p.translation_files, &model_opts, &self.opts.site, &mut self.parse_cache, &mut Timings::new()).and_then(|(new, _translations)| {
             let global = render::collections_read_everywhere(&p.sources);
             let listings_read_all = render::listings_reading_all_pages(&p.config, &p.sources);
             let added: HashSet<usize> = new.entries.iter().enumerate().filter(|(_, e)| changed.contains(&e.source)).map(|(i, _)| i).collect();
             // The pages that show the new entries: a listing or term page whose slice
             // holds one (the other pages only shift known cards through the same templates).
             let shows_added = |items: &[usize], per: usize, page: usize| {
-                let slice = if per == 0 { items } else { &items[((page - 1) * per).min(items.len())..(page * per).min(items.len())] };
-                slice.iter().any(|i| added.contains(i))
+                items[page_range(items.len(), per, page)].iter().any(|i| added.contains(i))
             };
             let jobs: Vec<Job> = affected_jobs(&p.config, &p.model, &new, &changed, &global, &listings_read_all)
                 .unwrap_or_else(|| added.iter().map(|i| Job::Entry(*i)).collect())
@@ -494,7 +490,7 @@ impl Site {
 
     /// Whether the search bundle on disk is older than the pages.
     pub fn search_pending(&self) -> bool {
-        crate::search::enabled(&self.prepared.sources) && self.indexed != self.generation
+        search::enabled(&self.prepared.sources) && self.indexed != self.generation
     }
 
     /// What the search index must cover now, when it is stale: run it with
@@ -508,12 +504,12 @@ impl Site {
     /// bundle made before later rebuilds is still written (it is closer than the old
     /// one), and the index stays pending. Nothing happens when search was turned off
     /// meanwhile.
-    pub fn finish_search(&mut self, job: &SearchJob, bundle: Vec<Output>) -> Result<crate::write::WriteStats, Error> {
-        if !crate::search::enabled(&self.prepared.sources) {
-            return Ok(crate::write::WriteStats::default());
+    pub fn finish_search(&mut self, job: &SearchJob, bundle: Vec<Output>) -> Result<write::WriteStats, Error> {
+        if !search::enabled(&self.prepared.sources) {
+            return Ok(write::WriteStats::default());
         }
         let new_bundle: HashSet<String> = bundle.iter().map(|o| o.path.clone()).collect();
-        let stats = crate::write::write_changes(&self.opts.out, &bundle, self.bundle.difference(&new_bundle))?;
+        let stats = write::write_changes(&self.opts.out, &bundle, self.bundle.difference(&new_bundle))?;
         self.bundle = new_bundle;
         self.indexed = job.generation;
         Ok(stats)
@@ -536,7 +532,7 @@ impl Site {
     fn render_and_write(
         &mut self,
         jobs: Option<Vec<Job>>,
-        mut timings: Vec<(&'static str, Duration)>,
+        mut timings: Timings,
         views: Option<render::Views>,
         paths_may_change: bool,
     ) -> Result<BuildReport, Error> {
@@ -552,16 +548,16 @@ impl Site {
         let mut outputs: Vec<Output> = renderer.render_jobs(&jobs)?;
         let views = renderer.into_views();
         // Translated pages are few and show their originals' titles: always re-rendered.
-        outputs.extend(crate::i18n::render(&p.translations, &ropts)?);
+        outputs.extend(render::render_translations(&p.translations, &ropts)?);
         timings.push(("rendu", t.elapsed()));
-        let search = crate::search::enabled(&p.sources);
+        let search = search::enabled(&p.sources);
         // A full write removes every file it did not write, so a full rebuild (the
         // first one, or after a config change: rare) always indexes in line.
         let index_now = search && (full || !self.defer_search);
         // `None`: the same paths as last time.
         let new_paths = (paths_may_change || index_now || full).then(|| {
             let mut paths = all_paths(p);
-            paths.extend(crate::i18n::paths(&p.translations));
+            paths.extend(render::translation_paths(&p.translations));
             paths
         });
         // The bundle paths after this rebuild: `None` when the bundle is left as it is.
@@ -569,18 +565,18 @@ impl Site {
         if index_now && let Some(new_paths) = new_paths.as_ref() {
             // The index covers every page: fresh ones from `outputs`, the others from disk.
             let t = Instant::now();
-            let bundle = if full { crate::search::index_outputs(&outputs)? } else { crate::search::index_site(&self.opts.out, new_paths, &outputs)? };
+            let bundle = if full { search::index_outputs(&outputs)? } else { search::index_site(&self.opts.out, new_paths, &outputs)? };
             new_bundle = Some(bundle.iter().map(|o| o.path.clone()).collect());
             outputs.extend(bundle);
             timings.push(("recherche", t.elapsed()));
         }
         let t = Instant::now();
         let stats = if full {
-            crate::write::write_outputs(&self.opts.out, &outputs)?
+            write::write_outputs(&self.opts.out, &outputs)?
         } else {
             let gone_pages = new_paths.iter().flat_map(|new_paths| self.paths.difference(new_paths));
             let gone_bundle = new_bundle.iter().flat_map(|new_bundle| self.bundle.difference(new_bundle));
-            crate::write::write_changes(&self.opts.out, &outputs, gone_pages.chain(gone_bundle))?
+            write::write_changes(&self.opts.out, &outputs, gone_pages.chain(gone_bundle))?
         };
         timings.push(("écriture", t.elapsed()));
         if let Some(new_paths) = new_paths {
@@ -608,7 +604,7 @@ impl Site {
 /// The jobs whose output can differ after `changed` sources went from `old` to `new`;
 /// `None` means "everything" (a change to the menu, which every page shows).
 fn affected_jobs(
-    config: &crate::Config,
+    config: &Config,
     old: &Model,
     new: &Model,
     changed: &HashSet<String>,
@@ -667,8 +663,7 @@ fn affected_jobs(
             return true;
         }
         let slice = |l: &Vec<usize>, m: &Model| -> Vec<String> {
-            let range = if per == 0 { 0..l.len() } else { ((p - 1) * per).min(l.len())..(p * per).min(l.len()) };
-            l[range].iter().map(|i| m.entries[*i].source.clone()).collect()
+            l[page_range(l.len(), per, p)].iter().map(|i| m.entries[*i].source.clone()).collect()
         };
         let (o, n) = (slice(old_list, old), slice(new_list, new));
         o != n || n.iter().any(|s| dirty(s))
@@ -727,17 +722,14 @@ fn affected_jobs(
 /// its name or count changed; the whole-site outputs (home, feeds, sitemap…) only when
 /// something they show changed.
 fn patched_jobs(
-    config: &crate::Config,
+    config: &Config,
     model: &Model,
     patch: &model::Patch,
     shown: &BTreeSet<usize>,
     listings_read_all: &HashSet<usize>,
 ) -> (Vec<Job>, bool) {
-    let slice = |l: &[usize], per: usize, p: usize| -> std::ops::Range<usize> {
-        if per == 0 { 0..l.len() } else { ((p - 1) * per).min(l.len())..(p * per).min(l.len()) }
-    };
     let page_changed = |old: &[usize], new: &[usize], per: usize, p: usize| {
-        let (o, n) = (&old[slice(old, per, p)], &new[slice(new, per, p)]);
+        let (o, n) = (&old[page_range(old.len(), per, p)], &new[page_range(new.len(), per, p)]);
         old.len() != new.len() || o != n || n.iter().any(|i| shown.contains(i))
     };
     let old_list = |ci: usize| patch.old_lists.iter().find(|(c, _)| *c == ci).map_or(model.lists[ci].as_slice(), |(_, l)| l.as_slice());
@@ -746,7 +738,7 @@ fn patched_jobs(
         let terms = old_terms(ti);
         terms.binary_search_by(|t| t.slug.as_str().cmp(slug)).ok().map(|k| &terms[k])
     };
-    let term_pages = |terms: &[model::Term]| terms.iter().map(|t| (t.slug.clone(), render::pages(t.entries.len(), config.paginate))).collect::<Vec<_>>();
+    let term_pages = |terms: &[model::Term]| terms.iter().map(|t| (t.slug.clone(), pages(t.entries.len(), config.paginate))).collect::<Vec<_>>();
     let paths_may_change = patch.old_taxonomies.iter().any(|(ti, old)| term_pages(old) != term_pages(&model.taxonomies[*ti]));
     let index_of = |terms: &[model::Term]| terms.iter().map(|t| (t.slug.clone(), t.name.clone(), t.entries.len())).collect::<Vec<_>>();
     let shown_in = |ci: usize| shown.iter().any(|i| model.entries[*i].collection == ci);

@@ -13,8 +13,10 @@ use serde_json::Value as Json;
 use walkdir::WalkDir;
 
 use crate::error::{self, Diagnostic, Error};
-use crate::node::{self, Node, Value};
-use crate::schema::DataLists;
+use crate::node::Pos;
+
+/// The JSON value of a YAML node (kept here for callers of `load::to_json`).
+pub use crate::node::to_json;
 
 /// A Markdown file under `content/`.
 #[derive(Debug, Clone)]
@@ -30,26 +32,6 @@ pub struct SourceFile {
 pub struct Asset {
     pub rel: String,
     pub src: PathBuf,
-}
-
-/// The files of `data/`, by file stem.
-#[derive(Debug, Clone, Default)]
-pub struct Data {
-    pub values: BTreeMap<String, Json>,
-}
-
-impl Data {
-    /// The data files that are lists of strings (for `values_from`).
-    pub fn lists(&self) -> DataLists {
-        self.values
-            .iter()
-            .filter_map(|(k, v)| {
-                let list: Option<Vec<String>> =
-                    v.as_array()?.iter().map(|x| x.as_str().map(str::to_string)).collect();
-                Some((k.clone(), list?))
-            })
-            .collect()
-    }
 }
 
 /// Template files: the theme's, then the site's own `templates/` overriding by name.
@@ -72,53 +54,8 @@ pub struct Sources {
     pub data: Json,
 }
 
-pub fn to_json(n: &Node) -> Json {
-    match &n.value {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
-        Value::Str(s) => Json::String(s.clone()),
-        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),
-    }
-}
-
 fn read(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
-}
-
-/// Parses a YAML file into JSON, reporting a syntax error with its position.
-fn yaml_file(root: &Path, path: &Path) -> Result<Json, Diagnostic> {
-    let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(&rel, Default::default(), "", format!("lecture impossible : {e}")))?;
-    node::parse(&text).map(|n| to_json(&n)).map_err(|e| Diagnostic::new(&rel, e.pos, "", e.message))
-}
-
-/// Reads `data/*.yaml`.
-pub fn load_data(root: &Path) -> Result<Data, Error> {
-    let dir = root.join("data");
-    let mut values = BTreeMap::new();
-    let mut diags = Vec::new();
-    if dir.is_dir() {
-        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let path = e.map_err(|e| Error::io(&dir, e))?.path();
-            let ext = path.extension().and_then(|x| x.to_str());
-            if !matches!(ext, Some("yaml" | "yml")) {
-                continue;
-            }
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            match yaml_file(root, &path) {
-                Ok(v) => {
-                    values.insert(stem, v);
-                }
-                Err(d) => diags.push(d),
-            }
-        }
-    }
-    error::check(diags)?;
-    Ok(Data { values })
 }
 
 fn rel_string(path: &Path, root: &Path) -> String {
@@ -166,7 +103,7 @@ pub fn read_source(content_dir: &Path, path: &Path) -> Result<SourceFile, Error>
             let col = String::from_utf8_lossy(&before[before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)..]).chars().count() as u32 + 1;
             Err(Error::Invalid(error::Diagnostics(vec![Diagnostic::new(
                 PathBuf::from("content").join(&rel),
-                crate::node::Pos { line, col },
+                Pos { line, col },
                 "",
                 "le fichier n'est pas enregistré en UTF-8 (réenregistrez-le en UTF-8 depuis votre éditeur)",
             )])))
@@ -197,7 +134,7 @@ pub fn load_sources(root: &Path, theme: &str, language: &str) -> Result<Sources,
 
     let strings_path = theme_dir.join("i18n").join(format!("{language}.yaml"));
     let strings = if strings_path.is_file() {
-        yaml_file(root, &strings_path).map_err(|d| Error::Invalid(error::Diagnostics(vec![d])))?
+        crate::data::read_yaml(root, &strings_path).map_err(|d| Error::Invalid(error::Diagnostics(vec![d])))?
     } else {
         Json::Object(Default::default())
     };

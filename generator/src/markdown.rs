@@ -242,7 +242,7 @@ pub fn render_with(md: &str, resolve: &dyn Fn(&str) -> Option<String>, settings:
                         Event::Start(Tag::Heading { id: Some(id), .. }) => Some(id.to_string()),
                         _ => None,
                     };
-                    let base = explicit.unwrap_or_else(|| crate::model::slugify(&text));
+                    let base = explicit.unwrap_or_else(|| crate::locale::slugify(&text));
                     let mut id = base.clone();
                     let mut n = 1;
                     while used_ids.contains(&id) {
@@ -415,7 +415,7 @@ fn typeset(events: &mut [Event]) {
 pub fn literal_ids<'a>(templates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut ids: Vec<String> = templates
         .into_iter()
-        .flat_map(|t| crate::check::attr_values(t, "id"))
+        .flat_map(|t| crate::html::attr_values(t, "id"))
         .filter(|id| !id.is_empty() && !id.contains(['{', '}', '%']))
         .map(str::to_string)
         .collect();

@@ -21,7 +21,9 @@ use serde_json::{Map, Value as Json};
 
 use crate::config::{Collection, Config, Sort};
 use crate::error::{self, Diagnostic, Error};
+use crate::field_path;
 use crate::load::{Asset, Sources, SourceFile};
+use crate::locale::slugify;
 use crate::node::{self, Node, Pos, Value};
 use crate::schema::{self, Field, Kind};
 
@@ -86,7 +88,18 @@ pub struct Model {
     pub warnings: Vec<Diagnostic>,
     /// Source path → every language version of that entry (set by `i18n`; empty
     /// when the site has no translations).
-    pub translations: HashMap<String, Vec<crate::i18n::Alternate>>,
+    pub translations: HashMap<String, Vec<Alternate>>,
+}
+
+/// One version of an entry in another language (see `i18n`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternate {
+    /// Language code (`en`).
+    pub lang: String,
+    /// URL of that version.
+    pub url: String,
+    /// Its title.
+    pub title: String,
 }
 
 /// Splits `---\nYAML\n---\nbody`; returns (yaml, body, line of the body).
@@ -107,23 +120,6 @@ pub fn split_front_matter(text: &str) -> Result<(&str, &str, u32), String> {
         offset += line.len();
     }
     Err("front matter non fermé : il manque la ligne `---` de fin".into())
-}
-
-/// ASCII slug: lowercase letters, digits and single hyphens.
-pub fn slugify(s: &str) -> String {
-    let ascii = deunicode::deunicode(s).to_lowercase();
-    let mut out = String::with_capacity(ascii.len());
-    for c in ascii.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    if out.is_empty() { "sans-titre".into() } else { out }
 }
 
 /// Where a content file belongs.
@@ -256,35 +252,9 @@ fn shift(n: &mut Node, lines: u32) {
     }
 }
 
-/// Visits every value of `fields` that the schema marks with `pred`, with its dotted path.
-fn visit_fields<'a>(fields: &'a [Field], values: &'a Map<String, Json>, f: &mut dyn FnMut(&'a Field, String, &'a Json)) {
-    for field in fields {
-        if let Some(v) = values.get(&field.name) {
-            visit_value(field, field.name.clone(), v, f);
-        }
-    }
-}
-
-fn visit_value<'a>(field: &'a Field, path: String, v: &'a Json, f: &mut dyn FnMut(&'a Field, String, &'a Json)) {
-    f(field, path.clone(), v);
-    match (&field.kind, v) {
-        (Kind::List { item }, Json::Array(items)) => {
-            for (i, x) in items.iter().enumerate() {
-                visit_value(item, format!("{path}[{i}]"), x, f);
-            }
-        }
-        (Kind::Object { fields }, Json::Object(m)) => {
-            for sub in fields {
-                if let Some(x) = m.get(&sub.name) {
-                    visit_value(sub, format!("{path}.{}", sub.name), x, f);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn term_names(field: &Field, v: &Json) -> Vec<String> {
+/// The term names a value of a taxonomy field gives (see
+/// [`Field::feeds_taxonomy`]): its texts and numbers, or those of its items.
+pub fn term_names(v: &Json) -> Vec<String> {
     let one = |x: &Json| match x {
         Json::String(s) => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),
@@ -292,10 +262,7 @@ fn term_names(field: &Field, v: &Json) -> Vec<String> {
     };
     match v {
         Json::Array(items) => items.iter().filter_map(one).collect(),
-        other => {
-            let _ = field;
-            one(other).into_iter().collect()
-        }
+        other => one(other).into_iter().collect(),
     }
 }
 
@@ -446,12 +413,12 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
     for (i, e) in model.entries.iter().enumerate() {
         let file = PathBuf::from("content").join(&e.source);
         let node = &entry_nodes[i];
-        visit_fields(&linked[e.collection], &e.fields, &mut |field, path, v| match (&field.kind, v) {
+        schema::visit_values(&linked[e.collection], &e.fields, &mut |field, path, v| match (&field.kind, v) {
             (Kind::Reference { collection }, Json::String(slug)) => {
                 let tc = coll_index[collection.as_str()];
                 match slugs.get(&(tc, slug.as_str())) {
                     Some(&t) => {
-                        let top = path.split(['.', '[']).next().unwrap_or("").to_string();
+                        let top = field_path::top(&path).to_string();
                         match refs[i].iter_mut().find(|(f, _)| *f == top) {
                             Some((_, v)) => v.push(t),
                             None => refs[i].push((top, vec![t])),
@@ -494,7 +461,7 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
     // References of entries that have other errors are checked too, so that one run reports everything.
     for (ci, source, node, fields) in &invalid {
         let file = PathBuf::from("content").join(source);
-        visit_fields(&linked[*ci], fields, &mut |field, path, v| {
+        schema::visit_values(&linked[*ci], fields, &mut |field, path, v| {
             if let (Kind::Reference { collection }, Json::String(slug)) = (&field.kind, v) {
                 let tc = coll_index[collection.as_str()];
                 if !known.contains_key(&(tc, slug.clone())) {
@@ -504,7 +471,7 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
         });
     }
     for (i, path, v) in image_fixes {
-        set_path(&mut model.entries[i].fields, &path, v);
+        field_path::set(&mut model.entries[i].fields, &path, v);
     }
     error::check(diags)?;
 
@@ -591,13 +558,7 @@ fn taxonomy_fields<'a>(c: &'a Collection, tax_index: &HashMap<&str, usize>) -> V
     c.schema
         .fields
         .iter()
-        .filter_map(|f| {
-            let t = f.taxonomy.as_deref().or(match &f.kind {
-                Kind::List { item } => item.taxonomy.as_deref(),
-                _ => None,
-            })?;
-            Some((f, tax_index[t]))
-        })
+        .filter_map(|f| Some((f, tax_index[f.feeds_taxonomy()?])))
         .collect()
 }
 
@@ -612,7 +573,7 @@ fn terms_of(tax_fields: &[(&Field, usize)], e: &Entry) -> Vec<(usize, String, St
     let mut out = Vec::new();
     for (f, t) in tax_fields {
         if let Some(v) = e.fields.get(&f.name) {
-            out.extend(term_names(f, v).into_iter().map(|name| {
+            out.extend(term_names(v).into_iter().map(|name| {
                 let slug = slugify(&name);
                 (*t, name, slug)
             }));
@@ -626,7 +587,7 @@ fn terms_of(tax_fields: &[(&Field, usize)], e: &Entry) -> Vec<(usize, String, St
 fn resolve_refs(config: &Config, model: &Model, collection: usize, fields: &Map<String, Json>) -> Option<EntryRefs> {
     let mut refs: EntryRefs = Vec::new();
     let mut resolved = true;
-    visit_fields(&config.collections[collection].schema.fields, fields, &mut |field, path, v| {
+    schema::visit_values(&config.collections[collection].schema.fields, fields, &mut |field, path, v| {
         if let (Kind::Reference { collection: target }, Json::String(slug)) = (&field.kind, v) {
             let found = config
                 .collections
@@ -637,7 +598,7 @@ fn resolve_refs(config: &Config, model: &Model, collection: usize, fields: &Map<
                 resolved = false;
                 return;
             };
-            let top = path.split(['.', '[']).next().unwrap_or("").to_string();
+            let top = field_path::top(&path).to_string();
             match refs.iter_mut().find(|(f, _)| *f == top) {
                 Some((_, v)) => v.push(t),
                 None => refs.push((top, vec![t])),
@@ -728,7 +689,7 @@ pub fn patch_entries(
         // ones when the values written in the file did not change.
         let images = |p: &Parsed| {
             let mut found = Vec::new();
-            visit_fields(&config.collections[collection].schema.fields, &p.fields, &mut |field, path, v| {
+            schema::visit_values(&config.collections[collection].schema.fields, &p.fields, &mut |field, path, v| {
                 if matches!(field.kind, Kind::Image) {
                     found.push((path, v.clone()));
                 }
@@ -741,7 +702,7 @@ pub fn patch_entries(
         }
         let mut fields = new.fields.clone();
         for (path, _) in &new_images {
-            set_path(&mut fields, path, get_path(&model.entries[i].fields, path)?.clone());
+            field_path::set(&mut fields, path, field_path::get(&model.entries[i].fields, path)?.clone());
         }
         let refs = resolve_refs(config, model, collection, &fields)?;
         let e = &model.entries[i];
@@ -848,51 +809,4 @@ pub fn patch_entries(
         patch.old_refs.push((i, old_refs));
     }
     Some(patch)
-}
-
-/// The value at a dotted path (`cover`, `partners[2].logo`) in a field map.
-fn get_path<'a>(fields: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
-    let mut segs = path.split('.');
-    let (name, idx) = split_index(segs.next()?);
-    let mut cur = fields.get(name)?;
-    for i in idx {
-        cur = cur.get(i)?;
-    }
-    for seg in segs {
-        let (name, idx) = split_index(seg);
-        cur = cur.get(name)?;
-        for i in idx {
-            cur = cur.get(i)?;
-        }
-    }
-    Some(cur)
-}
-
-/// Replaces the value at a dotted path (`cover`, `partners[2].logo`) in a field map.
-fn set_path(fields: &mut Map<String, Json>, path: &str, value: Json) {
-    let mut segs = path.split('.');
-    let Some(first) = segs.next() else { return };
-    let (name, idx) = split_index(first);
-    let Some(mut cur) = fields.get_mut(name) else { return };
-    for i in idx {
-        let Some(next) = cur.get_mut(i) else { return };
-        cur = next;
-    }
-    for seg in segs {
-        let (name, idx) = split_index(seg);
-        let Some(next) = cur.get_mut(name) else { return };
-        cur = next;
-        for i in idx {
-            let Some(next) = cur.get_mut(i) else { return };
-            cur = next;
-        }
-    }
-    *cur = value;
-}
-
-fn split_index(seg: &str) -> (&str, Vec<usize>) {
-    match seg.find('[') {
-        Some(i) => (&seg[..i], seg[i..].split('[').filter_map(|x| x.strip_suffix(']')?.parse().ok()).collect()),
-        None => (seg, Vec::new()),
-    }
 }

@@ -4,12 +4,18 @@
 //! because its shape is only known at run time (from the collection schema), and
 //! every validation message must name the line and column of the offending value.
 //! serde-saphyr does the parsing (panic-free, with locations); this module only
-//! adds a recursive value type on top of its `Spanned` wrapper.
+//! adds a recursive value type on top of its `Spanned` wrapper, the positions of
+//! dotted field paths in it (syntax of [`crate::field_path`]), and the conversions
+//! to and from JSON values.
+//!
+//! Shared data at the bottom of the crate: it imports only `field_path`.
 
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
+
+use crate::field_path::{self, Step};
 
 /// Line and column (1-based) of a value in its source file; `0:0` when unknown
 /// (values that came from a web form rather than a file).
@@ -66,22 +72,20 @@ impl Node {
     pub fn pos_of(&self, path: &str) -> Pos {
         let mut node = self;
         let mut best = self.pos;
-        for seg in path.split('.').filter(|s| !s.is_empty()) {
-            let (name, indexes) = match seg.find('[') {
-                Some(i) => (&seg[..i], &seg[i..]),
-                None => (seg, ""),
-            };
-            if !name.is_empty() {
-                let Value::Map(m) = &node.value else { break };
-                let Some((k, v)) = m.iter().find(|(k, _)| k.name == name) else { break };
-                best = k.pos;
-                node = v;
-            }
-            for ix in indexes.split('[').filter_map(|x| x.strip_suffix(']')?.parse::<usize>().ok()) {
-                let Value::Seq(items) = &node.value else { return best };
-                let Some(it) = items.get(ix) else { return best };
-                best = it.pos;
-                node = it;
+        for step in field_path::steps(path) {
+            match step {
+                Step::Key(name) => {
+                    let Value::Map(m) = &node.value else { break };
+                    let Some((k, v)) = m.iter().find(|(k, _)| k.name == name) else { break };
+                    best = k.pos;
+                    node = v;
+                }
+                Step::Index(ix) => {
+                    let Value::Seq(items) = &node.value else { break };
+                    let Some(it) = items.get(ix) else { break };
+                    best = it.pos;
+                    node = it;
+                }
             }
         }
         best
@@ -92,20 +96,15 @@ impl Node {
     /// the same as [`Node::pos_of`].
     pub fn value_pos_of(&self, path: &str) -> Pos {
         let mut node = self;
-        for seg in path.split('.').filter(|s| !s.is_empty()) {
-            let (name, indexes) = match seg.find('[') {
-                Some(i) => (&seg[..i], &seg[i..]),
-                None => (seg, ""),
+        for step in field_path::steps(path) {
+            let next = match (step, &node.value) {
+                (Step::Key(name), Value::Map(m)) => m.iter().find(|(k, _)| k.name == name).map(|(_, v)| v),
+                (Step::Index(ix), Value::Seq(items)) => items.get(ix),
+                _ => None,
             };
-            if !name.is_empty() {
-                let Value::Map(m) = &node.value else { return self.pos_of(path) };
-                let Some((_, v)) = m.iter().find(|(k, _)| k.name == name) else { return self.pos_of(path) };
-                node = v;
-            }
-            for ix in indexes.split('[').filter_map(|x| x.strip_suffix(']')?.parse::<usize>().ok()) {
-                let Value::Seq(items) = &node.value else { return self.pos_of(path) };
-                let Some(it) = items.get(ix) else { return self.pos_of(path) };
-                node = it;
+            match next {
+                Some(n) => node = n,
+                None => return self.pos_of(path),
             }
         }
         node.pos
@@ -244,6 +243,20 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             .unwrap_or(Pos { line: 1, col: 1 });
         YamlError { pos, message: error_message(&e) }
     })
+}
+
+/// The JSON value of a node (positions dropped; a non-finite float becomes null).
+pub fn to_json(n: &Node) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match &n.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),
+    }
 }
 
 /// The parser's message without its snippet and without its own "line N column M"

@@ -12,34 +12,24 @@
 //! templates, so they are always well-formed. This stage never touches the
 //! output directory: that is `write`'s job.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde_json::{Map, Value as Json, json};
 use tera::{Context, Kwargs, State, Tera, Value};
 
-use crate::config::Config;
+use crate::cards::{self, CardCache};
+use crate::config::{Collection, Config};
 use crate::error::{self, Diagnostic, Error};
+use crate::i18n;
 use crate::load::Sources;
+use crate::locale::{self, format_date, slugify};
 use crate::markdown;
-use crate::model::Model;
+use crate::model::{Alternate, Model, Section};
 use crate::node::Pos;
-
-/// What a rendered file contains.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Body {
-    Bytes(Vec<u8>),
-    /// Copied from this source file.
-    Copy(PathBuf),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
-    /// Relative to the output directory, `/` separators (`projets/x/index.html`).
-    pub path: String,
-    pub body: Body,
-}
+use crate::output::{Body, Output, page_range, paged_url, pages, url_to_path};
+use crate::search;
 
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
@@ -68,11 +58,6 @@ pub enum Job {
     Calendars,
     /// The search page, when the theme has `search.html` (`search`).
     SearchPage,
-}
-
-/// How many pages a list of `n` items takes at `per` a page (`0`: one page).
-pub fn pages(n: usize, per: usize) -> usize {
-    if per == 0 { 1 } else { n.div_ceil(per).max(1) }
 }
 
 /// Every job of a full build, in a stable order.
@@ -123,67 +108,8 @@ pub struct Views {
 }
 
 /// Where the daemon's submission form of a collection is published.
-pub fn form_url(c: &crate::config::Collection) -> String {
+pub fn form_url(c: &Collection) -> String {
     format!("/proposer/{}/", if c.path.is_empty() { &c.name } else { &c.path })
-}
-
-fn url_to_path(url: &str) -> String {
-    let u = url.trim_start_matches('/');
-    if u.is_empty() || u.ends_with('/') { format!("{u}index.html") } else { u.to_string() }
-}
-
-fn paged_url(base: &str, page: usize) -> String {
-    if page <= 1 { base.to_string() } else { format!("{base}page/{page}/") }
-}
-
-const MONTHS_FR: [&str; 12] =
-    ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"];
-const MONTHS_EN: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS_FR: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
-const DAYS_EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-
-/// Formats "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" for people, in the site language.
-pub fn format_date(lang: &str, s: &str, format: &str) -> Option<String> {
-    let (date, time) = match s.len() {
-        10 => (crate::schema::parse_date(s)?, None),
-        _ => {
-            let dt = crate::schema::parse_datetime(s)?;
-            (dt.date(), Some(dt.time()))
-        }
-    };
-    let fr = lang == "fr";
-    let m = (date.month() - 1) as usize;
-    let wd = date.weekday().to_monday_zero_offset() as usize;
-    let day = if fr && date.day() == 1 { "1er".to_string() } else { date.day().to_string() };
-    let long = if fr {
-        format!("{day} {} {}", MONTHS_FR[m], date.year())
-    } else {
-        format!("{} {}, {}", MONTHS_EN[m], date.day(), date.year())
-    };
-    let time_str = time.map(|t| {
-        if fr { format!("{} h {:02}", t.hour(), t.minute()) } else { format!("{:02}:{:02}", t.hour(), t.minute()) }
-    });
-    Some(match format {
-        "short" => {
-            if fr { format!("{:02}/{:02}/{}", date.day(), date.month(), date.year()) } else { date.to_string() }
-        }
-        "month" => {
-            if fr { format!("{} {}", MONTHS_FR[m], date.year()) } else { format!("{} {}", MONTHS_EN[m], date.year()) }
-        }
-        "weekday" => {
-            if fr { format!("{} {long}", DAYS_FR[wd]) } else { format!("{}, {long}", DAYS_EN[wd]) }
-        }
-        "time" => time_str.unwrap_or_default(),
-        "iso" => s.to_string(),
-        "datetime" => match time_str {
-            Some(t) => {
-                if fr { format!("{long} à {t}") } else { format!("{long}, {t}") }
-            }
-            None => long,
-        },
-        _ => long,
-    })
 }
 
 fn build_tera(config: &Config, sources: &Sources) -> Result<Tera, Error> {
@@ -198,9 +124,9 @@ fn build_tera(config: &Config, sources: &Sources) -> Result<Tera, Error> {
     tera.register_filter("datetime", move |s: &str, _: Kwargs, _: &State| -> tera::TeraResult<String> {
         format_date(&l2, s, "datetime").ok_or_else(|| tera::Error::message(format!("date invalide « {s} »")))
     });
-    tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| crate::model::slugify(s));
+    tera.register_filter("slugify", |s: &str, _: Kwargs, _: &State| slugify(s));
     let l3 = config.language.clone();
-    tera.register_filter("number", move |n: i64, _: Kwargs, _: &State| crate::i18n::format_number(&l3, n));
+    tera.register_filter("number", move |n: i64, _: Kwargs, _: &State| locale::format_number(&l3, n));
     let base = config.base_url.clone();
     tera.register_filter("abs_url", move |s: &str, _: Kwargs, _: &State| format!("{base}{s}"));
     tera.register_filter("markdown", |s: &str, _: Kwargs, _: &State| {
@@ -246,30 +172,15 @@ impl<'a> Renderer<'a> {
                 }
             }
         }
-        // Cards: base cards first (no refs), then full cards that nest base cards.
-        // A base card is serialised once; full cards reuse it (Tera maps and arrays
-        // are reference-counted, so nesting a card is a pointer copy).
-        let base_values: Vec<Value> = model
-            .entries
-            .par_iter()
-            .map(|e| match cache.0.get(&e.source) {
-                Some((url, v)) if *url == e.url => v.clone(),
-                _ => Value::from_serializable(&base_card(config, model, e)),
-            })
-            .collect();
-        cache.0 = model.entries.iter().zip(&base_values).map(|(e, v)| (e.source.clone(), (e.url.clone(), v.clone()))).collect();
-        let cards: Vec<(Value, Value)> = (0..model.entries.len())
-            .into_par_iter()
-            .map(|i| (base_values[i].clone(), full_card(config, model, &|t| base_values[t].clone(), i)))
-            .collect();
+        let cards = cards::all_cards(config, model, cache);
 
-        let has_search = tera.contains_template(crate::search::TEMPLATE);
+        let has_search = tera.contains_template(search::TEMPLATE);
         let g = tera.global_context();
         let collections: Map<String, Json> = config
             .collections
             .iter()
             .map(|c| {
-                let taxonomies: Vec<&str> = c.schema.fields.iter().filter_map(|f| field_taxonomy(f)).collect();
+                let taxonomies: Vec<&str> = c.schema.fields.iter().filter_map(|f| f.feeds_taxonomy()).collect();
                 (c.name.clone(), json!({"name": c.name, "title": c.title, "url": c.url(), "taxonomies": taxonomies}))
             })
             .collect();
@@ -294,11 +205,11 @@ impl<'a> Renderer<'a> {
         .unwrap_or_default();
         site.insert("menu".into(), Value::from(menu));
         if has_search {
-            site.insert("search".into(), Value::from(crate::search::SEARCH_URL));
+            site.insert("search".into(), Value::from(search::SEARCH_URL));
         }
         g.insert_value("site", Value::from(site));
-        let lists: Vec<Value> = model.lists.iter().map(|list| list_value(&cards, list)).collect();
-        g.insert_value("all", all_value(config, &lists));
+        let lists: Vec<Value> = model.lists.iter().map(|list| cards::list_value(&cards, list)).collect();
+        g.insert_value("all", cards::all_value(config, &lists));
         g.insert("data", &sources.data);
         g.insert("t", &sources.strings);
         g.insert("today", &opts.now.date().to_string());
@@ -339,7 +250,7 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    fn section_value(&self, section: Option<&crate::model::Section>, title: &str, url: &str, collection: &str) -> Result<Json, Vec<Diagnostic>> {
+    fn section_value(&self, section: Option<&Section>, title: &str, url: &str, collection: &str) -> Result<Json, Vec<Diagnostic>> {
         let (content, stitle) = match section {
             Some(s) => (self.markdown(&s.body, &s.source, s.body_line)?.html, s.title.clone()),
             None => (String::new(), title.to_string()),
@@ -382,7 +293,7 @@ impl<'a> Renderer<'a> {
 
     fn paginator(&self, items: &[usize], per: usize, page: usize, base: &str) -> Value {
         let total_pages = pages(items.len(), per);
-        let slice = if per == 0 { items } else { &items[((page - 1) * per).min(items.len())..(page * per).min(items.len())] };
+        let slice = &items[page_range(items.len(), per, page)];
         let cards: Vec<Value> = slice.iter().map(|i| self.views.cards[*i].1.clone()).collect();
         let mut m = tera::Map::new();
         m.insert("pages".into(), Value::from(cards));
@@ -494,13 +405,13 @@ impl<'a> Renderer<'a> {
                 body: Body::Bytes(format!("User-agent: *\nAllow: /\n\nSitemap: {}/sitemap.xml\n", config.base_url).into_bytes()),
             }],
             Job::SearchPage => {
-                if !self.views.tera.contains_template(crate::search::TEMPLATE) {
+                if !self.views.tera.contains_template(search::TEMPLATE) {
                     return Ok(Vec::new());
                 }
                 let mut ctx = Context::new();
-                ctx.insert("search", &crate::search::page_context(config, model));
-                ctx.insert("page_url", crate::search::SEARCH_URL);
-                vec![html(crate::search::SEARCH_URL, self.render_template(crate::search::TEMPLATE, &ctx, "la page de recherche")?)]
+                ctx.insert("search", &search::page_context(config, model));
+                ctx.insert("page_url", search::SEARCH_URL);
+                vec![html(search::SEARCH_URL, self.render_template(search::TEMPLATE, &ctx, "la page de recherche")?)]
             }
             Job::Calendars => crate::ics::outputs(config, model, &self.now)
                 .into_iter()
@@ -562,7 +473,7 @@ impl<'a> Renderer<'a> {
             }
         }
         // Translations (`i18n`): their URLs, and every version's alternates.
-        let (extra, alts) = crate::i18n::sitemap_alternates(model);
+        let (extra, alts) = sitemap_alternates(model);
         urls.extend(extra.into_iter().map(|u| (u, None)));
         let xhtml = if alts.is_empty() { "" } else { " xmlns:xhtml=\"http://www.w3.org/1999/xhtml\"" };
         let mut x = String::with_capacity(urls.len() * 100 + 200);
@@ -609,11 +520,11 @@ impl Views {
     /// (Menu entries are in the `site` global: a change to one needs new views.)
     pub fn refresh(&mut self, config: &Config, model: &Model, changed: &[usize], touched: &BTreeSet<usize>) -> BTreeSet<usize> {
         for &i in changed {
-            self.cards[i].0 = Value::from_serializable(&base_card(config, model, &model.entries[i]));
+            self.cards[i].0 = cards::base_value(config, model, &model.entries[i]);
         }
         let mut shown = BTreeSet::new();
         for &i in touched {
-            let full = full_card(config, model, &|t| self.cards[t].0.clone(), i);
+            let full = cards::full_card(config, model, &|t| self.cards[t].0.clone(), i);
             if full != self.cards[i].1 {
                 self.cards[i].1 = full;
                 shown.insert(i);
@@ -621,54 +532,12 @@ impl Views {
         }
         let collections: BTreeSet<usize> = touched.iter().map(|i| model.entries[*i].collection).collect();
         for ci in collections {
-            self.lists[ci] = list_value(&self.cards, &model.lists[ci]);
+            self.lists[ci] = cards::list_value(&self.cards, &model.lists[ci]);
         }
-        let all = all_value(config, &self.lists);
+        let all = cards::all_value(config, &self.lists);
         self.tera.global_context().insert_value("all", all);
         shown
     }
-}
-
-/// An entry's full card: its base card with `refs` and `backrefs` (base cards of other entries).
-fn full_card(config: &Config, model: &Model, base: &dyn Fn(usize) -> Value, i: usize) -> Value {
-    let mut full = base(i).as_map().cloned().unwrap_or_default();
-    let mut refs = tera::Map::new();
-    for (field, targets) in &model.refs[i] {
-        let f = config.collections[model.entries[i].collection].schema.field(field);
-        let is_list = f.is_some_and(|f| matches!(f.kind, crate::schema::Kind::List { .. }));
-        let v: Vec<Value> = targets.iter().map(|t| base(*t)).collect();
-        refs.insert(field.clone().into(), if is_list { Value::from(v) } else { v.into_iter().next().unwrap_or_else(Value::none) });
-    }
-    let mut back: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for &b in &model.backrefs[i] {
-        let cname = config.collections[model.entries[b].collection].name.as_str();
-        if !order.contains(&cname) {
-            order.push(cname);
-        }
-        back.entry(cname).or_default().push(base(b));
-    }
-    let mut backrefs = tera::Map::new();
-    for name in order {
-        backrefs.insert(name.to_string().into(), Value::from(back.remove(name).unwrap_or_default()));
-    }
-    full.insert("refs".into(), Value::from(refs));
-    full.insert("backrefs".into(), Value::from(backrefs));
-    Value::from(full)
-}
-
-/// A collection's full cards in listing order.
-fn list_value(cards: &[(Value, Value)], list: &[usize]) -> Value {
-    Value::from(list.iter().map(|i| cards[*i].1.clone()).collect::<Vec<_>>())
-}
-
-/// The `all` global: every collection's list of cards, by name.
-fn all_value(config: &Config, lists: &[Value]) -> Value {
-    let mut all = tera::Map::new();
-    for (c, list) in config.collections.iter().zip(lists) {
-        all.insert(c.name.clone().into(), list.clone());
-    }
-    Value::from(all)
 }
 
 pub fn xml_escape(s: &str) -> String {
@@ -685,47 +554,6 @@ pub fn xml_escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn base_card(config: &Config, model: &Model, e: &crate::model::Entry) -> Map<String, Json> {
-    let c = &config.collections[e.collection];
-    let mut terms: BTreeMap<&str, Vec<Json>> = BTreeMap::new();
-    for f in &c.schema.fields {
-        let tax = f.taxonomy.as_deref().or(match &f.kind {
-            crate::schema::Kind::List { item } => item.taxonomy.as_deref(),
-            _ => None,
-        });
-        let Some(tax) = tax else { continue };
-        let Some(t) = config.taxonomies.iter().find(|t| t.name == tax) else { continue };
-        let Some(v) = e.fields.get(&f.name) else { continue };
-        let names: Vec<String> = match v {
-            Json::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string).or_else(|| x.as_i64().map(|n| n.to_string()))).collect(),
-            Json::String(s) => vec![s.clone()],
-            Json::Number(n) => vec![n.to_string()],
-            _ => vec![],
-        };
-        let list = terms.entry(tax).or_default();
-        for n in names {
-            let slug = crate::model::slugify(&n);
-            list.push(json!({"name": n, "slug": slug, "url": format!("/{}/{slug}/", t.path)}));
-        }
-    }
-    let _ = model;
-    let mut m = Map::new();
-    m.insert("collection".into(), Json::String(c.name.clone()));
-    m.insert("slug".into(), Json::String(e.slug.clone()));
-    m.insert("url".into(), Json::String(e.url.clone()));
-    m.insert("permalink".into(), Json::String(format!("{}{}", config.base_url, e.url)));
-    m.insert("title".into(), Json::String(e.title.clone()));
-    m.insert("date".into(), e.date.map(|d| Json::String(d.to_string())).unwrap_or(Json::Null));
-    m.insert("draft".into(), Json::Bool(e.draft));
-    m.insert("summary".into(), e.fields.get("summary").cloned().unwrap_or(Json::Null));
-    m.insert("fields".into(), Json::Object(e.fields.clone()));
-    m.insert("terms".into(), serde_json::to_value(terms).unwrap_or(Json::Null));
-    crate::typography::typeset_card(config, &mut m);
-    crate::ics::decorate_card(config, e, &mut m);
-    crate::i18n::decorate_card(config, model, e, &mut m);
-    m
 }
 
 /// The output paths a job produces, computed without rendering it.
@@ -745,24 +573,16 @@ pub fn job_paths(config: &Config, model: &Model, sources: &Sources, job: Job) ->
         Job::Robots => vec!["robots.txt".into()],
         Job::Assets => sources.statics.iter().chain(&model.assets).map(|a| a.rel.clone()).collect(),
         Job::Calendars => crate::ics::paths(config, model),
-        Job::SearchPage if crate::search::enabled(sources) => vec![url_to_path(crate::search::SEARCH_URL)],
+        Job::SearchPage if search::enabled(sources) => vec![url_to_path(search::SEARCH_URL)],
         Job::SearchPage => vec![],
     }
-}
-
-/// The taxonomy a top-level field feeds, directly or through its list items.
-pub fn field_taxonomy(f: &crate::schema::Field) -> Option<&str> {
-    f.taxonomy.as_deref().or(match &f.kind {
-        crate::schema::Kind::List { item } => item.taxonomy.as_deref(),
-        _ => None,
-    })
 }
 
 /// Collections that templates other than the home page read through the `all`
 /// global (`all.pages`, `all?.labels`): a change to one of their entries can change
 /// every page, so the incremental path re-renders everything for it.
-pub fn collections_read_everywhere(sources: &Sources) -> std::collections::HashSet<String> {
-    let mut out = std::collections::HashSet::new();
+pub fn collections_read_everywhere(sources: &Sources) -> HashSet<String> {
+    let mut out = HashSet::new();
     for t in sources.templates.iter().filter(|t| t.name != "index.html") {
         let text = t.text.as_str();
         for (i, _) in text.match_indices("all") {
@@ -785,7 +605,7 @@ pub fn collections_read_everywhere(sources: &Sources) -> std::collections::HashS
 
 /// Collections whose listing template reads `pages` (every card of the collection,
 /// not just the paginator's slice): any change in them changes every listing page.
-pub fn listings_reading_all_pages(config: &Config, sources: &Sources) -> std::collections::HashSet<usize> {
+pub fn listings_reading_all_pages(config: &Config, sources: &Sources) -> HashSet<usize> {
     let reads = |name: &str| {
         sources.templates.iter().find(|t| t.name == name).is_some_and(|t| {
             t.text.match_indices("pages").any(|(i, _)| {
@@ -805,17 +625,43 @@ pub fn listings_reading_all_pages(config: &Config, sources: &Sources) -> std::co
         .collect()
 }
 
-/// Base cards by source file, with the URL they were built for. Valid while the file,
-/// the config, the data files, the assets and the translations stay the same: the
-/// incremental path forgets the files that changed ([`CardCache::forget`]) and drops
-/// the cache when any of the others change. (Hashing every file's text to find the
-/// changed ones took longer, at 10,000 files, than the rest of an edit.)
-#[derive(Default)]
-pub struct CardCache(HashMap<String, (String, Value)>);
-
-impl CardCache {
-    /// Forgets the card of a file whose text changed.
-    pub fn forget(&mut self, source: &str) {
-        self.0.remove(source);
+/// Renders the translated entries of every language (`i18n`): each language's
+/// own renderer renders the entries that are translated.
+pub fn render_translations(built: &[i18n::Built], opts: &RenderOptions) -> Result<Vec<Output>, Error> {
+    let mut outputs = Vec::new();
+    for b in built {
+        let r = Renderer::new(&b.config, &b.model, &b.sources, opts)?;
+        let jobs: Vec<Job> = b.entries.iter().map(|i| Job::Entry(*i)).collect();
+        outputs.extend(r.render_jobs(&jobs)?);
     }
+    Ok(outputs)
+}
+
+/// The output paths of [`render_translations`].
+pub fn translation_paths(built: &[i18n::Built]) -> Vec<String> {
+    built
+        .iter()
+        .flat_map(|b| b.entries.iter().flat_map(|i| job_paths(&b.config, &b.model, &b.sources, Job::Entry(*i))))
+        .collect()
+}
+
+/// URL → its versions as (language, URL) pairs.
+type AlternatesByUrl = HashMap<String, Vec<(String, String)>>;
+
+/// For the sitemap: translated URLs to add, and the alternates of every URL that has some.
+fn sitemap_alternates(model: &Model) -> (Vec<String>, AlternatesByUrl) {
+    let mut extra = Vec::new();
+    let mut alts = HashMap::new();
+    let mut groups: Vec<&Vec<Alternate>> = model.translations.values().collect();
+    groups.sort_by(|a, b| a[0].url.cmp(&b[0].url));
+    for v in groups {
+        let pairs: Vec<(String, String)> = v.iter().map(|a| (a.lang.clone(), a.url.clone())).collect();
+        for (i, a) in v.iter().enumerate() {
+            if i > 0 {
+                extra.push(a.url.clone());
+            }
+            alts.insert(a.url.clone(), pairs.clone());
+        }
+    }
+    (extra, alts)
 }

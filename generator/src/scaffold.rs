@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::error::{Diagnostic, Diagnostics, Error};
-use crate::model::slugify;
+use crate::locale::slugify;
 use crate::schema::{Field, Kind};
 
 fn placeholder(f: &Field, today: &str) -> String {
@@ -43,7 +43,7 @@ pub fn new_entry(site: &Path, collection: &str, title: &str) -> Result<PathBuf, 
             format!("collection « {collection} » inconnue (collections : {})", names.join(", ")),
         )])));
     };
-    let today = crate::build_time(&config, None).date().to_string();
+    let today = crate::options::build_time(&config, None).date().to_string();
     let slug = slugify(title);
     let dir = config.content_dir().join(&c.dir);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;

@@ -17,6 +17,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
+use crate::field_path;
 use crate::node::{Node, Pos, Value};
 
 /// A field as written in the config file, before compilation.
@@ -240,6 +241,48 @@ pub fn title_field(label: &str) -> Field {
     Field { required: true, min: Some(1), max: Some(200), label: label.into(), ..plain_string("title") }
 }
 
+impl Field {
+    /// The taxonomy this field's values are terms of: its own `taxonomy`, or its
+    /// list items' (`countries: {type: list, item: {taxonomy: countries}}`). The
+    /// one rule for which taxonomy a field feeds (model terms, cards, site globals).
+    pub fn feeds_taxonomy(&self) -> Option<&str> {
+        self.taxonomy.as_deref().or(match &self.kind {
+            Kind::List { item } => item.taxonomy.as_deref(),
+            _ => None,
+        })
+    }
+}
+
+/// Visits every value of `values` that `fields` describe, depth first (a list or
+/// an object before its items), with its field and its dotted path
+/// (`partners[1].logo`, [`crate::field_path`]). Values without a field are skipped.
+pub fn visit_values<'a>(fields: &'a [Field], values: &'a Map<String, Json>, f: &mut dyn FnMut(&'a Field, String, &'a Json)) {
+    for field in fields {
+        if let Some(v) = values.get(&field.name) {
+            visit_value(field, field.name.clone(), v, f);
+        }
+    }
+}
+
+fn visit_value<'a>(field: &'a Field, path: String, v: &'a Json, f: &mut dyn FnMut(&'a Field, String, &'a Json)) {
+    f(field, path.clone(), v);
+    match (&field.kind, v) {
+        (Kind::List { item }, Json::Array(items)) => {
+            for (i, x) in items.iter().enumerate() {
+                visit_value(item, field_path::item(&path, i), x, f);
+            }
+        }
+        (Kind::Object { fields }, Json::Object(m)) => {
+            for sub in fields {
+                if let Some(x) = m.get(&sub.name) {
+                    visit_value(sub, field_path::member(&path, &sub.name), x, f);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Keys every entry file may carry besides its schema (not part of forms).
 pub const FILE_ONLY_KEYS: &[&str] = &["date", "draft"];
 
@@ -264,10 +307,6 @@ impl Schema {
     }
 }
 
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
-}
-
 fn validate_map(fields: &[Field], node: &Node, prefix: &str, extra: &[&str], errors: &mut Vec<FieldError>) -> Map<String, Json> {
     let mut out = Map::new();
     let entries: &[(crate::node::Key, Node)] = match &node.value {
@@ -290,14 +329,14 @@ fn validate_map(fields: &[Field], node: &Node, prefix: &str, extra: &[&str], err
             let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).chain(extra.iter().copied()).collect();
             let hint = closest(&key.name, &known).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
             errors.push(FieldError {
-                field: join(prefix, &key.name),
+                field: field_path::member(prefix, &key.name),
                 pos: key.pos,
                 message: format!("champ inconnu{hint} (champs possibles : {})", known.join(", ")),
             });
         }
     }
     for field in fields {
-        let path = join(prefix, &field.name);
+        let path = field_path::member(prefix, &field.name);
         let found = entries.iter().find(|(k, _)| k.name == field.name);
         match found {
             Some((_, v)) if !is_empty(v) => {
@@ -523,7 +562,7 @@ fn validate_value(field: &Field, node: &Node, path: &str, errors: &mut Vec<Field
             let mut out = Vec::with_capacity(items.len());
             let mut seen = Vec::new();
             for (i, it) in items.iter().enumerate() {
-                let p = format!("{path}[{i}]");
+                let p = field_path::item(path, i);
                 if is_empty(it) {
                     err(errors, &p, it.pos, "élément vide".into());
                     continue;

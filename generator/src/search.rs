@@ -19,7 +19,11 @@
 use std::collections::BTreeMap;
 
 use crate::error::Error;
-use crate::render::{Body, Output};
+use crate::config::Config;
+use crate::load::Sources;
+use crate::locale::slugify;
+use crate::model::Model;
+use crate::output::{Body, Output};
 
 /// URL of the search page.
 pub const SEARCH_URL: &str = "/recherche/";
@@ -29,7 +33,7 @@ pub const BUNDLE_DIR: &str = "pagefind";
 pub const TEMPLATE: &str = "search.html";
 
 /// Whether the site's templates ask for search.
-pub fn enabled(sources: &crate::load::Sources) -> bool {
+pub fn enabled(sources: &Sources) -> bool {
     sources.templates.iter().any(|t| t.name == TEMPLATE)
 }
 
@@ -129,14 +133,14 @@ fn read_pages(
 /// `type` values are collection titles (what entry templates put in their
 /// `data-pagefind-filter="type"` element); taxonomy facets are named after the
 /// taxonomy and hold term names.
-pub fn page_context(config: &crate::Config, model: &crate::model::Model) -> serde_json::Value {
+pub fn page_context(config: &Config, model: &Model) -> serde_json::Value {
     use serde_json::json;
     let types: Vec<serde_json::Value> = config
         .collections
         .iter()
         .zip(&model.lists)
         .filter(|(_, l)| !l.is_empty())
-        .map(|(c, l)| json!({"name": c.title, "slug": crate::model::slugify(&c.name), "url": c.url(), "count": l.len()}))
+        .map(|(c, l)| json!({"name": c.title, "slug": slugify(&c.name), "url": c.url(), "count": l.len()}))
         .collect();
     let mut facets = vec![json!({"name": "type", "title": "", "url": "", "values": types})];
     for (t, terms) in config.taxonomies.iter().zip(&model.taxonomies) {

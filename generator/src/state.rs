@@ -16,9 +16,11 @@ use std::path::PathBuf;
 use serde_json::{Value as Json, json};
 
 use crate::error::Diagnostic;
+use crate::i18n::Translations;
+use crate::load::Sources;
 use crate::node::Pos;
-use crate::render::Output;
-use crate::{BuildOptions, BuildReport, Loaded};
+use crate::options::{BuildOptions, BuildReport};
+use crate::output::Output;
 
 fn hasher() -> std::collections::hash_map::DefaultHasher {
     std::collections::hash_map::DefaultHasher::new()
@@ -52,19 +54,19 @@ fn mtime_of(m: &std::fs::Metadata) -> String {
 }
 
 /// A hash of everything the build reads.
-pub fn fingerprint(opts: &BuildOptions, loaded: &Loaded, now: &jiff::Zoned) -> u64 {
+pub fn fingerprint(opts: &BuildOptions, sources: &Sources, translations: &Translations, now: &jiff::Zoned) -> u64 {
     let mut h = hasher();
     env!("CARGO_PKG_VERSION").hash(&mut h);
     opts.drafts.hash(&mut h);
     now.date().to_string().hash(&mut h);
     std::fs::read(opts.site.join(crate::config::CONFIG_FILE)).unwrap_or_default().hash(&mut h);
-    let s = &loaded.sources;
+    let s = sources;
     s.data.to_string().hash(&mut h);
     s.strings.to_string().hash(&mut h);
     for f in &s.pages {
         (&f.rel, &f.text).hash(&mut h);
     }
-    for (lang, files) in &loaded.translation_files.files {
+    for (lang, files) in &translations.files {
         lang.hash(&mut h);
         for (f, base) in files {
             (&f.rel, &f.text, base).hash(&mut h);

@@ -39,7 +39,7 @@ pub fn apply(s: &str) -> String {
 
 /// Typesets the plain-text parts of an entry's card (title, summary) when the
 /// site asks for it; other fields (URLs, names, codes) are left as written.
-pub fn typeset_card(config: &crate::Config, card: &mut serde_json::Map<String, serde_json::Value>) {
+pub fn typeset_card(config: &crate::config::Config, card: &mut serde_json::Map<String, serde_json::Value>) {
     use serde_json::Value as Json;
     if !config.typography {
         return;
