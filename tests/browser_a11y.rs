@@ -217,7 +217,7 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
                 c,
                 vitrine_daemon::queue::NewSubmission {
                     collection: "labels".into(),
-                    payload: serde_json::json!({"title": "Label national", "body": "", "fields": {"title": "Label national", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"}}),
+                    payload: vitrine_daemon::payload::Payload::from_json(&serde_json::json!({"title": "Label national", "body": "", "fields": {"title": "Label national", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"}})),
                     submitter_name: "Luc".into(),
                     submitter_email: "luc@example.org".into(),
                     idempotency_key: None,

@@ -20,6 +20,7 @@ pub mod images;
 pub mod journal;
 pub mod markdown;
 pub mod outbox;
+pub mod payload;
 pub mod preview;
 pub mod publish;
 pub mod queue;

@@ -17,6 +17,7 @@ use serde_json::Value as Json;
 use vitrine_generator::config::{Collection, Config};
 use vitrine_generator::schema::Kind;
 
+use crate::payload::Payload;
 use crate::queue::{StoredImage, Submission};
 
 #[derive(Debug, thiserror::Error)]
@@ -100,11 +101,11 @@ pub fn image_file_name(field_path: &str, ext: &str) -> String {
 
 /// YAML front matter + body. Values are written as JSON, which is valid YAML 1.2
 /// flow syntax, so no quoting rule can be got wrong.
-pub fn render_entry(collection: &Collection, payload: &Json, date: &str) -> String {
-    let fields = payload.get("fields").cloned().unwrap_or(Json::Null);
+pub fn render_entry(collection: &Collection, payload: &Payload, date: &str) -> String {
+    let fields = &payload.fields;
     let mut fm = String::from("---\n");
-    let title = payload.get("title").or_else(|| fields.get("title")).cloned().unwrap_or(Json::String(String::new()));
-    fm.push_str(&format!("title: {}\n", title));
+    let title = if payload.title.is_empty() { fields.get("title").and_then(Json::as_str).unwrap_or_default() } else { &payload.title };
+    fm.push_str(&format!("title: {}\n", Json::String(title.to_string())));
     fm.push_str(&format!("date: {date}\n"));
     for f in &collection.schema.fields {
         if f.name == "title" {
@@ -116,8 +117,8 @@ pub fn render_entry(collection: &Collection, payload: &Json, date: &str) -> Stri
             }
     }
     fm.push_str("---\n\n");
-    if let Some(body) = payload.get("body").and_then(Json::as_str) {
-        fm.push_str(body.trim());
+    if !payload.body.trim().is_empty() {
+        fm.push_str(payload.body.trim());
         fm.push('\n');
     }
     fm
@@ -189,15 +190,15 @@ pub fn publish(config: &Config, sub: &Submission, images: &[StoredImage]) -> Res
     let collection =
         config.collection(&sub.collection).ok_or_else(|| PublishError::UnknownCollection(sub.collection.clone()))?;
     // Defence in depth: the payload was validated on submission and on every edit.
-    if let Some(body) = sub.payload.get("body").and_then(Json::as_str) {
-        let problems = crate::markdown::check_untrusted(body, config);
+    {
+        let problems = crate::markdown::check_untrusted(&sub.payload.body, config);
         if !problems.is_empty() {
             return Err(PublishError::Invalid(problems.join("; ")));
         }
     }
     let parent = config.content_dir().join(&collection.dir);
     std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let title = sub.payload.get("title").and_then(Json::as_str).unwrap_or("");
+    let title = sub.payload.title.as_str();
     let base = slugify(title);
     let mut chosen = None;
     for n in 1..=200 {

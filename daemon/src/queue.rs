@@ -63,7 +63,7 @@ impl Status {
 pub struct NewSubmission {
     pub collection: String,
     /// Validated content: `{"title": .., "body": .., "fields": {..}}`.
-    pub payload: serde_json::Value,
+    pub payload: crate::payload::Payload,
     pub submitter_name: String,
     pub submitter_email: String,
     pub idempotency_key: Option<String>,
@@ -87,7 +87,7 @@ pub struct Submission {
     pub collection: String,
     pub status: Status,
     pub status_label: &'static str,
-    pub payload: serde_json::Value,
+    pub payload: crate::payload::Payload,
     pub submitter_name: String,
     pub submitter_email: String,
     pub status_token: String,
@@ -112,7 +112,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Submission> {
         collection: r.get(2)?,
         status,
         status_label: status.label(),
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        payload: crate::payload::Payload::from_json(&serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null)),
         submitter_name: r.get(5)?,
         submitter_email: r.get(6)?,
         status_token: r.get(7)?,
@@ -127,7 +127,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Submission> {
 
 fn payload_hash(s: &NewSubmission) -> String {
     let mut h = serde_json::json!({
-        "c": s.collection, "p": s.payload, "n": s.submitter_name, "e": s.submitter_email,
+        "c": s.collection, "p": s.payload.to_json(), "n": s.submitter_name, "e": s.submitter_email,
     })
     .to_string();
     for (f, p, img) in &s.images {
@@ -176,7 +176,7 @@ pub fn insert(conn: &Connection, s: NewSubmission) -> Result<Receipt, DbError> {
     .execute(params![
         reference,
         s.collection,
-        s.payload.to_string(),
+        s.payload.to_json().to_string(),
         s.submitter_name,
         s.submitter_email,
         status_token,
@@ -332,7 +332,7 @@ pub fn transition(
 pub fn update_payload(
     conn: &Connection,
     id: i64,
-    payload: &serde_json::Value,
+    payload: &crate::payload::Payload,
     actor: &str,
 ) -> Result<(), DbError> {
     let old: Option<String> =
@@ -340,7 +340,8 @@ pub fn update_payload(
     let Some(old) = old else { return Err(DbError::Conflict("soumission introuvable".into())) };
     let old: serde_json::Value = serde_json::from_str(&old).unwrap_or_default();
     let mut changed = Vec::new();
-    diff_paths("", &old, payload, &mut changed);
+    let payload = payload.to_json();
+    diff_paths("", &old, &payload, &mut changed);
     conn.execute(
         "UPDATE submissions SET payload = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, payload.to_string(), now_string()],
@@ -353,7 +354,7 @@ pub fn update_payload(
 #[derive(Debug)]
 pub struct Revision {
     /// Validated content, same shape as [`NewSubmission::payload`].
-    pub payload: serde_json::Value,
+    pub payload: crate::payload::Payload,
     pub submitter_name: String,
     pub submitter_email: String,
     /// Pictures that replace the stored ones of the same field and position.
@@ -399,7 +400,8 @@ pub fn revise(conn: &Connection, id: i64, rev: Revision) -> Result<RevisionOutco
     }
     let old: serde_json::Value = serde_json::from_str(&old_payload).unwrap_or_default();
     let mut changed = Vec::new();
-    diff_paths("", &old, &rev.payload, &mut changed);
+    let new_payload = rev.payload.to_json();
+    diff_paths("", &old, &new_payload, &mut changed);
     // "fields.summary" -> "summary": the names the form shows.
     for c in &mut changed {
         if let Some(rest) = c.strip_prefix("fields.") {
@@ -438,7 +440,7 @@ pub fn revise(conn: &Connection, id: i64, rev: Revision) -> Result<RevisionOutco
     conn.execute(
         "UPDATE submissions SET payload = ?2, submitter_name = ?3, submitter_email = ?4, status = 'pending', \
          decision_reason = NULL, updated_at = ?5 WHERE id = ?1",
-        params![id, rev.payload.to_string(), rev.submitter_name, rev.submitter_email, now_string()],
+        params![id, new_payload.to_string(), rev.submitter_name, rev.submitter_email, now_string()],
     )?;
     audit(
         conn,

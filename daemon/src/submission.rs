@@ -21,6 +21,126 @@ use vitrine_generator::schema::{self, FieldError, Kind, Schema};
 pub enum SubmissionError {
     #[error("champ inconnu « {0} » dans le formulaire")]
     UnknownField(String),
+    #[error("fichier envoyé dans un champ inconnu « {0} »")]
+    UnknownUpload(String),
+    #[error("traitement de l'image interrompu")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// An uploaded file: form field name and bytes.
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A picture accepted with a submission: its field path (`cover`, `gallery[2]`),
+/// its order, the cleaned image.
+pub type Picture = (String, usize, crate::images::CleanImage);
+
+/// What to tell someone whose form token was refused (the values they typed are kept).
+pub fn token_notice(p: crate::security::TokenProblem) -> &'static str {
+    use crate::security::TokenProblem;
+    match p {
+        TokenProblem::TooFast => "Le formulaire a été envoyé trop vite. Vérifiez-le puis envoyez-le à nouveau.",
+        TokenProblem::Expired => "Ce formulaire a expiré. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau.",
+        TokenProblem::Missing | TokenProblem::Invalid => {
+            "Le formulaire n'a pas pu être vérifié. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau."
+        }
+    }
+}
+
+/// The notice when pictures were sent with a form shown again: browsers do not keep files.
+pub const PICTURES_AGAIN: &str = "Les images jointes doivent être sélectionnées à nouveau.";
+
+/// Takes the uploaded pictures of a form: each is checked and re-encoded
+/// ([`crate::images::clean_image`], on a blocking thread) and its file name
+/// put in `values` with the text alternative typed beside it. `lists`: whether
+/// pictures of list fields (`gallery[2]`) may be sent (not in a revision,
+/// where lists are kept as they are). A bad picture is a field error.
+pub async fn attach_pictures(
+    limits: &crate::images::ImageLimits,
+    collection: &Collection,
+    uploads: Vec<Upload>,
+    values: &mut Json,
+    pairs: &[(String, String)],
+    lists: bool,
+) -> Result<(Vec<Picture>, Vec<FieldError>), SubmissionError> {
+    let mut errors = Vec::new();
+    let mut pictures = Vec::new();
+    let mut list_rows: std::collections::BTreeMap<String, Vec<(usize, Json)>> = Default::default();
+    for up in uploads {
+        let Some((field, idx)) = image_target(collection, &up.name) else {
+            return Err(SubmissionError::UnknownUpload(up.name.chars().take(80).collect()));
+        };
+        if idx.is_some() && !lists {
+            errors.push(fe(&up.name, "les images d'une liste ne peuvent pas être remplacées ici : elles restent telles quelles"));
+            continue;
+        }
+        let (limits, bytes) = (limits.clone(), up.bytes);
+        let cleaned = tokio::task::spawn_blocking(move || crate::images::clean_image(&bytes, &limits)).await?;
+        let img = match cleaned {
+            Ok(img) => img,
+            Err(e) => {
+                errors.push(fe(&up.name, e.to_string()));
+                continue;
+            }
+        };
+        let path = match idx {
+            Some(i) => format!("{field}[{i}]"),
+            None => field.clone(),
+        };
+        let mut m = Map::new();
+        m.insert("src".into(), Json::String(crate::publish::image_file_name(&path, img.ext)));
+        match idx {
+            None => {
+                if let Some(alt) = values.get(&field).and_then(|v| v.get("alt")).cloned().filter(|a| !a.is_null()) {
+                    m.insert("alt".into(), alt);
+                }
+                values[&field] = Json::Object(m);
+            }
+            Some(i) => {
+                let alt = take(pairs, &format!("{field}[{i}].alt")).unwrap_or("").to_string();
+                if !alt.trim().is_empty() {
+                    m.insert("alt".into(), Json::String(alt));
+                }
+                list_rows.entry(field.clone()).or_default().push((i, Json::Object(m)));
+            }
+        }
+        pictures.push((path, 0usize, img));
+    }
+    for (field, mut rows) in list_rows {
+        rows.sort_by_key(|r| r.0);
+        values[&field] = Json::Array(rows.into_iter().map(|r| r.1).collect());
+    }
+    Ok((pictures, errors))
+}
+
+/// Keeps the stored pictures of a revised or edited submission: a picture not
+/// replaced (`replaced` lists the fields that got a new file) keeps its file
+/// with the text alternative as typed now; when the form sent none, the stored
+/// one stays if `keep_alt` (a moderator's edit), else the picture has none (a
+/// teacher's revision, where the field was emptied). Lists of pictures stay as
+/// they were.
+pub fn keep_stored_pictures(collection: &Collection, values: &mut Json, stored: &Map<String, Json>, replaced: &[String], keep_alt: bool) {
+    for (field, is_list) in crate::publish::image_fields(collection) {
+        if replaced.contains(&field) {
+            continue;
+        }
+        let Some(old) = stored.get(&field) else { continue };
+        if is_list {
+            values[&field] = old.clone();
+            continue;
+        }
+        let mut kept = old.clone();
+        if let Some(o) = kept.as_object_mut() {
+            match values.get(&field).and_then(|v| v.get("alt")).cloned() {
+                Some(alt) => o.insert("alt".into(), alt),
+                None if keep_alt => None,
+                None => o.remove("alt"),
+            };
+        }
+        values[&field] = kept;
+    }
 }
 
 /// A submission as received, before storage.
@@ -190,7 +310,7 @@ fn finish(config: &Config, collection: &Collection, draft: &Draft, check_submitt
 /// The entry written as publishing would write it, read back by the build's own
 /// reader: whatever it refuses is refused now, on the field of the line it names.
 fn file_check(config: &Config, collection: &Collection, draft: &Draft, fields: &Map<String, Json>) -> Vec<FieldError> {
-    let payload = json!({ "fields": fields, "body": draft.body });
+    let payload = crate::payload::Payload::new(fields.clone(), &draft.body);
     let text = crate::publish::render_entry(collection, &payload, "2000-01-01");
     let rel = format!("{}/verification/index.md", collection.dir);
     let lines: Vec<&str> = text.lines().collect();
@@ -258,7 +378,9 @@ pub fn error_summary(schema: &Schema, errors: &[FieldError]) -> Vec<Json> {
         .collect()
 }
 
-pub const RESERVED: &[&str] = &["vt_token", "vt_name", "vt_email", "vt_body", "vt_fax", "vt_more"];
+/// Form names that are not schema fields: the token, the submitter, the text,
+/// the honeypot, the "more rows" button, the moderators' CSRF token.
+pub const RESERVED: &[&str] = &["vt_token", "vt_name", "vt_email", "vt_body", "vt_fax", "vt_more", "csrf"];
 
 pub fn take<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())

@@ -63,7 +63,7 @@ async fn load(state: &AppState, id: i64) -> Result<(Submission, Vec<StoredImage>
 pub fn check_blocking(state: &AppState, sub: &Submission, images: &[StoredImage]) -> Result<(), String> {
     let config = state.config();
     let collection = config.collection(&sub.collection).ok_or_else(|| format!("collection « {} » absente de la configuration", sub.collection))?;
-    let title = sub.payload.get("title").and_then(serde_json::Value::as_str).unwrap_or("");
+    let title = sub.payload.title.as_str();
     let slug = crate::publish::free_slug(&config, collection, title).ok_or_else(|| format!("aucun identifiant libre pour « {title} »"))?;
     let date = jiff::Zoned::now().date().to_string();
     let (rel, text, pictures) = crate::publish::bundle_files(collection, sub, images, &slug, &date);

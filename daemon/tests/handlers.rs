@@ -32,8 +32,8 @@ async fn project_form_round_trip_confirmation_status_and_notification() {
     assert!(status.contains(&sub.reference), "reference shown on the confirmation page");
     assert!(status.contains("en attente de relecture"));
     assert_eq!(sub.submitter_email, "camille.enseignante@example.org");
-    assert_eq!(sub.payload["fields"]["countries"], json!(["Italie", "Espagne"]));
-    assert_eq!(sub.payload["fields"]["partners"][0]["school"], "Liceo Galilei");
+    assert_eq!(sub.payload.fields["countries"], json!(["Italie", "Espagne"]));
+    assert_eq!(sub.payload.fields["partners"][0]["school"], "Liceo Galilei");
 
     // A double click (same form token) creates one submission and lands on the same page.
     let again = send(&st, post_form("/submit/projects", &with_token(valid_project(), &tok), None)).await;
@@ -192,7 +192,7 @@ async fn pictures_are_reencoded_and_bad_ones_refused() {
     let r = send(&st, post_multipart("/submit/projects", multipart(&texts, &[("cover", "photo.png", &png)]))).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
     let sub = st.db.read(|c| queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
-    assert_eq!(sub.payload["fields"]["cover"], json!({"src": "cover.png", "alt": "Des élèves au bord de la rivière"}));
+    assert_eq!(sub.payload.fields["cover"], json!({"src": "cover.png", "alt": "Des élèves au bord de la rivière"}));
     let id = sub.id;
     let imgs = st.db.read(move |c| queue::images(c, id, true)).await.unwrap();
     assert_eq!(imgs.len(), 1);
@@ -497,9 +497,9 @@ async fn submitter_revises_after_changes_requested_and_it_goes_back_to_review() 
     let after = reload(&st, sub.id).await;
     assert_eq!(after.status, queue::Status::Pending);
     assert_eq!(after.decision_reason, None, "the request is answered (it stays in the audit log)");
-    assert!(after.payload["fields"]["summary"].as_str().unwrap().contains("en Italie et en Espagne"));
-    assert_eq!(after.payload["fields"]["partners"][1]["school"], "IES Miguel Hernández");
-    assert_eq!(after.payload["fields"]["cover"], json!({"src": "cover.png", "alt": "Des élèves mesurent le pH au bord de la rivière"}));
+    assert!(after.payload.fields["summary"].as_str().unwrap().contains("en Italie et en Espagne"));
+    assert_eq!(after.payload.fields["partners"][1]["school"], "IES Miguel Hernández");
+    assert_eq!(after.payload.fields["cover"], json!({"src": "cover.png", "alt": "Des élèves mesurent le pH au bord de la rivière"}));
     assert_eq!(after.submitter_email, "camille.nouvelle@example.org");
     let images_after = { let id = sub.id; st.db.read(move |c| queue::images(c, id, true)).await.unwrap() };
     assert_eq!(images_after.len(), 1);
@@ -568,7 +568,7 @@ async fn submitter_revises_after_changes_requested_and_it_goes_back_to_review() 
     assert_eq!(imgs.len(), 1);
     assert_eq!((imgs[0].width, imgs[0].height), (80, 40));
     let after = reload(&st, id).await;
-    assert_eq!(after.payload["fields"]["cover"], json!({"src": "cover.png", "alt": "Vue large de la rivière"}));
+    assert_eq!(after.payload.fields["cover"], json!({"src": "cover.png", "alt": "Vue large de la rivière"}));
 
     // Approved: the published entry has the revised content and no personal data, old or new.
     let r = send(&st, post_form(&format!("/moderation/item/{id}/approve"), &[("csrf", &csrf)], Some(&cookie))).await;
@@ -609,7 +609,7 @@ async fn revision_is_refused_unless_changes_were_requested_or_without_the_right_
     let html = body(r).await;
     assert!(html.contains("en attente de relecture") && html.contains("demande des modifications"), "{html}");
     assert!(html.contains(&format!("href=\"{status_url}\"")), "a way back to the status page");
-    assert_eq!(reload(&st, id).await.payload["fields"]["city"], "Valence");
+    assert_eq!(reload(&st, id).await.payload.fields["city"], "Valence");
 
     // An unknown or malformed secret token: 404, for GET and POST alike.
     for bad in [format!("/suivi/{}/modifier", "ab".repeat(24)), "/suivi/pas-un-jeton/modifier".to_string()] {
@@ -634,7 +634,7 @@ async fn revision_is_refused_unless_changes_were_requested_or_without_the_right_
         let html = body(r).await;
         assert!(html.contains("pas pu être vérifié") && html.contains("value=\"Lyon\""), "{what}: {html}");
         let s = reload(&st, id).await;
-        assert_eq!((s.status, s.payload["fields"]["city"].as_str()), (queue::Status::ChangesRequested, Some("Valence")), "{what}");
+        assert_eq!((s.status, s.payload.fields["city"].as_str()), (queue::Status::ChangesRequested, Some("Valence")), "{what}");
     }
     // The honeypot is refused as on the public form.
     let tok = scope_token(id);
@@ -653,7 +653,7 @@ async fn revision_is_refused_unless_changes_were_requested_or_without_the_right_
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert!(body(r).await.contains("refusée"));
     let s = reload(&st, id).await;
-    assert_eq!((s.status, s.payload["fields"]["city"].as_str()), (queue::Status::Rejected, Some("Valence")));
+    assert_eq!((s.status, s.payload.fields["city"].as_str()), (queue::Status::Rejected, Some("Valence")));
     let audit = st.db.read(move |c| queue::audit_entries(c, id)).await.unwrap();
     assert!(!audit.iter().any(|a| a.action == "revised"));
 }
@@ -694,7 +694,7 @@ async fn revision_validation_errors_are_shown_next_to_fields_with_everything_typ
     let id = sub.id;
     let s = reload(&st, id).await;
     assert_eq!(s.status, queue::Status::ChangesRequested);
-    assert_eq!(s.payload["fields"]["school"], "Collège Jean Moulin");
+    assert_eq!(s.payload.fields["school"], "Collège Jean Moulin");
     assert_eq!(s.submitter_email, "camille.enseignante@example.org");
 
     // A bad new picture is an error at the picture; the stored one stays.
@@ -1012,12 +1012,12 @@ async fn moderator_edit_form_shows_references_as_the_teachers_list_with_the_curr
     assert!(html.contains("aucune entrée « projet-inexistant »"), "{html}");
     // The refused value stays selected (marked), not silently replaced.
     assert!(select_of(&html, "f-project").contains("<option value=\"projet-inexistant\" selected>projet-inexistant (entrée introuvable)</option>"));
-    assert_eq!(reload(&st, id).await.payload["fields"]["project"], "chaque-goutte-compte");
+    assert_eq!(reload(&st, id).await.payload.fields["project"], "chaque-goutte-compte");
     let pairs = edit("bouger-ensemble");
     let p: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = send(&st, post_form(&format!("/moderation/item/{id}/edit"), &p, Some(&cookie))).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
-    assert_eq!(reload(&st, id).await.payload["fields"]["project"], "bouger-ensemble");
+    assert_eq!(reload(&st, id).await.payload.fields["project"], "bouger-ensemble");
     let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
     assert!(select_of(&item, "f-project").contains("<option value=\"bouger-ensemble\" selected>"));
 }

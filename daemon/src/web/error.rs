@@ -64,7 +64,10 @@ impl From<tokio::task::JoinError> for AppError {
 
 impl From<crate::submission::SubmissionError> for AppError {
     fn from(e: crate::submission::SubmissionError) -> Self {
-        AppError::BadRequest(e.to_string())
+        match e {
+            crate::submission::SubmissionError::Task(t) => AppError::Internal(Box::new(t)),
+            other => AppError::BadRequest(other.to_string()),
+        }
     }
 }
 

@@ -22,11 +22,7 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// An uploaded file: form field name and bytes.
-pub struct Upload {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
+pub use crate::submission::Upload;
 
 pub(crate) fn hexval(b: u8) -> Option<u8> {
     match b {

@@ -86,7 +86,7 @@ pub(crate) async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): 
                 "id": s.id,
                 "reference": s.reference,
                 "collection_title": collection_title(&config, &s.collection),
-                "title": s.payload.get("title").and_then(Json::as_str).unwrap_or(""),
+                "title": s.payload.title,
                 "created": human_date(&s.created_at),
                 "status": s.status.as_str(),
                 "status_label": s.status_label,
@@ -178,9 +178,9 @@ pub(crate) async fn item_view(
     let (sub, images, audit) = load_item(state, id).await?;
     let config = state.config();
     let collection = config.collection(&sub.collection);
-    let fields = sub.payload.get("fields").cloned().unwrap_or(json!({}));
-    let body = sub.payload.get("body").and_then(Json::as_str).unwrap_or("").to_string();
-    let title = sub.payload.get("title").and_then(Json::as_str).unwrap_or("").to_string();
+    let fields = Json::Object(sub.payload.fields.clone());
+    let body = sub.payload.body.clone();
+    let title = sub.payload.title.clone();
     let mut ctx = base_ctx(m, &format!("{} — {}", sub.reference, title));
     ctx.insert("title", &title);
     ctx.insert("collection_title", &collection_title(&config, &sub.collection));
@@ -261,30 +261,14 @@ pub(crate) async fn edit(State(state): State<AppState>, m: Mod, UrlPath(id): Url
     }
     let config = state.config();
     let collection = config.collection(&sub.collection).ok_or(AppError::NotFound)?.clone();
-    let schema_pairs: Vec<(String, String)> =
-        pairs.iter().filter(|(k, _)| k != "csrf" && k != "vt_body" && k != "vt_more").cloned().collect();
-    let (mut values, unknown) = forms::form_to_json(&collection.schema, &schema_pairs);
-    if let Some(u) = unknown.first() {
-        return Err(AppError::BadRequest(format!("champ inconnu « {} »", u.chars().take(80).collect::<String>())));
-    }
+    let Draft { fields: mut values, body, .. } = crate::submission::draft_from_form(&collection, &pairs)?;
     // Pictures cannot be replaced here: keep the stored file, take the new text alternative.
-    let old_fields = sub.payload.get("fields").cloned().unwrap_or(json!({}));
-    for (f, _) in crate::publish::image_fields(&collection) {
-        if let Some(old) = old_fields.get(&f) {
-            let mut merged = old.clone();
-            if let (Some(new_alt), Some(o)) = (values.get(&f).and_then(|v| v.get("alt")).cloned(), merged.as_object_mut()) {
-                o.insert("alt".into(), new_alt);
-            }
-            values[&f] = merged;
-        }
-    }
-    let body = field(&pairs, "vt_body").replace("\r\n", "\n");
+    crate::submission::keep_stored_pictures(&collection, &mut values, &sub.payload.fields, &[], true);
     let draft = Draft { fields: values.clone(), body: body.clone(), name: String::new(), email: String::new() };
     match check_draft(&config, &collection, &draft, false) {
         Err(errors) => item_view(&state, &m, id, Some((values, body, errors)), StatusCode::UNPROCESSABLE_ENTITY).await,
         Ok(checked) => {
-            let title = checked.fields.get("title").cloned().unwrap_or(Json::Null);
-            let payload = json!({"title": title, "fields": checked.fields, "body": body.trim()});
+            let payload = crate::payload::Payload::new(checked.fields, &body);
             let who = actor(&m);
             state.db.write(move |c| queue::update_payload(c, id, &payload, &who)).await?;
             Ok(Redirect::to(&format!("/moderation/item/{id}")).into_response())
@@ -304,7 +288,7 @@ pub(crate) fn reason_of(pairs: &[(String, String)]) -> Result<String, AppError> 
 }
 
 pub(crate) fn notify_submitter(state: &AppState, sub: &queue::Submission, what: &str, reason: Option<&str>) {
-    let title = sub.payload.get("title").and_then(Json::as_str).unwrap_or("");
+    let title = sub.payload.title.as_str();
     let mut body = format!(
         "Bonjour,\n\nvotre proposition « {title} » (référence {}) est maintenant : {what}.\n",
         sub.reference

@@ -5,12 +5,11 @@
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 use vitrine_generator::config::Collection;
 use vitrine_generator::forms::{self, FormOptions};
 use vitrine_generator::schema::{FieldError, Kind};
 
-use crate::images::clean_image;
 use crate::queue::{self, NewSubmission};
 use crate::security::{self, TokenProblem};
 use crate::state::AppState;
@@ -176,68 +175,12 @@ pub(crate) async fn submit_form(
     ) {
         Ok(n) => n,
         Err(p) => {
-            let notice = match p {
-                TokenProblem::TooFast => "Le formulaire a été envoyé trop vite. Vérifiez-le puis envoyez-le à nouveau.",
-                TokenProblem::Expired => "Ce formulaire a expiré. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau.",
-                TokenProblem::Missing | TokenProblem::Invalid => {
-                    "Le formulaire n'a pas pu être vérifié. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau."
-                }
-            };
             let status = if p == TokenProblem::TooFast { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
-            return Err(redisplay(values, Vec::new(), Some(notice), status, 0)?);
+            return Err(redisplay(values, Vec::new(), Some(token_notice(p)), status, 0)?);
         }
     };
     // Pictures: sniff, check, re-encode; errors are field errors.
-    let mut errors: Vec<FieldError> = Vec::new();
-    let mut images = Vec::new();
-    let mut list_images: std::collections::BTreeMap<String, Vec<(usize, Json)>> = Default::default();
-    for up in uploads {
-        let Some((field, idx)) = image_target(&collection, &up.name) else {
-            return Err(AppError::BadRequest(format!(
-                "fichier envoyé dans un champ inconnu « {} »",
-                up.name.chars().take(80).collect::<String>()
-            )));
-        };
-        let limits = state.settings.image_limits.clone();
-        let bytes = up.bytes;
-        let cleaned = tokio::task::spawn_blocking(move || clean_image(&bytes, &limits))
-            .await?;
-        match cleaned {
-            Ok(img) => {
-                let path = match idx {
-                    Some(i) => format!("{field}[{i}]"),
-                    None => field.clone(),
-                };
-                let file = crate::publish::image_file_name(&path, img.ext);
-                match idx {
-                    None => {
-                        let alt = values.get(&field).and_then(|v| v.get("alt")).cloned().unwrap_or(Json::Null);
-                        let mut m = Map::new();
-                        m.insert("src".into(), Json::String(file));
-                        if !alt.is_null() {
-                            m.insert("alt".into(), alt);
-                        }
-                        values[&field] = Json::Object(m);
-                    }
-                    Some(i) => {
-                        let alt = take(&pairs, &format!("{field}[{i}].alt")).unwrap_or("").to_string();
-                        let mut m = Map::new();
-                        m.insert("src".into(), Json::String(file));
-                        if !alt.trim().is_empty() {
-                            m.insert("alt".into(), Json::String(alt));
-                        }
-                        list_images.entry(field.clone()).or_default().push((i, Json::Object(m)));
-                    }
-                }
-                images.push((path, 0usize, img));
-            }
-            Err(e) => errors.push(fe(&up.name, e.to_string())),
-        }
-    }
-    for (field, mut rows) in list_images {
-        rows.sort_by_key(|r| r.0);
-        values[&field] = Json::Array(rows.into_iter().map(|r| r.1).collect());
-    }
+    let (images, mut errors) = attach_pictures(&state.settings.image_limits, &collection, uploads, &mut values, &pairs, true).await?;
     let mut fields_only = values.clone();
     if let Some(o) = fields_only.as_object_mut() {
         o.remove("vt_name");
@@ -248,12 +191,11 @@ pub(crate) async fn submit_form(
     let checked = match check_draft(&config, &collection, &draft, true) {
         Ok(c) if errors.is_empty() => c,
         Ok(_) => {
-            let notice = "Les images doivent être sélectionnées à nouveau.";
-            return Err(redisplay(values, errors, Some(notice), StatusCode::UNPROCESSABLE_ENTITY, 0)?);
+            return Err(redisplay(values, errors, Some(PICTURES_AGAIN), StatusCode::UNPROCESSABLE_ENTITY, 0)?);
         }
         Err(mut e) => {
             errors.append(&mut e);
-            let notice = if images.is_empty() { None } else { Some("Les images jointes doivent être sélectionnées à nouveau.") };
+            let notice = if images.is_empty() { None } else { Some(PICTURES_AGAIN) };
             return Err(redisplay(values, errors, notice, StatusCode::UNPROCESSABLE_ENTITY, 0)?);
         }
     };
@@ -269,8 +211,8 @@ pub(crate) async fn store(
     idempotency_key: Option<String>,
     images: Vec<(String, usize, crate::images::CleanImage)>,
 ) -> Result<queue::Receipt, AppError> {
-    let title = checked.fields.get("title").cloned().unwrap_or(Json::Null);
-    let payload = json!({ "title": title, "fields": checked.fields, "body": draft.body.trim() });
+    let payload = crate::payload::Payload::new(checked.fields, &draft.body);
+    let title = payload.title.clone();
     let new = NewSubmission {
         collection: collection.name.clone(),
         payload,
@@ -281,7 +223,7 @@ pub(crate) async fn store(
     };
     let receipt = state.db.write(move |c| queue::insert(c, new)).await?;
     if !receipt.replayed {
-        notify_new(state, collection, &receipt, title.as_str().unwrap_or(""));
+        notify_new(state, collection, &receipt, &title);
     }
     Ok(receipt)
 }

@@ -21,14 +21,13 @@
 use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 use vitrine_generator::config::Collection;
 use vitrine_generator::forms;
 use vitrine_generator::schema::FieldError;
 
 use super::{
-    AppError, ClientIp, Draft, check_draft, collection_title, error_html, error_summary, fe, form_options, human_date,
-    image_target, read_form, render, send_mail, take,
+    AppError, ClientIp, Draft, check_draft, collection_title, error_html, error_summary, form_options, human_date, read_form, render, send_mail, take,
 };
 use crate::db::DbError;
 use crate::queue::{self, Revision, RevisionOutcome, Status, Submission};
@@ -64,8 +63,8 @@ struct FormState<'a> {
 /// The form's values from what is stored: the schema's fields, the text and
 /// the submitter's name and e-mail (shown to the submitter only).
 fn stored_values(sub: &Submission) -> Json {
-    let fields = sub.payload.get("fields").cloned().unwrap_or_else(|| json!({}));
-    let body = sub.payload.get("body").and_then(Json::as_str).unwrap_or("");
+    let fields = Json::Object(sub.payload.fields.clone());
+    let body = sub.payload.body.as_str();
     super::form_values(&fields, body, &sub.submitter_name, &sub.submitter_email)
 }
 
@@ -83,7 +82,7 @@ fn render_status(
     ctx.insert("new", &new);
     ctx.insert("revised", &revised);
     ctx.insert("collection_title", &collection_title(&config, &sub.collection));
-    ctx.insert("title", sub.payload.get("title").and_then(Json::as_str).unwrap_or(""));
+    ctx.insert("title", &sub.payload.title);
     ctx.insert("created", &human_date(&sub.created_at));
     let due = if crate::rules::is_label_collection(&sub.collection) && sub.status.is_open() && sub.status != Status::Approved {
         queue::label_due_date(&sub.created_at).map(|d| d.strftime("%d/%m/%Y").to_string())
@@ -110,7 +109,7 @@ fn render_status(
             let now = jiff::Timestamp::now().as_second();
             let kept_pictures: Vec<Json> = crate::publish::image_fields(c)
                 .into_iter()
-                .filter(|(f, _)| sub.payload.get("fields").and_then(|v| v.get(f)).is_some())
+                .filter(|(f, _)| sub.payload.fields.contains_key(f))
                 .map(|(f, is_list)| {
                     let label = c.schema.field(&f).map(|x| x.label.clone()).unwrap_or(f);
                     json!({"label": label, "list": is_list})
@@ -203,55 +202,10 @@ pub(super) async fn revise(
     let Draft { fields: mut values, body, name: sub_name, email: sub_email } = super::draft_from_form(&collection, &pairs)?;
     // Pictures: a new file replaces the stored one; otherwise the stored one is
     // kept with the text alternative as typed now. Lists of pictures are kept.
-    let old_fields = sub.payload.get("fields").cloned().unwrap_or_else(|| json!({}));
-    let mut errors: Vec<FieldError> = Vec::new();
-    let mut images = Vec::new();
-    for up in uploads {
-        let Some((field, idx)) = image_target(&collection, &up.name) else {
-            return Err(AppError::BadRequest(format!(
-                "fichier envoyé dans un champ inconnu « {} »",
-                up.name.chars().take(80).collect::<String>()
-            )));
-        };
-        if idx.is_some() {
-            errors.push(fe(&up.name, "les images d'une liste ne peuvent pas être remplacées ici : elles restent telles quelles"));
-            continue;
-        }
-        let limits = state.settings.image_limits.clone();
-        let bytes = up.bytes;
-        let cleaned = tokio::task::spawn_blocking(move || crate::images::clean_image(&bytes, &limits))
-            .await?;
-        match cleaned {
-            Ok(img) => {
-                let mut m = Map::new();
-                m.insert("src".into(), Json::String(crate::publish::image_file_name(&field, img.ext)));
-                if let Some(alt) = values.get(&field).and_then(|v| v.get("alt")).cloned() {
-                    m.insert("alt".into(), alt);
-                }
-                values[&field] = Json::Object(m);
-                images.push((field, 0usize, img));
-            }
-            Err(e) => errors.push(fe(&up.name, e.to_string())),
-        }
-    }
-    for (field, is_list) in crate::publish::image_fields(&collection) {
-        if images.iter().any(|(f, _, _)| *f == field) {
-            continue;
-        }
-        let Some(old) = old_fields.get(&field) else { continue };
-        if is_list {
-            values[&field] = old.clone();
-            continue;
-        }
-        let mut kept = old.clone();
-        if let Some(o) = kept.as_object_mut() {
-            match values.get(&field).and_then(|v| v.get("alt")).cloned() {
-                Some(alt) => o.insert("alt".into(), alt),
-                None => o.remove("alt"),
-            };
-        }
-        values[&field] = kept;
-    }
+    let (images, mut errors) =
+        crate::submission::attach_pictures(&state.settings.image_limits, &collection, uploads, &mut values, &pairs, false).await?;
+    let replaced: Vec<String> = images.iter().map(|(f, _, _)| f.clone()).collect();
+    crate::submission::keep_stored_pictures(&collection, &mut values, &sub.payload.fields, &replaced, false);
     let shown = super::form_values(&values, &body, &sub_name, &sub_email);
     let redisplay = |errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode| -> Result<Response, AppError> {
         let form = FormState { values: shown.clone(), errors, notice };
@@ -261,30 +215,24 @@ pub(super) async fn revise(
     let nonce = match checked_token {
         Ok(n) => n,
         Err(p) => {
-            let notice = match p {
-                TokenProblem::TooFast => "Le formulaire a été envoyé trop vite. Vérifiez-le puis envoyez-le à nouveau.",
-                TokenProblem::Expired => "Ce formulaire a expiré. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau.",
-                TokenProblem::Missing | TokenProblem::Invalid => {
-                    "Le formulaire n'a pas pu être vérifié. Vos réponses sont conservées : vérifiez-les puis envoyez à nouveau."
-                }
-            };
+            let notice = crate::submission::token_notice(p);
             let status = if p == TokenProblem::TooFast { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
-            let notice = if images.is_empty() { notice.to_string() } else { format!("{notice} Les images jointes doivent être sélectionnées à nouveau.") };
+            let notice = if images.is_empty() { notice.to_string() } else { format!("{notice} {}", crate::submission::PICTURES_AGAIN) };
             return redisplay(Vec::new(), Some(&notice), status);
         }
     };
     let draft = Draft { fields: values, body: body.clone(), name: sub_name.clone(), email: sub_email.clone() };
     let checked = match check_draft(&config, &collection, &draft, true) {
         Ok(c) if errors.is_empty() => c,
-        Ok(_) => return redisplay(errors, Some("Les images jointes doivent être sélectionnées à nouveau."), StatusCode::UNPROCESSABLE_ENTITY),
+        Ok(_) => return redisplay(errors, Some(crate::submission::PICTURES_AGAIN), StatusCode::UNPROCESSABLE_ENTITY),
         Err(mut e) => {
             errors.append(&mut e);
-            let notice = if images.is_empty() { None } else { Some("Les images jointes doivent être sélectionnées à nouveau.") };
+            let notice = if images.is_empty() { None } else { Some(crate::submission::PICTURES_AGAIN) };
             return redisplay(errors, notice, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let title = checked.fields.get("title").cloned().unwrap_or(Json::Null);
-    let payload = json!({ "title": title, "fields": checked.fields, "body": body.trim() });
+    let payload = crate::payload::Payload::new(checked.fields, &body);
+    let title = payload.title.clone();
     let rev = Revision {
         payload,
         submitter_name: sub_name.trim().to_string(),
@@ -295,7 +243,7 @@ pub(super) async fn revise(
     let id = sub.id;
     match state.db.write(move |c| queue::revise(c, id, rev)).await {
         Ok(RevisionOutcome::Revised { changed }) => {
-            notify_revised(&state, &collection, &sub, title.as_str().unwrap_or(""), &changed);
+            notify_revised(&state, &collection, &sub, &title, &changed);
         }
         Ok(RevisionOutcome::Replayed) => {}
         // Decided by a moderator between the page load and this post.
