@@ -18,12 +18,25 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 /// Errors of the queue database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The database file could not be opened (or created).
     #[error("base de données {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error
+    },
+    /// A SQLite statement failed (including a failed migration or savepoint).
     #[error("base de données: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A write was not run: the writer thread has stopped ([`Db::close`] was
+    /// called) or could not begin its batch's transaction. Also returned when an
+    /// async read's task on the blocking pool panicked.
     #[error("le processus d'écriture de la base de données est arrêté")]
     WriterGone,
+    /// The operation was refused or did not commit, with a French message for
+    /// the user: the row is missing or in the wrong state, a user-level rule
+    /// failed, or the COMMIT carrying the job failed.
     #[error("{0}")]
     Conflict(String),
 }
@@ -148,6 +161,7 @@ impl Db {
         })
     }
 
+    /// The database file this handle opened.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }

@@ -27,6 +27,7 @@ impl RateLimiter {
         }
     }
 
+    /// Whether the limiter limits anything (`per_minute` was not 0).
     pub fn enabled(&self) -> bool {
         self.per_sec > 0.0
     }

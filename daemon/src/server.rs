@@ -21,6 +21,7 @@ use crate::{DaemonError, auth, web};
 /// Options of `vitrine daemon`.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The site folder (with `vitrine.yaml`, `content/` and `public/`).
     pub site_dir: PathBuf,
     /// Overrides `daemon.listen` of `vitrine.yaml` (default 127.0.0.1:8080).
     pub listen: Option<String>,
@@ -33,6 +34,8 @@ pub struct Options {
 }
 
 impl Options {
+    /// Options for the site in `site_dir`, everything else left to `vitrine.yaml`
+    /// and the defaults (`public/` is served).
     pub fn new(site_dir: impl Into<PathBuf>) -> Self {
         Options {
             site_dir: site_dir.into(),
@@ -205,6 +208,8 @@ pub fn retry_outbox_in_background(state: &AppState) -> bool {
     true
 }
 
+/// Resolves on the first Ctrl-C (SIGINT) or, on Unix, SIGTERM: the `shutdown`
+/// future to pass to [`serve`] or [`serve_router`].
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

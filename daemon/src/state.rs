@@ -43,6 +43,7 @@ pub type Rebuilder = Arc<dyn SiteBuilder>;
 pub struct Settings {
     /// Requests a minute per client IP on public POST routes (0 disables).
     pub rate_limit_per_minute: u32,
+    /// Requests a client IP may send at once before `rate_limit_per_minute` applies.
     pub rate_limit_burst: u32,
     /// Seconds a form must have been open before it can be sent.
     pub min_fill_secs: i64,
@@ -56,9 +57,14 @@ pub struct Settings {
     pub max_field_bytes: usize,
     /// Largest number of name/value pairs in a form.
     pub max_fields: usize,
+    /// Largest number of pictures in one submission (more is a 400).
     pub max_images: usize,
+    /// Limits applied to each uploaded picture (file size, dimensions, output size).
     pub image_limits: ImageLimits,
+    /// Longest time a client may take to send its request headers; the
+    /// connection is closed after it.
     pub header_read_timeout: Duration,
+    /// Longest time a request may take as a whole; beyond it the answer is 408.
     pub request_timeout: Duration,
     /// Trust `X-Forwarded-For` (behind a reverse proxy only).
     pub trust_forwarded: bool,
@@ -75,6 +81,7 @@ pub struct Settings {
     /// First wait before the outbox is sent again after a failed SMTP delivery;
     /// doubled after each failed retry, up to `outbox_retry_max`.
     pub outbox_retry_min: Duration,
+    /// Longest wait between two retries of the outbox.
     pub outbox_retry_max: Duration,
     /// Login throttle: failures allowed per (account, address) and per
     /// address, window, alert threshold, memory bound.
@@ -120,21 +127,36 @@ impl Default for Settings {
     }
 }
 
+/// What an [`AppState`] shares between handlers (reached through `Deref`).
 pub struct Inner {
+    /// The site folder (with `vitrine.yaml`, `content/` and `public/`).
     pub site_dir: PathBuf,
+    /// The daemon's private folder, `site_dir/.vitrine` (created at start).
     pub data_dir: PathBuf,
+    /// Where notification e-mails are written as `.eml` files (`.vitrine/outbox/`).
     pub outbox_dir: PathBuf,
+    /// The queue database.
     pub db: Db,
+    /// The site's configuration; read it with [`AppState::config`], replaced
+    /// by [`AppState::reload_config`].
     pub config: RwLock<Arc<Config>>,
+    /// HMAC key of the form tokens, from `.vitrine/secret` (created on first start).
     pub secret: Vec<u8>,
+    /// The tunables this state was built with.
     pub settings: Settings,
+    /// Per-IP limiter of the public POST routes.
     pub limiter: RateLimiter,
+    /// Throttle of failed logins per account and address.
     pub login_throttle: LoginThrottle,
     /// Every argon2 hash and verification of the daemon goes through it.
     pub hasher: HashLimiter,
+    /// The daemon's compiled page templates.
     pub tera: tera::Tera,
     /// One publication (file write + rebuild) at a time.
     pub publish_lock: tokio::sync::Mutex<()>,
+    /// Site builder used to check an entry before approval and to rebuild after
+    /// publication; with `None` the check loads the site from disk each time
+    /// and publication writes the entry's files without rebuilding.
     pub rebuilder: Option<Rebuilder>,
     /// SMTP delivery of the outbox, when `daemon.smtp` is configured.
     pub mailer: Option<Arc<Mailer>>,
@@ -196,6 +218,7 @@ impl AppState {
         })))
     }
 
+    /// The current site configuration (a snapshot: a later reload does not change it).
     pub fn config(&self) -> Arc<Config> {
         self.config.read().unwrap().clone()
     }

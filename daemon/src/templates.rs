@@ -3,6 +3,7 @@
 //! Autoescaping is on for every `.html` template; only HTML produced by
 //! `vitrine_generator::forms` and the sanitised Markdown renderer is marked safe.
 
+/// Stylesheet of the daemon's pages, served at `/_vitrine/style.css`.
 pub const STYLE_CSS: &str = include_str!("../templates/style.css");
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -17,6 +18,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("../templates/users.html")),
 ];
 
+/// Compiles the embedded templates, with autoescaping on for `.html`; fails
+/// only if a template does not parse (a build-time mistake, caught by the tests).
 pub fn load() -> Result<tera::Tera, tera::Error> {
     let mut t = tera::Tera::default();
     t.autoescape_on([".html"]);
