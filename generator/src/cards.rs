@@ -92,7 +92,7 @@ fn terms(config: &Config, e: &Entry) -> Json {
         let list = terms.entry(tax).or_default();
         for n in model::term_names(v) {
             let slug = slugify(&n);
-            list.push(json!({"name": n, "slug": slug, "url": format!("/{}/{slug}/", t.path)}));
+            list.push(json!({"name": n, "slug": slug, "url": t.term_url(&slug)}));
         }
     }
     serde_json::to_value(terms).unwrap_or(Json::Null)

@@ -193,6 +193,18 @@ pub struct Taxonomy {
     pub path: String,
 }
 
+impl Taxonomy {
+    /// URL of the taxonomy's index page (`/pays/`).
+    pub fn url(&self) -> String {
+        format!("/{}/", self.path)
+    }
+
+    /// URL of the first page of one of its terms (`/pays/espagne/`).
+    pub fn term_url(&self, slug: &str) -> String {
+        format!("/{}/{slug}/", self.path)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Collection {
     pub name: String,
@@ -216,6 +228,12 @@ impl Collection {
     pub fn url(&self) -> String {
         if self.path.is_empty() { "/".into() } else { format!("/{}/", self.path) }
     }
+
+    /// Output path of the collection's Atom feed (`projets/atom.xml`).
+    pub fn feed_path(&self) -> String {
+        format!("{}atom.xml", self.url().trim_start_matches('/'))
+    }
+    /// URL of an entry's page (`/projets/<slug>/`).
     pub fn entry_url(&self, slug: &str) -> String {
         if self.path.is_empty() { format!("/{slug}/") } else { format!("/{}/{slug}/", self.path) }
     }

@@ -282,23 +282,36 @@ impl ParseCache {
     pub fn forget(&mut self, rel: &str) {
         self.0.remove(rel);
     }
+
+    /// Every page of `sources` parsed (in parallel), from the cache when it holds
+    /// the file with a text of the same length; the cache then holds exactly these.
+    fn parse_all(&mut self, config: &Config, sources: &Sources) -> Vec<std::sync::Arc<ParseResult>> {
+        let fresh: Vec<std::sync::Arc<ParseResult>> = sources
+            .pages
+            .par_iter()
+            .map(|f| match self.0.get(&f.rel) {
+                Some((len, r)) if *len == f.text.len() => r.clone(),
+                _ => std::sync::Arc::new(parse_file(config, f)),
+            })
+            .collect();
+        self.0 = sources.pages.iter().zip(&fresh).map(|(f, r)| (f.rel.clone(), (f.text.len(), r.clone()))).collect();
+        fresh
+    }
 }
 
 pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> Result<Model, Error> {
     build_model_cached(config, sources, opts, &mut ParseCache::default())
 }
 
-/// `build_model`, reusing (and refreshing) the parse results in `cache`.
+/// `build_model`, reusing (and refreshing) the parse results in `cache`. The steps:
+/// parse every file (`ParseCache::parse_all`), place each one (home, section or
+/// entry; duplicates, drafts and future entries sorted out: `place_files`), make
+/// the published entries (`make_entries`) and place the assets (`place_assets`),
+/// check references and images across files (`check_published`, `check_invalid`),
+/// then, when nothing is wrong, order the listings (`listings`), gather the terms
+/// (`taxonomies`) and the back-references (`backrefs`).
 pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOptions, cache: &mut ParseCache) -> Result<Model, Error> {
-    let fresh: Vec<std::sync::Arc<ParseResult>> = sources
-        .pages
-        .par_iter()
-        .map(|f| match cache.0.get(&f.rel) {
-            Some((len, r)) if *len == f.text.len() => r.clone(),
-            _ => std::sync::Arc::new(parse_file(config, f)),
-        })
-        .collect();
-    cache.0 = sources.pages.iter().zip(&fresh).map(|(f, r)| (f.rel.clone(), (f.text.len(), r.clone()))).collect();
+    let fresh = cache.parse_all(config, sources);
     let mut diags = Vec::new();
     let mut parsed: Vec<&Parsed> = Vec::with_capacity(fresh.len());
     for r in &fresh {
@@ -310,17 +323,43 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
             Err(d) => diags.extend(d.iter().cloned()),
         }
     }
-
     let mut model = Model { sections: vec![None; config.collections.len()], ..Default::default() };
-    // Every entry that exists (drafts and future ones too), for duplicate and reference checks.
-    let mut known: HashMap<(usize, String), String> = HashMap::new();
-    let mut bundles: HashMap<String, usize> = HashMap::new();
-    let mut entry_nodes: Vec<std::sync::Arc<Node>> = Vec::new();
-    // Entries with field errors: (collection, source, YAML tree, valid fields).
-    let mut invalid: Vec<(usize, String, Node, Map<String, Json>)> = Vec::new();
-    // Published entries with their URL, made into `Entry` values below, in parallel
-    // (copying 10,000 field maps is the costly part of this loop).
-    let mut published: Vec<(&Parsed, usize, &String, String)> = Vec::new();
+    let Placed { known, bundles, entry_nodes, invalid, published } = place_files(config, opts, parsed, &mut model, &mut diags);
+    model.entries = make_entries(published);
+    model.assets = place_assets(config, sources, &model.entries, &bundles);
+    let lookup = Lookup::new(config, &known);
+    let refs = check_published(&lookup, &entry_nodes, &mut model, &mut diags);
+    check_invalid(&lookup, &invalid, &mut diags);
+    error::check(diags)?;
+    model.lists = listings(config, &model.entries);
+    model.taxonomies = taxonomies(config, &model);
+    model.backrefs = backrefs(&model.entries, &refs);
+    model.refs = refs;
+    Ok(model)
+}
+
+/// The files of the site sorted out by [`place_files`]: what the next steps need
+/// besides the model.
+struct Placed<'a> {
+    /// Every entry that exists (drafts and future ones too), for duplicate and
+    /// reference checks: (collection, slug) → source.
+    known: HashMap<(usize, String), String>,
+    /// Bundle directory → index of its entry among the published ones.
+    bundles: HashMap<String, usize>,
+    /// The YAML tree of each published entry, for positions of cross-file errors.
+    entry_nodes: Vec<std::sync::Arc<Node>>,
+    /// Entries with field errors: (collection, source, YAML tree, valid fields).
+    invalid: Vec<(usize, String, Node, Map<String, Json>)>,
+    /// Published entries with their collection, slug and URL.
+    published: Vec<(&'a Parsed, usize, &'a String, String)>,
+}
+
+/// Places every parsed file: the home page and sections go into `model` (with
+/// their links), duplicate slugs are reported, entries with field errors are kept
+/// aside for the reference checks, and published entries (not drafts, not dated
+/// in the future, unless asked) get their URL and link.
+fn place_files<'a>(config: &Config, opts: &ModelOptions, parsed: Vec<&'a Parsed>, model: &mut Model, diags: &mut Vec<Diagnostic>) -> Placed<'a> {
+    let mut placed = Placed { known: HashMap::new(), bundles: HashMap::new(), entry_nodes: Vec::new(), invalid: Vec::new(), published: Vec::new() };
     for p in parsed {
         if !p.valid && !matches!(p.place, Place::Entry { .. }) {
             continue;
@@ -337,7 +376,7 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
             }
             Place::Entry { collection, slug, bundle } => {
                 let c = &config.collections[*collection];
-                if let Some(other) = known.insert((*collection, slug.clone()), p.source.clone()) {
+                if let Some(other) = placed.known.insert((*collection, slug.clone()), p.source.clone()) {
                     diags.push(Diagnostic::new(
                         PathBuf::from("content").join(&p.source),
                         Pos { line: 1, col: 1 },
@@ -347,25 +386,34 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
                     continue;
                 }
                 if !p.valid {
-                    invalid.push((*collection, p.source.clone(), (*p.node).clone(), p.fields.clone()));
+                    placed.invalid.push((*collection, p.source.clone(), (*p.node).clone(), p.fields.clone()));
                     continue;
                 }
-                let publish = (!p.draft || opts.drafts) && p.date.is_none_or(|d| d <= opts.today);
-                if !publish {
+                if !published(p, opts) {
                     continue;
                 }
                 let url = c.entry_url(slug);
                 model.links.insert(p.source.clone(), url.clone());
                 if let Some(b) = bundle {
-                    bundles.insert(b.clone(), published.len());
+                    placed.bundles.insert(b.clone(), placed.published.len());
                 }
-                // Keep the YAML tree of published entries for positions of cross-file errors.
-                entry_nodes.push(p.node.clone());
-                published.push((p, *collection, slug, url));
+                placed.entry_nodes.push(p.node.clone());
+                placed.published.push((p, *collection, slug, url));
             }
         }
     }
-    model.entries = published
+    placed
+}
+
+/// Whether a parsed entry is published by a build with `opts`.
+fn published(p: &Parsed, opts: &ModelOptions) -> bool {
+    (!p.draft || opts.drafts) && p.date.is_none_or(|d| d <= opts.today)
+}
+
+/// The published entries as `Entry` values, made in parallel (copying 10,000 field
+/// maps is the costly part).
+fn make_entries(published: Vec<(&Parsed, usize, &String, String)>) -> Vec<Entry> {
+    published
         .into_par_iter()
         .map(|(p, collection, slug, url)| Entry {
             collection,
@@ -379,58 +427,82 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
             body: p.body.clone(),
             body_line: p.body_line,
         })
-        .collect();
+        .collect()
+}
 
-    // Assets: files of a bundle follow their entry; others follow their collection's URL prefix.
+/// Where the content's other files are published: files of a bundle follow their
+/// entry; others follow their collection's URL prefix; files under a bundle's
+/// subdirectories are left out.
+fn place_assets(config: &Config, sources: &Sources, entries: &[Entry], bundles: &HashMap<String, usize>) -> Vec<Asset> {
+    let mut assets = Vec::new();
     for a in &sources.assets {
         let (dir, file) = a.rel.rsplit_once('/').unwrap_or(("", a.rel.as_str()));
         if let Some(&e) = bundles.get(dir) {
-            model.assets.push(Asset { rel: format!("{}{file}", model.entries[e].url.trim_start_matches('/')), src: a.src.clone() });
+            assets.push(Asset { rel: format!("{}{file}", entries[e].url.trim_start_matches('/')), src: a.src.clone() });
         } else if let Ok(Place::Entry { collection, .. }) = place_of(config, format!("{dir}/x.md").trim_start_matches('/')) {
             let c = &config.collections[collection];
             let inner = if c.dir.is_empty() { a.rel.as_str() } else { a.rel[c.dir.len()..].trim_start_matches('/') };
             let rel = if c.path.is_empty() { inner.to_string() } else { format!("{}/{inner}", c.path) };
-            model.assets.push(Asset { rel, src: a.src.clone() });
+            assets.push(Asset { rel, src: a.src.clone() });
         } else if !bundles.keys().any(|b| dir.starts_with(&format!("{b}/"))) {
-            model.assets.push(Asset { rel: a.rel.clone(), src: a.src.clone() });
+            assets.push(Asset { rel: a.rel.clone(), src: a.src.clone() });
         }
     }
-    let asset_set: std::collections::HashSet<&str> = model.assets.iter().map(|a| a.rel.as_str()).collect();
+    assets
+}
 
-    // Cross-file checks on published entries: references and images.
-    let slugs: HashMap<(usize, &str), usize> =
-        model.entries.iter().enumerate().map(|(i, e)| ((e.collection, e.slug.as_str()), i)).collect();
-    let coll_index: HashMap<&str, usize> = config.collections.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
-    let mut refs: Vec<Vec<(String, Vec<usize>)>> = vec![Vec::new(); model.entries.len()];
-    let mut image_fixes: Vec<(usize, String, Json)> = Vec::new();
-    let dangling = |file: &PathBuf, node: &Node, path: &str, slug: &str, collection: &str, tc: usize| {
-        let names: Vec<&str> = known.keys().filter(|(k, _)| *k == tc).map(|(_, s)| s.as_str()).collect();
+/// What the cross-file checks look entries up in.
+struct Lookup<'a> {
+    /// Every entry that exists: (collection, slug) → source.
+    known: &'a HashMap<(usize, String), String>,
+    /// Collection name → index.
+    collections: HashMap<&'a str, usize>,
+    /// Per collection, only the fields that can hold a reference or an image.
+    linked: Vec<Vec<Field>>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(config: &'a Config, known: &'a HashMap<(usize, String), String>) -> Self {
+        Lookup {
+            known,
+            collections: config.collections.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect(),
+            linked: config.collections.iter().map(|c| c.schema.fields.iter().filter(|f| holds_links(f)).cloned().collect()).collect(),
+        }
+    }
+
+    /// A reference to an entry that does not exist, with the nearest slug as a hint.
+    fn dangling(&self, file: &PathBuf, node: &Node, path: &str, slug: &str, collection: &str) -> Diagnostic {
+        let tc = self.collections[collection];
+        let names: Vec<&str> = self.known.keys().filter(|(k, _)| *k == tc).map(|(_, s)| s.as_str()).collect();
         let hint = schema::closest(slug, &names).map(|s| format!(" ; vouliez-vous dire « {s} » ?")).unwrap_or_default();
         Diagnostic::new(file, node.value_pos_of(path), path, format!("aucune entrée « {slug} » dans la collection « {collection} »{hint}"))
-    };
-    // Only the fields that can hold a reference or an image are walked.
-    let linked: Vec<Vec<Field>> = config.collections.iter().map(|c| c.schema.fields.iter().filter(|f| holds_links(f)).cloned().collect()).collect();
+    }
+}
+
+/// Checks the references and images of the published entries: references are
+/// resolved (a reference to an unpublished entry is a warning and is left out),
+/// image values get their URL and size. Returns each entry's resolved references.
+fn check_published(lookup: &Lookup, entry_nodes: &[std::sync::Arc<Node>], model: &mut Model, diags: &mut Vec<Diagnostic>) -> Vec<EntryRefs> {
+    let slugs: HashMap<(usize, &str), usize> =
+        model.entries.iter().enumerate().map(|(i, e)| ((e.collection, e.slug.as_str()), i)).collect();
+    let asset_set: std::collections::HashSet<&str> = model.assets.iter().map(|a| a.rel.as_str()).collect();
+    let mut refs: Vec<EntryRefs> = vec![Vec::new(); model.entries.len()];
+    let mut image_fixes: Vec<(usize, String, Json)> = Vec::new();
     for (i, e) in model.entries.iter().enumerate() {
         let file = PathBuf::from("content").join(&e.source);
         let node = &entry_nodes[i];
-        schema::visit_values(&linked[e.collection], &e.fields, &mut |field, path, v| match (&field.kind, v) {
+        schema::visit_values(&lookup.linked[e.collection], &e.fields, &mut |field, path, v| match (&field.kind, v) {
             (Kind::Reference { collection }, Json::String(slug)) => {
-                let tc = coll_index[collection.as_str()];
+                let tc = lookup.collections[collection.as_str()];
                 match slugs.get(&(tc, slug.as_str())) {
-                    Some(&t) => {
-                        let top = field_path::top(&path).to_string();
-                        match refs[i].iter_mut().find(|(f, _)| *f == top) {
-                            Some((_, v)) => v.push(t),
-                            None => refs[i].push((top, vec![t])),
-                        }
-                    }
-                    None if known.contains_key(&(tc, slug.clone())) => model.warnings.push(Diagnostic::new(
+                    Some(&t) => add_ref(&mut refs[i], &path, t),
+                    None if lookup.known.contains_key(&(tc, slug.clone())) => model.warnings.push(Diagnostic::new(
                         &file,
                         node.value_pos_of(&path),
                         &path,
                         format!("« {slug} » n'est pas publié (brouillon ou date future) : la référence est ignorée"),
                     )),
-                    None => diags.push(dangling(&file, node, &path, slug, collection, tc)),
+                    None => diags.push(lookup.dangling(&file, node, &path, slug, collection)),
                 }
             }
             (Kind::Image, Json::Object(m)) => {
@@ -458,35 +530,55 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
             _ => {}
         });
     }
-    // References of entries that have other errors are checked too, so that one run reports everything.
-    for (ci, source, node, fields) in &invalid {
+    for (i, path, v) in image_fixes {
+        field_path::set(&mut model.entries[i].fields, &path, v);
+    }
+    refs
+}
+
+/// Checks the references of entries that have other errors too, so that one run
+/// reports everything.
+fn check_invalid(lookup: &Lookup, invalid: &[(usize, String, Node, Map<String, Json>)], diags: &mut Vec<Diagnostic>) {
+    for (ci, source, node, fields) in invalid {
         let file = PathBuf::from("content").join(source);
-        schema::visit_values(&linked[*ci], fields, &mut |field, path, v| {
+        schema::visit_values(&lookup.linked[*ci], fields, &mut |field, path, v| {
             if let (Kind::Reference { collection }, Json::String(slug)) = (&field.kind, v) {
-                let tc = coll_index[collection.as_str()];
-                if !known.contains_key(&(tc, slug.clone())) {
-                    diags.push(dangling(&file, node, &path, slug, collection, tc));
+                let tc = lookup.collections[collection.as_str()];
+                if !lookup.known.contains_key(&(tc, slug.clone())) {
+                    diags.push(lookup.dangling(&file, node, &path, slug, collection));
                 }
             }
         });
     }
-    for (i, path, v) in image_fixes {
-        field_path::set(&mut model.entries[i].fields, &path, v);
-    }
-    error::check(diags)?;
+}
 
-    // Listings.
-    model.lists = vec![Vec::new(); config.collections.len()];
-    for (i, e) in model.entries.iter().enumerate() {
-        model.lists[e.collection].push(i);
+/// Adds the reference at `path` to `target` to an entry's references, grouped by
+/// top-level field in the order they are met.
+fn add_ref(refs: &mut EntryRefs, path: &str, target: usize) {
+    let top = field_path::top(path);
+    match refs.iter_mut().find(|(f, _)| f == top) {
+        Some((_, v)) => v.push(target),
+        None => refs.push((top.to_string(), vec![target])),
     }
-    for (c, list) in config.collections.iter().zip(model.lists.iter_mut()) {
-        list.sort_by(|a, b| listing_order(c.sort, &model.entries, *a, *b));
-    }
+}
 
-    // Taxonomies: walk entries in listing order so term pages inherit it. Names and
-    // slugs of every entry's terms are computed first, in parallel (`slugify` is the
-    // costly part).
+/// Every collection's published entries in listing order.
+fn listings(config: &Config, entries: &[Entry]) -> Vec<Vec<usize>> {
+    let mut lists = vec![Vec::new(); config.collections.len()];
+    for (i, e) in entries.iter().enumerate() {
+        lists[e.collection].push(i);
+    }
+    for (c, list) in config.collections.iter().zip(lists.iter_mut()) {
+        list.sort_by(|a, b| listing_order(c.sort, entries, *a, *b));
+    }
+    lists
+}
+
+/// Every taxonomy's terms, sorted by slug, each with its entries in listing order
+/// (entries are walked in listing order so term pages inherit it). Names and slugs
+/// of every entry's terms are computed first, in parallel (`slugify` is the costly
+/// part); a term is named by its first entry.
+fn taxonomies(config: &Config, model: &Model) -> Vec<Vec<Term>> {
     let tax_index: HashMap<&str, usize> = config.taxonomies.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
     let tax_fields: Vec<Vec<(&Field, usize)>> = config.collections.iter().map(|c| taxonomy_fields(c, &tax_index)).collect();
     let entry_terms: Vec<Vec<(usize, String, String)>> = model.entries.par_iter().map(|e| terms_of(&tax_fields[e.collection], e)).collect();
@@ -501,22 +593,23 @@ pub fn build_model_cached(config: &Config, sources: &Sources, opts: &ModelOption
             }
         }
     }
-    model.taxonomies = terms.into_iter().map(|m| m.into_values().collect()).collect();
+    terms.into_iter().map(|m| m.into_values().collect()).collect()
+}
 
-    // Back-references: who points at me.
-    model.backrefs = vec![Vec::new(); model.entries.len()];
+/// For each entry, the entries that reference it (who points at me), newest first.
+fn backrefs(entries: &[Entry], refs: &[EntryRefs]) -> Vec<Vec<usize>> {
+    let mut backrefs = vec![Vec::new(); entries.len()];
     for (i, r) in refs.iter().enumerate() {
         for (_, targets) in r {
             for &t in targets {
-                model.backrefs[t].push(i);
+                backrefs[t].push(i);
             }
         }
     }
-    for b in &mut model.backrefs {
-        sort_backrefs(&model.entries, b);
+    for b in &mut backrefs {
+        sort_backrefs(entries, b);
     }
-    model.refs = refs;
-    Ok(model)
+    backrefs
 }
 
 /// The order of a collection's listing. A total order (slugs are unique within a
@@ -598,11 +691,7 @@ fn resolve_refs(config: &Config, model: &Model, collection: usize, fields: &Map<
                 resolved = false;
                 return;
             };
-            let top = field_path::top(&path).to_string();
-            match refs.iter_mut().find(|(f, _)| *f == top) {
-                Some((_, v)) => v.push(t),
-                None => refs.push((top, vec![t])),
-            }
+            add_ref(&mut refs, &path, t);
         }
     });
     resolved.then_some(refs)
@@ -669,58 +758,7 @@ pub fn patch_entries(
     cache: &mut ParseCache,
 ) -> Option<Patch> {
     // Every file is checked before the model is touched.
-    let mut edits = Vec::new();
-    for rel in changed {
-        let f = sources.pages.iter().find(|f| f.rel == *rel)?;
-        let Ok((old, old_diags)) = &*cache.0.get(rel)?.1 else { return None };
-        let fresh = std::sync::Arc::new(parse_file(config, f));
-        let Ok((new, diags)) = &*fresh else { return None };
-        if !diags.is_empty() || !old_diags.is_empty() || !new.valid || !old.valid || new.place != old.place {
-            return None;
-        }
-        let Place::Entry { collection, .. } = new.place else { return None };
-        let published = (!new.draft || opts.drafts) && new.date.is_none_or(|d| d <= opts.today);
-        let file = PathBuf::from("content").join(rel);
-        if !published || model.warnings.iter().any(|w| w.file == file) {
-            return None;
-        }
-        let i = model.entries.iter().position(|e| e.source == *rel)?;
-        // Image values are completed from the assets (size, variants): keep the completed
-        // ones when the values written in the file did not change.
-        let images = |p: &Parsed| {
-            let mut found = Vec::new();
-            schema::visit_values(&config.collections[collection].schema.fields, &p.fields, &mut |field, path, v| {
-                if matches!(field.kind, Kind::Image) {
-                    found.push((path, v.clone()));
-                }
-            });
-            found
-        };
-        let new_images = images(new);
-        if new_images != images(old) {
-            return None;
-        }
-        let mut fields = new.fields.clone();
-        for (path, _) in &new_images {
-            field_path::set(&mut fields, path, field_path::get(&model.entries[i].fields, path)?.clone());
-        }
-        let refs = resolve_refs(config, model, collection, &fields)?;
-        let e = &model.entries[i];
-        let entry = Entry {
-            collection,
-            slug: e.slug.clone(),
-            url: e.url.clone(),
-            source: rel.clone(),
-            title: new.title.clone(),
-            date: new.date,
-            draft: new.draft,
-            fields,
-            body: new.body.clone(),
-            body_line: new.body_line,
-        };
-        edits.push((i, entry, refs, f.text.len(), fresh.clone()));
-    }
-
+    let edits: Vec<Edit> = changed.iter().map(|rel| check_edit(config, model, sources, rel, opts, cache)).collect::<Option<_>>()?;
     let mut patch = Patch {
         changed: Vec::new(),
         touched: Default::default(),
@@ -730,18 +768,98 @@ pub fn patch_entries(
         old_lists: Vec::new(),
         old_taxonomies: Vec::new(),
     };
-    for (i, entry, refs, hash, parsed) in edits {
-        cache.0.insert(entry.source.clone(), (hash, parsed));
-        let ci = entry.collection;
+    for edit in edits {
+        cache.0.insert(edit.entry.source.clone(), (edit.len, edit.parsed));
+        patch.apply(config, model, edit.index, edit.entry, edit.refs);
+    }
+    Some(patch)
+}
+
+/// One edit [`patch_entries`] can apply: the entry at `index` becomes `entry`.
+struct Edit {
+    index: usize,
+    entry: Entry,
+    refs: EntryRefs,
+    /// Length of the file's text and its parse result, for the parse cache.
+    len: usize,
+    parsed: std::sync::Arc<ParseResult>,
+}
+
+/// The edit of the published entry file `rel`, or `None` when it changes the site's
+/// shape: a file that is not a published entry before and after, an error or a
+/// warning, another place (collection or slug), other image values, or a reference
+/// to an entry that is not published.
+fn check_edit(config: &Config, model: &Model, sources: &Sources, rel: &str, opts: &ModelOptions, cache: &ParseCache) -> Option<Edit> {
+    let f = sources.pages.iter().find(|f| f.rel == rel)?;
+    let Ok((old, old_diags)) = &*cache.0.get(rel)?.1 else { return None };
+    let fresh = std::sync::Arc::new(parse_file(config, f));
+    let Ok((new, diags)) = &*fresh else { return None };
+    if !diags.is_empty() || !old_diags.is_empty() || !new.valid || !old.valid || new.place != old.place {
+        return None;
+    }
+    let Place::Entry { collection, .. } = new.place else { return None };
+    let file = PathBuf::from("content").join(rel);
+    if !published(new, opts) || model.warnings.iter().any(|w| w.file == file) {
+        return None;
+    }
+    let i = model.entries.iter().position(|e| e.source == rel)?;
+    // Image values are completed from the assets (size, variants): keep the completed
+    // ones when the values written in the file did not change.
+    let images = |p: &Parsed| {
+        let mut found = Vec::new();
+        schema::visit_values(&config.collections[collection].schema.fields, &p.fields, &mut |field, path, v| {
+            if matches!(field.kind, Kind::Image) {
+                found.push((path, v.clone()));
+            }
+        });
+        found
+    };
+    let new_images = images(new);
+    if new_images != images(old) {
+        return None;
+    }
+    let mut fields = new.fields.clone();
+    for (path, _) in &new_images {
+        field_path::set(&mut fields, path, field_path::get(&model.entries[i].fields, path)?.clone());
+    }
+    let refs = resolve_refs(config, model, collection, &fields)?;
+    let e = &model.entries[i];
+    let entry = Entry {
+        collection,
+        slug: e.slug.clone(),
+        url: e.url.clone(),
+        source: rel.to_string(),
+        title: new.title.clone(),
+        date: new.date,
+        draft: new.draft,
+        fields,
+        body: new.body.clone(),
+        body_line: new.body_line,
+    };
+    Some(Edit { index: i, entry, refs, len: f.text.len(), parsed: fresh.clone() })
+}
+
+impl Patch {
+    /// Puts `entry` and its references in place of entry `i`, then updates the
+    /// back-references, the listing and the terms it feeds, remembering what they were.
+    fn apply(&mut self, config: &Config, model: &mut Model, i: usize, entry: Entry, refs: EntryRefs) {
         let old_entry = std::mem::replace(&mut model.entries[i], entry);
         let old_refs = std::mem::replace(&mut model.refs[i], refs);
+        self.update_backrefs(model, i, &old_refs);
+        self.move_in_listing(config, model, i);
+        self.move_in_terms(config, model, i, &old_entry);
+        self.changed.push(i);
+        self.old_entries.push((i, old_entry));
+        self.old_refs.push((i, old_refs));
+    }
 
-        // Back-references of the entries it pointed at or points at now.
+    /// Back-references of the entries entry `i` pointed at (`old_refs`) or points at now.
+    fn update_backrefs(&mut self, model: &mut Model, i: usize, old_refs: &EntryRefs) {
         let targets: std::collections::BTreeSet<usize> =
             old_refs.iter().chain(&model.refs[i]).flat_map(|(_, t)| t.iter().copied()).collect();
         for &t in &targets {
-            if !patch.old_backrefs.iter().any(|(x, _)| *x == t) {
-                patch.old_backrefs.push((t, model.backrefs[t].clone()));
+            if !self.old_backrefs.iter().any(|(x, _)| *x == t) {
+                self.old_backrefs.push((t, model.backrefs[t].clone()));
             }
             model.backrefs[t].retain(|b| *b != i);
         }
@@ -753,27 +871,32 @@ pub fn patch_entries(
         for &t in &targets {
             sort_backrefs(&model.entries, &mut model.backrefs[t]);
         }
-        patch.touched.insert(i);
-        patch.touched.extend(&targets);
-        patch.touched.extend(&model.backrefs[i]);
+        self.touched.insert(i);
+        self.touched.extend(&targets);
+        self.touched.extend(&model.backrefs[i]);
+    }
 
-        // Listing: out of its old place, into the one its (new) date or title gives.
-        if !patch.old_lists.iter().any(|(c, _)| *c == ci) {
-            patch.old_lists.push((ci, model.lists[ci].clone()));
+    /// Entry `i` out of its old place in its listing, into the one its (new) date or title gives.
+    fn move_in_listing(&mut self, config: &Config, model: &mut Model, i: usize) {
+        let ci = model.entries[i].collection;
+        if !self.old_lists.iter().any(|(c, _)| *c == ci) {
+            self.old_lists.push((ci, model.lists[ci].clone()));
         }
         let sort = config.collections[ci].sort;
         let list = &mut model.lists[ci];
         list.retain(|x| *x != i);
         let at = list.binary_search_by(|x| listing_order(sort, &model.entries, *x, i)).unwrap_or_else(|at| at);
         list.insert(at, i);
+    }
 
-        // Terms: out of the old ones, into the new ones at their place; empty terms go,
-        // and a term is named by its first entry, as in `build_model`.
-        let old_terms = entry_terms(config, &old_entry);
+    /// Entry `i` out of the terms `old_entry` had, into its new ones at their place;
+    /// empty terms go, and a term is named by its first entry, as in `build_model`.
+    fn move_in_terms(&mut self, config: &Config, model: &mut Model, i: usize, old_entry: &Entry) {
+        let old_terms = entry_terms(config, old_entry);
         let new_terms = entry_terms(config, &model.entries[i]);
         for (ti, _, _) in old_terms.iter().chain(&new_terms) {
-            if !patch.old_taxonomies.iter().any(|(t, _)| t == ti) {
-                patch.old_taxonomies.push((*ti, model.taxonomies[*ti].clone()));
+            if !self.old_taxonomies.iter().any(|(t, _)| t == ti) {
+                self.old_taxonomies.push((*ti, model.taxonomies[*ti].clone()));
             }
         }
         for (ti, _, slug) in &old_terms {
@@ -804,9 +927,5 @@ pub fn patch_entries(
                 model.taxonomies[*ti][k].name = name;
             }
         }
-        patch.changed.push(i);
-        patch.old_entries.push((i, old_entry));
-        patch.old_refs.push((i, old_refs));
     }
-    Some(patch)
 }

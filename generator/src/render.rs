@@ -187,7 +187,7 @@ impl<'a> Renderer<'a> {
         let taxonomies: Vec<Json> = config
             .taxonomies
             .iter()
-            .map(|t| json!({"name": t.name, "title": t.title, "url": format!("/{}/", t.path)}))
+            .map(|t| json!({"name": t.name, "title": t.title, "url": t.url()}))
             .collect();
         let mut menu: Vec<(i64, usize)> = model
             .entries
@@ -311,112 +311,21 @@ impl<'a> Renderer<'a> {
 
     /// Renders one job into its outputs.
     pub fn render_job(&self, job: Job) -> Result<Vec<Output>, Error> {
-        let html = |url: &str, bytes: Vec<u8>| Output { path: url_to_path(url), body: Body::Bytes(bytes) };
-        let invalid = |d: Vec<Diagnostic>| Error::Invalid(error::Diagnostics(d));
         let (config, model) = (self.config, self.model);
+        let bytes = |path: String, bytes: Vec<u8>| Output { path, body: Body::Bytes(bytes) };
         Ok(match job {
-            Job::Home => {
-                let mut ctx = Context::new();
-                ctx.insert("section", &self.section_value(Some(&model.home), &config.title, "/", "").map_err(invalid)?);
-                ctx.insert("page_url", "/");
-                vec![html("/", self.render_template("index.html", &ctx, "content/_index.md")?)]
-            }
-            Job::NotFound => {
-                let mut ctx = Context::new();
-                ctx.insert("page_url", "/404.html");
-                vec![Output { path: "404.html".into(), body: Body::Bytes(self.render_template("404.html", &ctx, "404")?) }]
-            }
-            Job::Entry(i) => {
-                let e = &model.entries[i];
-                let c = &config.collections[e.collection];
-                let r = self.markdown(&e.body, &e.source, e.body_line).map_err(invalid)?;
-                let mut page = self.views.cards[i].1.clone().into_map().unwrap_or_default();
-                page.insert("content".into(), Value::safe_string(&r.html));
-                page.insert("toc".into(), Value::from_serializable(&r.toc));
-                let mut ctx = Context::new();
-                ctx.insert_value("page", Value::from(page));
-                ctx.insert("page_url", &e.url);
-                vec![html(&e.url, self.render_template(&c.template, &ctx, &format!("content/{}", e.source))?)]
-            }
-            Job::Listing(ci, p) => {
-                let c = &config.collections[ci];
-                let url = c.url();
-                let section = self.section_value(model.sections[ci].as_ref(), &c.title, &url, &c.name).map_err(invalid)?;
-                let mut ctx = Context::new();
-                ctx.insert("section", &section);
-                ctx.insert_value("paginator", self.paginator(&model.lists[ci], c.paginate, p, &url));
-                ctx.insert_value("pages", self.views.lists[ci].clone());
-                let page_url = paged_url(&url, p);
-                ctx.insert("page_url", &page_url);
-                let tpl = c.list_template.as_deref().unwrap_or("list.html");
-                vec![html(&page_url, self.render_template(tpl, &ctx, &format!("la liste {}", c.name))?)]
-            }
-            Job::TaxonomyIndex(ti) => {
-                let t = &config.taxonomies[ti];
-                let url = format!("/{}/", t.path);
-                let terms: Vec<Json> = model.taxonomies[ti]
-                    .iter()
-                    .map(|term| json!({"name": term.name, "slug": term.slug, "url": format!("{url}{}/", term.slug), "count": term.entries.len()}))
-                    .collect();
-                let mut ctx = Context::new();
-                ctx.insert("taxonomy", &json!({"name": t.name, "title": t.title, "url": url, "terms": terms}));
-                ctx.insert("page_url", &url);
-                vec![html(&url, self.render_template("taxonomy.html", &ctx, &format!("la taxonomie {}", t.name))?)]
-            }
-            Job::Term(ti, k, p) => {
-                let t = &config.taxonomies[ti];
-                let term = &model.taxonomies[ti][k];
-                let turl = format!("/{}/", t.path);
-                let url = format!("{turl}{}/", term.slug);
-                let mut ctx = Context::new();
-                ctx.insert("taxonomy", &json!({"name": t.name, "title": t.title, "url": turl}));
-                ctx.insert("term", &json!({"name": term.name, "slug": term.slug, "url": url, "count": term.entries.len()}));
-                ctx.insert_value("paginator", self.paginator(&term.entries, config.paginate, p, &url));
-                let page_url = paged_url(&url, p);
-                ctx.insert("page_url", &page_url);
-                vec![html(&page_url, self.render_template("term.html", &ctx, &format!("le terme {}", term.name))?)]
-            }
-            Job::Form(ci) => {
-                let c = &config.collections[ci];
-                let Some(submit) = &c.submit else { return Ok(Vec::new()) };
-                if !self.views.tera.contains_template("form.html") {
-                    return Ok(Vec::new());
-                }
-                let url = form_url(c);
-                let fields_html = crate::forms::render_form_fields(&c.schema, &Json::Null, &[]);
-                let submitter = crate::forms::render_submitter_fields(&Json::Null, &[]);
-                let mut ctx = Context::new();
-                ctx.insert(
-                    "form",
-                    &json!({
-                        "collection": c.name, "title": submit.title, "intro": submit.intro,
-                        "action": format!("{}/submit/{}", config.daemon.url, c.name),
-                        "fields_html": fields_html, "submitter_html": submitter, "hidden_html": "",
-                        "errors": [], "values": {},
-                    }),
-                );
-                ctx.insert("page_url", &url);
-                vec![html(&url, self.render_template("form.html", &ctx, &format!("le formulaire {}", c.name))?)]
-            }
-            Job::Feed(ci) => vec![Output { path: format!("{}atom.xml", config.collections[ci].url().trim_start_matches('/')), body: Body::Bytes(self.feed(ci)) }],
-            Job::Sitemap => vec![Output { path: "sitemap.xml".into(), body: Body::Bytes(self.sitemap()) }],
-            Job::Robots => vec![Output {
-                path: "robots.txt".into(),
-                body: Body::Bytes(format!("User-agent: *\nAllow: /\n\nSitemap: {}/sitemap.xml\n", config.base_url).into_bytes()),
-            }],
-            Job::SearchPage => {
-                if !self.views.tera.contains_template(search::TEMPLATE) {
-                    return Ok(Vec::new());
-                }
-                let mut ctx = Context::new();
-                ctx.insert("search", &search::page_context(config, model));
-                ctx.insert("page_url", search::SEARCH_URL);
-                vec![html(search::SEARCH_URL, self.render_template(search::TEMPLATE, &ctx, "la page de recherche")?)]
-            }
-            Job::Calendars => crate::ics::outputs(config, model, &self.now)
-                .into_iter()
-                .map(|(path, bytes)| Output { path, body: Body::Bytes(bytes) })
-                .collect(),
+            Job::Home => vec![self.home()?],
+            Job::NotFound => vec![self.not_found()?],
+            Job::Entry(i) => vec![self.entry_page(i)?],
+            Job::Listing(ci, p) => vec![self.listing_page(ci, p)?],
+            Job::TaxonomyIndex(ti) => vec![self.taxonomy_page(ti)?],
+            Job::Term(ti, k, p) => vec![self.term_page(ti, k, p)?],
+            Job::Form(ci) => self.form_page(ci)?.into_iter().collect(),
+            Job::SearchPage => self.search_page()?.into_iter().collect(),
+            Job::Feed(ci) => vec![bytes(config.collections[ci].feed_path(), self.feed(ci))],
+            Job::Sitemap => vec![bytes("sitemap.xml".into(), self.sitemap())],
+            Job::Robots => vec![bytes("robots.txt".into(), format!("User-agent: *\nAllow: /\n\nSitemap: {}/sitemap.xml\n", config.base_url).into_bytes())],
+            Job::Calendars => crate::ics::outputs(config, model, &self.now).into_iter().map(|(path, b)| bytes(path, b)).collect(),
             Job::Assets => self
                 .sources
                 .statics
@@ -425,6 +334,109 @@ impl<'a> Renderer<'a> {
                 .map(|a| Output { path: a.rel.clone(), body: Body::Copy(a.src.clone()) })
                 .collect(),
         })
+    }
+
+    /// The page at `url`, rendered by `template` with `ctx` (`page_url` added);
+    /// `source` names what is rendered in error messages.
+    fn page(&self, url: &str, template: &str, mut ctx: Context, source: &str) -> Result<Output, Error> {
+        ctx.insert("page_url", url);
+        Ok(Output { path: url_to_path(url), body: Body::Bytes(self.render_template(template, &ctx, source)?) })
+    }
+
+    /// `index.html`, with `content/_index.md` as `section`.
+    fn home(&self) -> Result<Output, Error> {
+        let mut ctx = Context::new();
+        ctx.insert("section", &self.section_value(Some(&self.model.home), &self.config.title, "/", "").map_err(invalid)?);
+        self.page("/", "index.html", ctx, "content/_index.md")
+    }
+
+    /// `404.html`.
+    fn not_found(&self) -> Result<Output, Error> {
+        self.page("/404.html", "404.html", Context::new(), "404")
+    }
+
+    /// An entry's page: its full card with the rendered body (`content`) and `toc`.
+    fn entry_page(&self, i: usize) -> Result<Output, Error> {
+        let e = &self.model.entries[i];
+        let c = &self.config.collections[e.collection];
+        let r = self.markdown(&e.body, &e.source, e.body_line).map_err(invalid)?;
+        let mut page = self.views.cards[i].1.clone().into_map().unwrap_or_default();
+        page.insert("content".into(), Value::safe_string(&r.html));
+        page.insert("toc".into(), Value::from_serializable(&r.toc));
+        let mut ctx = Context::new();
+        ctx.insert_value("page", Value::from(page));
+        self.page(&e.url, &c.template, ctx, &format!("content/{}", e.source))
+    }
+
+    /// Page `p` of a collection's listing: `section`, `paginator` and `pages`.
+    fn listing_page(&self, ci: usize, p: usize) -> Result<Output, Error> {
+        let c = &self.config.collections[ci];
+        let url = c.url();
+        let section = self.section_value(self.model.sections[ci].as_ref(), &c.title, &url, &c.name).map_err(invalid)?;
+        let mut ctx = Context::new();
+        ctx.insert("section", &section);
+        ctx.insert_value("paginator", self.paginator(&self.model.lists[ci], c.paginate, p, &url));
+        ctx.insert_value("pages", self.views.lists[ci].clone());
+        let tpl = c.list_template.as_deref().unwrap_or("list.html");
+        self.page(&paged_url(&url, p), tpl, ctx, &format!("la liste {}", c.name))
+    }
+
+    /// A taxonomy's index: its terms with their counts.
+    fn taxonomy_page(&self, ti: usize) -> Result<Output, Error> {
+        let t = &self.config.taxonomies[ti];
+        let url = t.url();
+        let terms: Vec<Json> = self.model.taxonomies[ti]
+            .iter()
+            .map(|term| json!({"name": term.name, "slug": term.slug, "url": t.term_url(&term.slug), "count": term.entries.len()}))
+            .collect();
+        let mut ctx = Context::new();
+        ctx.insert("taxonomy", &json!({"name": t.name, "title": t.title, "url": url, "terms": terms}));
+        self.page(&url, "taxonomy.html", ctx, &format!("la taxonomie {}", t.name))
+    }
+
+    /// Page `p` of a term: `taxonomy`, `term` and `paginator`.
+    fn term_page(&self, ti: usize, k: usize, p: usize) -> Result<Output, Error> {
+        let t = &self.config.taxonomies[ti];
+        let term = &self.model.taxonomies[ti][k];
+        let url = t.term_url(&term.slug);
+        let mut ctx = Context::new();
+        ctx.insert("taxonomy", &json!({"name": t.name, "title": t.title, "url": t.url()}));
+        ctx.insert("term", &json!({"name": term.name, "slug": term.slug, "url": url, "count": term.entries.len()}));
+        ctx.insert_value("paginator", self.paginator(&term.entries, self.config.paginate, p, &url));
+        self.page(&paged_url(&url, p), "term.html", ctx, &format!("le terme {}", term.name))
+    }
+
+    /// The submission form of a collection that takes submissions, when the theme
+    /// has `form.html`.
+    fn form_page(&self, ci: usize) -> Result<Option<Output>, Error> {
+        let c = &self.config.collections[ci];
+        let Some(submit) = &c.submit else { return Ok(None) };
+        if !self.views.tera.contains_template("form.html") {
+            return Ok(None);
+        }
+        let fields_html = crate::forms::render_form_fields(&c.schema, &Json::Null, &[]);
+        let submitter = crate::forms::render_submitter_fields(&Json::Null, &[]);
+        let mut ctx = Context::new();
+        ctx.insert(
+            "form",
+            &json!({
+                "collection": c.name, "title": submit.title, "intro": submit.intro,
+                "action": format!("{}/submit/{}", self.config.daemon.url, c.name),
+                "fields_html": fields_html, "submitter_html": submitter, "hidden_html": "",
+                "errors": [], "values": {},
+            }),
+        );
+        self.page(&form_url(c), "form.html", ctx, &format!("le formulaire {}", c.name)).map(Some)
+    }
+
+    /// The search page, when the theme has `search.html`.
+    fn search_page(&self) -> Result<Option<Output>, Error> {
+        if !self.views.tera.contains_template(search::TEMPLATE) {
+            return Ok(None);
+        }
+        let mut ctx = Context::new();
+        ctx.insert("search", &search::page_context(self.config, self.model));
+        self.page(search::SEARCH_URL, search::TEMPLATE, ctx, "la page de recherche").map(Some)
     }
 
     /// Atom feed of the 50 newest entries of a collection.
@@ -464,11 +476,8 @@ impl<'a> Renderer<'a> {
             match job {
                 Job::Entry(i) => urls.push((model.entries[i].url.clone(), model.entries[i].date)),
                 Job::Listing(ci, p) => urls.push((paged_url(&config.collections[ci].url(), p), None)),
-                Job::TaxonomyIndex(ti) => urls.push((format!("/{}/", config.taxonomies[ti].path), None)),
-                Job::Term(ti, k, p) => urls.push((
-                    paged_url(&format!("/{}/{}/", config.taxonomies[ti].path, model.taxonomies[ti][k].slug), p),
-                    None,
-                )),
+                Job::TaxonomyIndex(ti) => urls.push((config.taxonomies[ti].url(), None)),
+                Job::Term(ti, k, p) => urls.push((paged_url(&config.taxonomies[ti].term_url(&model.taxonomies[ti][k].slug), p), None)),
                 _ => {}
             }
         }
@@ -563,11 +572,9 @@ pub fn job_paths(config: &Config, model: &Model, sources: &Sources, job: Job) ->
         Job::NotFound => vec!["404.html".into()],
         Job::Entry(i) => vec![url_to_path(&model.entries[i].url)],
         Job::Listing(ci, p) => vec![url_to_path(&paged_url(&config.collections[ci].url(), p))],
-        Job::TaxonomyIndex(ti) => vec![url_to_path(&format!("/{}/", config.taxonomies[ti].path))],
-        Job::Term(ti, k, p) => {
-            vec![url_to_path(&paged_url(&format!("/{}/{}/", config.taxonomies[ti].path, model.taxonomies[ti][k].slug), p))]
-        }
-        Job::Feed(ci) => vec![format!("{}atom.xml", config.collections[ci].url().trim_start_matches('/'))],
+        Job::TaxonomyIndex(ti) => vec![url_to_path(&config.taxonomies[ti].url())],
+        Job::Term(ti, k, p) => vec![url_to_path(&paged_url(&config.taxonomies[ti].term_url(&model.taxonomies[ti][k].slug), p))],
+        Job::Feed(ci) => vec![config.collections[ci].feed_path()],
         Job::Form(ci) => vec![url_to_path(&form_url(&config.collections[ci]))],
         Job::Sitemap => vec!["sitemap.xml".into()],
         Job::Robots => vec!["robots.txt".into()],
@@ -623,6 +630,11 @@ pub fn listings_reading_all_pages(config: &Config, sources: &Sources) -> HashSet
         .filter(|(_, c)| c.list_template.as_deref().is_some_and(reads))
         .map(|(i, _)| i)
         .collect()
+}
+
+/// A page's validation problems as an error.
+fn invalid(d: Vec<Diagnostic>) -> Error {
+    Error::Invalid(error::Diagnostics(d))
 }
 
 /// Renders the translated entries of every language (`i18n`): each language's

@@ -147,10 +147,10 @@ pub fn page_context(config: &Config, model: &Model) -> serde_json::Value {
         if terms.is_empty() {
             continue;
         }
-        let url = format!("/{}/", t.path);
+        let url = t.url();
         let values: Vec<serde_json::Value> = terms
             .iter()
-            .map(|term| json!({"name": term.name, "slug": term.slug, "url": format!("{url}{}/", term.slug), "count": term.entries.len()}))
+            .map(|term| json!({"name": term.name, "slug": term.slug, "url": t.term_url(&term.slug), "count": term.entries.len()}))
             .collect();
         facets.push(json!({"name": t.name, "title": t.title, "url": url, "values": values}));
     }
