@@ -65,7 +65,9 @@ pub const MAX_WAITING_DECODES: usize = 16;
 pub struct ImageLimits {
     /// Size of the uploaded file.
     pub max_bytes: usize,
+    /// Widest picture accepted, in pixels (checked from the header).
     pub max_width: u32,
+    /// Tallest picture accepted, in pixels (checked from the header).
     pub max_height: u32,
     /// Width × height; the decoded picture may take 4 bytes per pixel of it.
     pub max_pixels: u64,
@@ -104,44 +106,99 @@ impl ImageLimits {
 /// A picture ready to be stored and published.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CleanImage {
+    /// Media type of the re-encoded file: `image/jpeg` for JPEG uploads,
+    /// `image/png` for everything else.
     pub mime: &'static str,
+    /// File extension matching `mime`, without the dot (`jpg` or `png`).
     pub ext: &'static str,
+    /// Width of the re-encoded picture, in pixels (after any scaling down).
     pub width: u32,
+    /// Height of the re-encoded picture, in pixels (after any scaling down).
     pub height: u32,
+    /// The re-encoded file, without metadata; the original bytes are not kept.
     pub data: Vec<u8>,
 }
 
+/// Why an uploaded picture was refused. The French messages are shown to the
+/// submitter at the form field.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ImageError {
+    /// The file is larger than [`ImageLimits::max_bytes`].
     #[error("le fichier est trop lourd ({size} octets, maximum {max})")]
-    TooLarge { size: usize, max: usize },
+    TooLarge {
+        /// Size of the uploaded file, in bytes.
+        size: usize,
+        /// The limit, in bytes.
+        max: usize
+    },
+    /// The file has no bytes.
     #[error("le fichier est vide")]
     Empty,
+    /// The file is not a JPEG, PNG, GIF or WebP picture and looks like SVG or
+    /// other markup (which could carry script).
     #[error("les images SVG ne sont pas acceptées")]
     Svg,
+    /// The bytes are not a JPEG, PNG, GIF or WebP picture.
     #[error("ce fichier n'est pas une image JPEG, PNG, GIF ou WebP")]
     UnknownType,
+    /// The picture has more than [`ImageLimits::max_pixels`] pixels (from its
+    /// header, before decoding).
     #[error(
         "l'image est trop grande : {width} × {height} pixels, soit {} mégapixels ; {} mégapixels au plus. \
          Enregistrez-en une copie plus petite puis envoyez-la à nouveau",
         megapixels(u64::from(*width) * u64::from(*height)),
         megapixels(*max_pixels)
     )]
-    TooManyPixels { width: u32, height: u32, max_pixels: u64 },
+    TooManyPixels {
+        /// Width claimed by the header, in pixels.
+        width: u32,
+        /// Height claimed by the header, in pixels.
+        height: u32,
+        /// The limit, [`ImageLimits::max_pixels`].
+        max_pixels: u64
+    },
+    /// The picture is wider than [`ImageLimits::max_width`] or taller than
+    /// [`ImageLimits::max_height`] (from its header, before decoding).
     #[error(
         "l'image est trop grande : {width} × {height} pixels ; {max_width} pixels de large et {max_height} de haut au plus. \
          Enregistrez-en une copie plus petite puis envoyez-la à nouveau"
     )]
-    TooLong { width: u32, height: u32, max_width: u32, max_height: u32 },
+    TooLong {
+        /// Width claimed by the header, in pixels.
+        width: u32,
+        /// Height claimed by the header, in pixels.
+        height: u32,
+        /// The limit, [`ImageLimits::max_width`].
+        max_width: u32,
+        /// The limit, [`ImageLimits::max_height`].
+        max_height: u32
+    },
+    /// The decoded picture would take more than
+    /// [`ImageLimits::max_decoded_bytes`] (16 bits a channel), so it is refused
+    /// before decoding.
     #[error(
         "l'image prendrait {} Mo une fois décodée ({width} × {height} pixels en 16 bits par couleur), {} Mo au plus : \
          enregistrez-la en 8 bits par couleur (JPEG, ou PNG ordinaire)",
         megabytes(*decoded),
         megabytes(*max)
     )]
-    TooDeep { width: u32, height: u32, decoded: u64, max: u64 },
+    TooDeep {
+        /// Width claimed by the header, in pixels.
+        width: u32,
+        /// Height claimed by the header, in pixels.
+        height: u32,
+        /// Bytes the decoded picture would take.
+        decoded: u64,
+        /// The limit, [`ImageLimits::max_decoded_bytes`].
+        max: u64
+    },
+    /// [`MAX_WAITING_DECODES`] uploads are already waiting for their turn to
+    /// be decoded; the submitter is asked to send the form again.
     #[error("le serveur traite déjà beaucoup d'images : envoyez le formulaire à nouveau dans une minute")]
     Busy,
+    /// The header or the picture data cannot be read (truncated or damaged
+    /// file, zero dimension), decoding went over the memory limit, or the
+    /// re-encoding failed.
     #[error("l'image est illisible ou abîmée")]
     Corrupt,
 }

@@ -18,7 +18,9 @@ use crate::queue::{AuditEntry, Status};
 /// One line of an entry's details: `label : text`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Detail {
+    /// What the line is about, in French (« Champs modifiés », « Erreur »…).
     pub label: String,
+    /// The detail as plain text (never blank).
     pub text: String,
 }
 
@@ -27,8 +29,12 @@ pub struct Detail {
 pub struct JournalLine {
     /// `JJ/MM/AAAA HH:MM` (UTC).
     pub at: String,
+    /// Who acted, as recorded: a moderator's user name, or the daemon's own
+    /// name for the step (« soumission », « publication », « auteur (lien de suivi) »…).
     pub actor: String,
+    /// The action's French label ([`action_label`]).
     pub action: String,
+    /// The readable details ([`details`]); internal values left out.
     pub details: Vec<Detail>,
 }
 

@@ -13,8 +13,12 @@ use std::path::{Path, PathBuf};
 /// One message to write.
 #[derive(Debug, Clone)]
 pub struct Mail {
+    /// Recipients, as an address list (`Name <a@b>, c@d`); control characters
+    /// are dropped, non-ASCII names encoded.
     pub to: String,
+    /// Subject line (control characters dropped, written as an RFC 2047 word).
     pub subject: String,
+    /// Plain-text body (UTF-8, written in base64).
     pub body: String,
 }
 

@@ -16,17 +16,28 @@ use crate::security;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Waiting for a moderator's review: new, revised by its author, or back
+    /// after a failed publication.
     Pending,
+    /// A moderator asked the author for changes; the author can revise it
+    /// through the status link.
     ChangesRequested,
+    /// Accepted by a moderator and not yet published (publication under way,
+    /// or interrupted and retried at the next start).
     Approved,
+    /// Written to `content/` as a new page bundle (and the site rebuilt); final.
     Published,
+    /// Refused by a moderator; final.
     Rejected,
 }
 
 impl Status {
+    /// Every status, in lifecycle order.
     pub const ALL: [Status; 5] =
         [Status::Pending, Status::ChangesRequested, Status::Approved, Status::Published, Status::Rejected];
 
+    /// Name stored in the database and used in the queue's filter and CSS
+    /// classes (`changes_requested`).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pending => "pending",
@@ -37,6 +48,7 @@ impl Status {
         }
     }
 
+    /// The status named by [`Status::as_str`]; `None` for any other text.
     pub fn parse(s: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
@@ -61,41 +73,71 @@ impl Status {
 /// A submission to insert.
 #[derive(Debug)]
 pub struct NewSubmission {
+    /// Name of the collection (in `vitrine.yaml`) the submission is for.
     pub collection: String,
     /// Validated content: `{"title": .., "body": .., "fields": {..}}`.
     pub payload: crate::payload::Payload,
+    /// Submitter's name, shown to moderators; never published.
     pub submitter_name: String,
+    /// Submitter's e-mail address, for the decision notifications; never
+    /// published.
     pub submitter_email: String,
+    /// Client-chosen key (API): a retry with the same key and content gets the
+    /// first receipt instead of a second submission.
     pub idempotency_key: Option<String>,
     /// (field name, position, picture).
     pub images: Vec<(String, usize, CleanImage)>,
 }
 
+/// What [`insert`] returns; through [`crate::db::Db::write`] the submitter
+/// gets it only after the COMMIT, so a receipt means the submission is on disk.
 #[derive(Debug, Clone, Serialize)]
 pub struct Receipt {
+    /// Row id of the submission.
     pub id: i64,
+    /// Reference number shown to the submitter (`VT-7K3Q-M9XD`).
     pub reference: String,
+    /// Secret token of the submission's status link (`/suivi/{token}`).
     pub status_token: String,
     /// True when the idempotency key had already been used with the same content.
     pub replayed: bool,
 }
 
+/// A submission as stored, for the moderators' and the status pages.
 #[derive(Debug, Clone, Serialize)]
 pub struct Submission {
+    /// Row id (used in the moderators' URLs).
     pub id: i64,
+    /// Reference number shown to the submitter (`VT-7K3Q-M9XD`).
     pub reference: String,
+    /// Name of the collection the submission is for.
     pub collection: String,
+    /// Where it is in its lifecycle.
     pub status: Status,
+    /// French label of `status` ([`Status::label`]), for the templates.
     pub status_label: &'static str,
+    /// Validated content (title, body, schema fields).
     pub payload: crate::payload::Payload,
+    /// Submitter's name; never published.
     pub submitter_name: String,
+    /// Submitter's e-mail address; never published.
     pub submitter_email: String,
+    /// Secret token of the status link (`/suivi/{token}`).
     pub status_token: String,
+    /// When it was received, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub created_at: String,
+    /// Last change (status, content, publication result), same format.
     pub updated_at: String,
+    /// The moderator's message with the last decision that had one (changes
+    /// requested, rejection); cleared when the author revises.
     pub decision_reason: Option<String>,
+    /// Why the last approval check or publication failed, shown to moderators;
+    /// cleared once published.
     pub publish_error: Option<String>,
+    /// Bundle folder relative to the site root, recorded as soon as it is
+    /// written (so a retry never writes a second copy).
     pub published_path: Option<String>,
+    /// URL of the published entry, once published.
     pub published_url: Option<String>,
 }
 
@@ -196,25 +238,32 @@ pub fn insert(conn: &Connection, s: NewSubmission) -> Result<Receipt, DbError> {
     Ok(Receipt { id, reference, status_token, replayed: false })
 }
 
+/// The submission with row id `id`, if any.
 pub fn get(conn: &Connection, id: i64) -> Result<Option<Submission>, DbError> {
     Ok(conn
         .query_row(&format!("SELECT {COLS} FROM submissions WHERE id = ?1"), [id], from_row)
         .optional()?)
 }
 
+/// The submission whose status link carries `token`, if any.
 pub fn get_by_token(conn: &Connection, token: &str) -> Result<Option<Submission>, DbError> {
     Ok(conn
         .query_row(&format!("SELECT {COLS} FROM submissions WHERE status_token = ?1"), [token], from_row)
         .optional()?)
 }
 
+/// What the moderators' queue shows; the default is everything, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Only this collection.
     pub collection: Option<String>,
+    /// Only this status.
     pub status: Option<Status>,
+    /// Newest first instead of oldest first (by creation time).
     pub newest_first: bool,
 }
 
+/// Submissions matching `f`, ordered by creation time, at most `limit` of them.
 pub fn list(conn: &Connection, f: &Filter, limit: i64) -> Result<Vec<Submission>, DbError> {
     let order = if f.newest_first { "DESC" } else { "ASC" };
     let sql = format!(
@@ -234,23 +283,36 @@ pub fn counts(conn: &Connection) -> Result<Vec<(String, String, i64)>, DbError> 
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Number of submissions, whatever their status.
 pub fn total(conn: &Connection) -> Result<i64, DbError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))?)
 }
 
+/// A submission's picture as stored (already cleaned and re-encoded).
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredImage {
+    /// Row id (used in the picture's URL on the moderators' pages).
     pub id: i64,
+    /// Field path the picture belongs to (`cover`, `gallery[2]`).
     pub field: String,
+    /// Order among the pictures of `field` (the forms send one per field
+    /// path, at 0).
     pub position: i64,
+    /// Media type (`image/jpeg` or `image/png`).
     pub mime: String,
+    /// File extension without the dot (`jpg` or `png`).
     pub ext: String,
+    /// Width in pixels.
     pub width: i64,
+    /// Height in pixels.
     pub height: i64,
+    /// The file's bytes; empty when listed with `with_data = false`. Not serialised.
     #[serde(skip)]
     pub data: Vec<u8>,
 }
 
+/// The pictures of a submission, by field then position; their bytes only
+/// when `with_data`.
 pub fn images(conn: &Connection, submission_id: i64, with_data: bool) -> Result<Vec<StoredImage>, DbError> {
     let data_col = if with_data { "data" } else { "x''" };
     let mut st = conn.prepare(&format!(
@@ -272,18 +334,28 @@ pub fn images(conn: &Connection, submission_id: i64, with_data: bool) -> Result<
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// One picture of a submission, with its bytes; `None` if `image_id` is not
+/// one of that submission's.
 pub fn image(conn: &Connection, submission_id: i64, image_id: i64) -> Result<Option<StoredImage>, DbError> {
     Ok(images(conn, submission_id, true)?.into_iter().find(|i| i.id == image_id))
 }
 
+/// One entry of a submission's audit log, as stored (see [`crate::journal`]
+/// for the readable form).
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
+    /// Who acted: a moderator's user name, or the step's own name
+    /// (`soumission`, `publication`, `auteur (lien de suivi)`, …).
     pub actor: String,
+    /// What happened, e.g. `submitted`, `approved`, `publish_failed`.
     pub action: String,
+    /// Details as JSON text.
     pub detail: String,
+    /// When, UTC, `YYYY-MM-DDTHH:MM:SSZ`.
     pub at: String,
 }
 
+/// The audit entries of a submission, oldest first.
 pub fn audit_entries(conn: &Connection, submission_id: i64) -> Result<Vec<AuditEntry>, DbError> {
     let mut st = conn.prepare(
         "SELECT actor, action, detail, at FROM audit_log WHERE submission_id = ?1 ORDER BY id",
@@ -355,7 +427,9 @@ pub fn update_payload(
 pub struct Revision {
     /// Validated content, same shape as [`NewSubmission::payload`].
     pub payload: crate::payload::Payload,
+    /// The submitter's name as revised (it replaces the stored one).
     pub submitter_name: String,
+    /// The submitter's e-mail address as revised (it replaces the stored one).
     pub submitter_email: String,
     /// Pictures that replace the stored ones of the same field and position.
     pub images: Vec<(String, usize, CleanImage)>,
@@ -367,7 +441,11 @@ pub struct Revision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevisionOutcome {
     /// Stored, back to pending; the changed field paths (names only).
-    Revised { changed: Vec<String> },
+    Revised {
+        /// Names of the changed form fields (`summary`, `vt_body`, `vt_name`,
+        /// a picture field…), each once.
+        changed: Vec<String>
+    },
     /// The same form was already stored (double click): nothing done.
     Replayed,
 }
