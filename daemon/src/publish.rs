@@ -20,14 +20,28 @@ use vitrine_generator::schema::Kind;
 use crate::payload::Payload;
 use crate::queue::{StoredImage, Submission};
 
+/// Why an approved submission could not be written to `content/`.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// Creating a folder or file, writing, syncing or removing failed, or a
+    /// file to create already exists (nothing is overwritten).
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or folder concerned.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error
+    },
+    /// The submission's collection is no longer in `vitrine.yaml`.
     #[error("collection « {0} » absente de la configuration")]
     UnknownCollection(String),
+    /// The slug and its 199 numbered variants (`base-2` … `base-200`) are all
+    /// taken in the collection.
     #[error("aucun identifiant libre pour « {0} »")]
     NoFreeSlug(String),
+    /// The Markdown body breaks the rules for untrusted text (checked again
+    /// before writing), or [`remove_bundle`] was given a folder that is not a
+    /// bundle it may remove.
     #[error("contenu refusé : {0}")]
     Invalid(String),
 }
@@ -41,8 +55,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
 pub struct Published {
     /// Bundle folder relative to the site root, e.g. `content/projects/nos-rivieres`.
     pub rel_dir: String,
+    /// Bundle folder on disk (under the site root).
     pub dir: PathBuf,
+    /// The entry's slug: the bundle folder's name, chosen from the title.
     pub slug: String,
+    /// The entry's URL on the site.
     pub url: String,
 }
 

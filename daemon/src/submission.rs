@@ -19,17 +19,24 @@ use vitrine_generator::schema::{self, FieldError, Kind, Schema};
 /// What a form cannot be read as.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmissionError {
+    /// The form has a field the collection's schema does not know (nor the
+    /// daemon's own names, [`RESERVED`]).
     #[error("champ inconnu « {0} » dans le formulaire")]
     UnknownField(String),
+    /// A file was sent in a field that is not one of the schema's picture
+    /// fields (or a list index of 100 or more).
     #[error("fichier envoyé dans un champ inconnu « {0} »")]
     UnknownUpload(String),
+    /// The blocking task that cleans a picture panicked or was cancelled.
     #[error("traitement de l'image interrompu")]
     Task(#[from] tokio::task::JoinError),
 }
 
 /// An uploaded file: form field name and bytes.
 pub struct Upload {
+    /// Form field name the file came in (`cover`, `gallery[2]`).
     pub name: String,
+    /// The file as sent (checked and re-encoded before anything keeps it).
     pub bytes: Vec<u8>,
 }
 
@@ -145,21 +152,30 @@ pub fn keep_stored_pictures(collection: &Collection, values: &mut Json, stored: 
 
 /// A submission as received, before storage.
 pub struct Draft {
+    /// The schema's fields as a JSON object, as read from the form or the API.
     pub fields: Json,
+    /// The Markdown text (`vt_body` of a form, whose `\r\n` become `\n`; `body` in the API).
     pub body: String,
+    /// The submitter's name as typed (empty in a moderator's edit, where it is
+    /// not checked).
     pub name: String,
+    /// The submitter's e-mail address as typed (empty in a moderator's edit).
     pub email: String,
 }
 
 /// Everything wrong with a draft, as field errors (`vt_name`, `vt_body`, schema paths).
 pub struct Checked {
+    /// The schema's fields as validated (values normalised by the schema).
     pub fields: Map<String, Json>,
 }
 
+/// The collection `name`, if it accepts submissions (it has a `submit` section).
 pub fn submittable<'a>(config: &'a Config, name: &str) -> Option<&'a Collection> {
     config.collection(name).filter(|c| c.submit.is_some())
 }
 
+/// A field error on `field` (a form path such as `vt_name` or `cover.alt`)
+/// with a French message and no source position.
 pub fn fe(field: &str, message: impl Into<String>) -> FieldError {
     FieldError { field: field.into(), pos: Default::default(), message: message.into() }
 }
@@ -368,6 +384,8 @@ pub fn label_for(schema: &Schema, path: &str) -> String {
     if head.len() < path.len() { format!("{base} ({})", &path[head.len()..].trim_start_matches('.')) } else { base }
 }
 
+/// The error summary at the top of a form shown again: for each error, the
+/// id of its form control (the link target), the field's label and the message.
 pub fn error_summary(schema: &Schema, errors: &[FieldError]) -> Vec<Json> {
     errors
         .iter()
@@ -382,6 +400,7 @@ pub fn error_summary(schema: &Schema, errors: &[FieldError]) -> Vec<Json> {
 /// the honeypot, the "more rows" button, the moderators' CSRF token.
 pub const RESERVED: &[&str] = &["vt_token", "vt_name", "vt_email", "vt_body", "vt_fax", "vt_more", "csrf"];
 
+/// The first value of the form field `name` among a form's name/value pairs.
 pub fn take<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
