@@ -93,10 +93,16 @@ pub struct Site {
     views: Option<render::Views>,
 }
 
+/// Changed Markdown files by path under `content/`, each with its new version
+/// (`None`: deleted) or, in an [`Undo`], its previous one (`None`: new).
+type PageChanges = Vec<(String, Option<load::SourceFile>)>;
+/// Changed assets by path under `content/` (`None`: removed).
+type AssetChanges = Vec<(String, Option<load::Asset>)>;
+
 /// What a content change replaced in the sources, to put back if the rebuild fails.
 struct Undo {
     /// Changed Markdown files and their previous version (`None`: the file is new).
-    pages: Vec<(String, Option<load::SourceFile>)>,
+    pages: PageChanges,
     /// Every asset as it was, when an asset changed.
     assets: Option<Vec<load::Asset>>,
 }
@@ -164,20 +170,7 @@ impl Site {
     /// Loads the site and makes a full build.
     pub fn open(opts: BuildOptions) -> Result<(Site, BuildReport), Error> {
         let mut timings = Vec::new();
-        let mut parse_cache = model::ParseCache::default();
-        let prepared = pipeline::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
-        let mut site = Site {
-            opts,
-            paths: HashSet::new(),
-            bundle: HashSet::new(),
-            defer_search: false,
-            generation: 0,
-            indexed: 0,
-            prepared,
-            parse_cache,
-            card_cache: CardCache::default(),
-            views: None,
-        };
+        let mut site = Site::prepared(opts, &mut timings)?;
         let report = site.render_and_write(None, timings, None, true)?;
         Ok((site, report))
     }
@@ -185,9 +178,13 @@ impl Site {
     /// Loads the site (sources and model) without rendering or writing anything:
     /// for [`Site::check_addition`] where no site is kept in memory.
     pub fn load(opts: BuildOptions) -> Result<Site, Error> {
-        let mut timings = Vec::new();
+        Site::prepared(opts, &mut Vec::new())
+    }
+
+    /// The site loaded and assembled by the pipeline, nothing rendered yet.
+    fn prepared(opts: BuildOptions, timings: &mut Timings) -> Result<Site, Error> {
         let mut parse_cache = model::ParseCache::default();
-        let prepared = pipeline::prepare_cached(&opts, &mut timings, &mut parse_cache)?;
+        let prepared = pipeline::prepare_cached(&opts, timings, &mut parse_cache)?;
         Ok(Site {
             opts,
             paths: HashSet::new(),
@@ -204,69 +201,129 @@ impl Site {
 
     /// Applies a batch of changed paths (absolute or relative to the site).
     /// On error the previous site stays in memory and on disk.
+    ///
+    /// The change is classified, then: the config, data or theme strings (or a
+    /// translation) reload everything (`reload`); templates and static files are
+    /// reloaded alone (`apply_theme_files`); content files are read
+    /// (`read_content`) and put in the sources (`update_sources`), then the usual
+    /// edit patches the model in place (`apply_patch`) and any other change
+    /// rebuilds it from the parse cache (`rebuild_model`).
     pub fn apply(&mut self, changed: &[PathBuf]) -> Result<BuildReport, Error> {
         let theme = self.prepared.config.theme.clone();
         let kinds: BTreeSet<ChangeKind> = changed.iter().map(|p| classify(&self.opts.site, &theme, p)).collect();
         let mut timings = Vec::new();
         if kinds.contains(&ChangeKind::Everything) {
-            // The config, data or theme strings: reload everything, render every job.
             self.views = None;
-            self.prepared = { self.parse_cache = model::ParseCache::default(); pipeline::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
-            self.card_cache = CardCache::default();
-            return self.render_and_write(None, timings, None, true);
+            return self.reload(timings);
         }
-        let templates = kinds.contains(&ChangeKind::Template);
-        if templates || kinds.contains(&ChangeKind::Static) {
-            // A template: reload templates, re-render every page (every page uses the base
-            // template). A static file: copy static files again (unchanged bytes are not
-            // rewritten, removed files are deleted). The model is kept as it is.
-            let t = Instant::now();
-            let new_templates = if templates { Some(load::load_templates(&self.opts.site, &theme)?) } else { None };
-            let new_statics = if kinds.contains(&ChangeKind::Static) { Some(load::load_statics(&self.opts.site, &theme)?) } else { None };
-            timings.push(("chargement", t.elapsed()));
-            let sources = &mut self.prepared.sources;
-            let old_templates = new_templates.map(|t| std::mem::replace(&mut sources.templates, t));
-            let old_statics = new_statics.map(|s| std::mem::replace(&mut sources.statics, s));
-            // The kept views hold the templates: new ones for a template change.
-            let (jobs, views) = if templates { (None, None) } else { (Some(vec![Job::Assets]), self.views.take()) };
-            let report = match self.render_and_write(jobs, timings, views, true) {
-                Ok(r) => r,
-                Err(e) => {
-                    let sources = &mut self.prepared.sources;
-                    if let Some(t) = old_templates {
-                        sources.templates = t;
-                    }
-                    if let Some(s) = old_statics {
-                        sources.statics = s;
-                    }
-                    return Err(e);
-                }
-            };
-            if !kinds.contains(&ChangeKind::Content) {
-                return Ok(report);
-            }
-            let content: Vec<PathBuf> =
-                changed.iter().filter(|p| classify(&self.opts.site, &theme, p) == ChangeKind::Content).cloned().collect();
-            return self.apply(&content);
+        if kinds.contains(&ChangeKind::Template) || kinds.contains(&ChangeKind::Static) {
+            return self.apply_theme_files(changed, &kinds);
         }
         if !kinds.contains(&ChangeKind::Content) {
             return Ok(BuildReport::default());
         }
         if changed.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| i18n::translation_of(n).is_some())) {
             // A translation changed: translations are few, reload everything.
-            self.prepared = { self.parse_cache = model::ParseCache::default(); pipeline::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)? };
-            self.card_cache = CardCache::default();
-            return self.render_and_write(None, timings, None, true);
+            return self.reload(timings);
         }
         let t = Instant::now();
+        let (pages, assets) = self.read_content(changed)?;
+        if pages.is_empty() && assets.is_empty() {
+            return Ok(BuildReport::default());
+        }
+        let changed_assets: Vec<String> = assets.iter().map(|(rel, _)| rel.clone()).collect();
+        let undo = self.update_sources(pages, assets);
+        timings.push(("chargement", t.elapsed()));
+        let t = Instant::now();
+        let rels: Vec<String> = undo.pages.iter().map(|(rel, _)| rel.clone()).collect();
+        // The caches trust what they hold: tell them which files changed.
+        for rel in &rels {
+            self.card_cache.forget(rel);
+        }
+        // Edits of existing entries that keep the site's shape: patch the model in place,
+        // refresh the cards they touch, render only the pages that show them.
+        let edits_only = undo.assets.is_none()
+            && undo.pages.iter().all(|(rel, old)| old.is_some() && self.prepared.sources.pages.iter().any(|f| f.rel == *rel))
+            && self.prepared.translation_files.files.is_empty()
+            && self.prepared.model.translations.is_empty();
+        let model_opts = pipeline::model_options(&self.opts, &self.prepared.now);
+        if edits_only
+            && self.views.is_some()
+            && let Some(patch) = model::patch_entries(
+                &self.prepared.config,
+                &mut self.prepared.model,
+                &self.prepared.sources,
+                &rels,
+                &model_opts,
+                &mut self.parse_cache,
+            )
+        {
+            timings.push(("modèle", t.elapsed()));
+            return self.apply_patch(patch, undo, timings);
+        }
+        self.rebuild_model(rels, &changed_assets, undo, timings)
+    }
+
+    /// Loads the whole site again (config, data, content, templates) and renders
+    /// every job; the caches are dropped.
+    fn reload(&mut self, mut timings: Timings) -> Result<BuildReport, Error> {
+        self.parse_cache = model::ParseCache::default();
+        self.prepared = pipeline::prepare_cached(&self.opts, &mut timings, &mut self.parse_cache)?;
+        self.card_cache = CardCache::default();
+        self.render_and_write(None, timings, None, true)
+    }
+
+    /// Templates or static files changed (and maybe content too). A template:
+    /// reload templates, re-render every page (every page uses the base template).
+    /// A static file: copy static files again (unchanged bytes are not rewritten,
+    /// removed files are deleted). The model is kept as it is; content changes in
+    /// the same batch are applied afterwards.
+    fn apply_theme_files(&mut self, changed: &[PathBuf], kinds: &BTreeSet<ChangeKind>) -> Result<BuildReport, Error> {
+        let theme = self.prepared.config.theme.clone();
+        let templates = kinds.contains(&ChangeKind::Template);
+        let mut timings = Vec::new();
+        let t = Instant::now();
+        let new_templates = if templates { Some(load::load_templates(&self.opts.site, &theme)?) } else { None };
+        let new_statics = if kinds.contains(&ChangeKind::Static) { Some(load::load_statics(&self.opts.site, &theme)?) } else { None };
+        timings.push(("chargement", t.elapsed()));
+        let sources = &mut self.prepared.sources;
+        let old_templates = new_templates.map(|t| std::mem::replace(&mut sources.templates, t));
+        let old_statics = new_statics.map(|s| std::mem::replace(&mut sources.statics, s));
+        // The kept views hold the templates: new ones for a template change.
+        let (jobs, views) = if templates { (None, None) } else { (Some(vec![Job::Assets]), self.views.take()) };
+        let report = match self.render_and_write(jobs, timings, views, true) {
+            Ok(r) => r,
+            Err(e) => {
+                let sources = &mut self.prepared.sources;
+                if let Some(t) = old_templates {
+                    sources.templates = t;
+                }
+                if let Some(s) = old_statics {
+                    sources.statics = s;
+                }
+                return Err(e);
+            }
+        };
+        if !kinds.contains(&ChangeKind::Content) {
+            return Ok(report);
+        }
+        let content: Vec<PathBuf> = changed.iter().filter(|p| classify(&self.opts.site, &theme, p) == ChangeKind::Content).cloned().collect();
+        self.apply(&content)
+    }
+
+    /// Reads the changed content files, before anything is touched (a read error
+    /// leaves the site as it was): changed Markdown files (`None`: deleted) and
+    /// assets (`None`: removed), by path relative to `content/`. A directory stands
+    /// for every file in it (a bundle added, moved or deleted at once): the files in
+    /// it now, and the files known under it before.
+    fn read_content(&self, changed: &[PathBuf]) -> Result<(PageChanges, AssetChanges), Error> {
+        let theme = &self.prepared.config.theme;
         let content_dir = self.opts.site.join("content");
-        // A directory stands for every file in it (a bundle added, moved or deleted at
-        // once): the files in it now, and the files known under it before.
         let rel_of = |abs: &Path| abs.strip_prefix(&content_dir).ok().map(|r| r.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"));
         let mut files: Vec<PathBuf> = Vec::new();
         for p in changed {
             let abs = if p.is_absolute() { p.clone() } else { self.opts.site.join(p) };
-            if classify(&self.opts.site, &theme, &abs) != ChangeKind::Content {
+            if classify(&self.opts.site, theme, &abs) != ChangeKind::Content {
                 continue;
             }
             let Some(rel) = rel_of(&abs) else { continue };
@@ -284,12 +341,11 @@ impl Site {
         }
         files.sort();
         files.dedup();
-        // Read every changed file before touching anything: a read error leaves the site as it was.
-        let mut pages: Vec<(String, Option<load::SourceFile>)> = Vec::new();
-        let mut assets: Vec<(String, Option<load::Asset>)> = Vec::new();
+        let mut pages: PageChanges = Vec::new();
+        let mut assets: AssetChanges = Vec::new();
         for abs in files {
             let Some(rel) = rel_of(&abs) else { continue };
-            if classify(&self.opts.site, &theme, &abs) != ChangeKind::Content {
+            if classify(&self.opts.site, theme, &abs) != ChangeKind::Content {
                 continue;
             }
             if rel.ends_with(".md") {
@@ -301,80 +357,68 @@ impl Site {
             // Otherwise a file that came and went before the rebuild (an editor's probe
             // file such as Vim's `4913`): nothing changed.
         }
-        if pages.is_empty() && assets.is_empty() {
-            return Ok(BuildReport::default());
-        }
-        // Sources are updated in place; `undo` puts them back if the build fails.
-        let mut undo = Undo { pages: Vec::new(), assets: (!assets.is_empty()).then(|| self.prepared.sources.assets.clone()) };
+        Ok((pages, assets))
+    }
+
+    /// Puts the changed files in the sources, in place; the returned `Undo` puts
+    /// them back if the rebuild fails.
+    fn update_sources(&mut self, pages: PageChanges, assets: AssetChanges) -> Undo {
+        let sources = &mut self.prepared.sources;
+        let mut undo = Undo { pages: Vec::new(), assets: (!assets.is_empty()).then(|| sources.assets.clone()) };
         for (rel, file) in pages {
-            let old = replace_page(&mut self.prepared.sources.pages, &rel, file);
+            let old = replace_page(&mut sources.pages, &rel, file);
             undo.pages.push((rel, old));
         }
-        let changed_assets: Vec<String> = assets.iter().map(|(rel, _)| rel.clone()).collect();
         for (rel, asset) in assets {
-            self.prepared.sources.assets.retain(|a| a.rel != rel);
-            self.prepared.sources.assets.extend(asset);
-            self.prepared.sources.assets.sort();
+            sources.assets.retain(|a| a.rel != rel);
+            sources.assets.extend(asset);
+            sources.assets.sort();
         }
-        timings.push(("chargement", t.elapsed()));
-        let t = Instant::now();
-        let model_opts = pipeline::model_options(&self.opts, &self.prepared.now);
-        let rels: Vec<String> = undo.pages.iter().map(|(rel, _)| rel.clone()).collect();
-        // The caches trust what they hold: tell them which files changed.
-        for rel in &rels {
-            self.card_cache.forget(rel);
-        }
+        undo
+    }
 
-        // Edits of existing entries that keep the site's shape: patch the model in place,
-        // refresh the cards they touch, render only the pages that show them.
-        let edits_only = undo.assets.is_none()
-            && undo.pages.iter().all(|(rel, old)| old.is_some() && self.prepared.sources.pages.iter().any(|f| f.rel == *rel))
-            && self.prepared.translation_files.files.is_empty()
-            && self.prepared.model.translations.is_empty();
-        if edits_only
-            && self.views.is_some()
-            && let Some(patch) = model::patch_entries(
-                &self.prepared.config,
-                &mut self.prepared.model,
-                &self.prepared.sources,
-                &rels,
-                &model_opts,
-                &mut self.parse_cache,
-            )
-        {
-            timings.push(("modèle", t.elapsed()));
-            let p = &self.prepared;
-            let read_everywhere = render::collections_read_everywhere(&p.sources);
-            let everywhere = patch.old_entries.iter().map(|(_, e)| e).chain(patch.changed.iter().map(|i| &p.model.entries[*i])).any(|e| {
-                e.fields.contains_key("menu") || read_everywhere.contains(&p.config.collections[e.collection].name)
-            });
-            // Taken: views refreshed for the patched model must not outlive a failure.
-            let (jobs, views, paths_may_change) = match self.views.take() {
-                // The menu is in every page and in the `site` global: new views, every page.
-                _ if everywhere => (render::all_jobs(&p.config, &p.model), None, true),
-                Some(mut views) => {
-                    let shown = views.refresh(&p.config, &p.model, &patch.changed, &patch.touched);
-                    let listings_read_all = render::listings_reading_all_pages(&p.config, &p.sources);
-                    let (jobs, paths_may_change) = patched_jobs(&p.config, &p.model, &patch, &shown, &listings_read_all);
-                    (jobs, Some(views), paths_may_change)
-                }
-                None => unreachable!("checked above"),
-            };
-            return match self.render_and_write(Some(jobs), timings, views, paths_may_change) {
-                Ok(r) => Ok(r),
-                Err(e) => {
-                    patch.undo(&mut self.prepared.model);
-                    self.undo_sources(undo);
-                    Err(e)
-                }
-            };
+    /// Renders what the in-place `patch` of the model changed: the cards it touches
+    /// are refreshed and only the pages that show a changed card, or whose slice moved,
+    /// are rendered (every page when a menu entry, or an entry every page reads,
+    /// changed). On failure the patch and the sources are undone.
+    fn apply_patch(&mut self, patch: model::Patch, undo: Undo, timings: Timings) -> Result<BuildReport, Error> {
+        let p = &self.prepared;
+        let read_everywhere = render::collections_read_everywhere(&p.sources);
+        let everywhere = patch.old_entries.iter().map(|(_, e)| e).chain(patch.changed.iter().map(|i| &p.model.entries[*i])).any(|e| {
+            e.fields.contains_key("menu") || read_everywhere.contains(&p.config.collections[e.collection].name)
+        });
+        // Taken: views refreshed for the patched model must not outlive a failure.
+        let (jobs, views, paths_may_change) = match self.views.take() {
+            // The menu is in every page and in the `site` global: new views, every page.
+            _ if everywhere => (render::all_jobs(&p.config, &p.model), None, true),
+            Some(mut views) => {
+                let shown = views.refresh(&p.config, &p.model, &patch.changed, &patch.touched);
+                let listings_read_all = render::listings_reading_all_pages(&p.config, &p.sources);
+                let (jobs, paths_may_change) = patched_jobs(&p.config, &p.model, &patch, &shown, &listings_read_all);
+                (jobs, Some(views), paths_may_change)
+            }
+            None => unreachable!("the caller checked that views are kept"),
+        };
+        match self.render_and_write(Some(jobs), timings, views, paths_may_change) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                patch.undo(&mut self.prepared.model);
+                self.undo_sources(undo);
+                Err(e)
+            }
         }
+    }
 
+    /// Rebuilds the model from the parse cache (`rels`: the changed Markdown files)
+    /// through the pipeline, and renders the jobs the change can affect. On failure
+    /// the sources, the model and the translations are put back.
+    fn rebuild_model(&mut self, rels: Vec<String>, changed_assets: &[String], undo: Undo, mut timings: Timings) -> Result<BuildReport, Error> {
         for rel in &rels {
             self.parse_cache.forget(rel);
         }
         let mut changed_sources: HashSet<String> = rels.into_iter().collect();
         let p = &self.prepared;
+        let model_opts = pipeline::model_options(&self.opts, &p.now);
         let built = pipeline::assemble(&p.config, &p.sources, &p.translation_files, &model_opts, &self.opts.site, &mut self.parse_cache, &mut timings);
         let (new, translations) = match built {
             Ok(b) => b,
@@ -393,14 +437,11 @@ impl Site {
                 changed_sources.insert(e.source.clone());
             }
         }
-        let global = render::collections_read_everywhere(&self.prepared.sources);
-        let listings_read_all = render::listings_reading_all_pages(&self.prepared.config, &self.prepared.sources);
-        let old = &self.prepared.model;
-        let jobs = affected_jobs(&self.prepared.config, old, &new, &changed_sources, &global, &listings_read_all);
-        let jobs = match jobs {
-            Some(j) => j,
-            None => render::all_jobs(&self.prepared.config, &new),
-        };
+        let p = &self.prepared;
+        let global = render::collections_read_everywhere(&p.sources);
+        let listings_read_all = render::listings_reading_all_pages(&p.config, &p.sources);
+        let jobs = affected_jobs(&p.config, &p.model, &new, &changed_sources, &global, &listings_read_all)
+            .unwrap_or_else(|| render::all_jobs(&p.config, &new));
         let old_model = std::mem::replace(&mut self.prepared.model, new);
         let old_translations = std::mem::replace(&mut self.prepared.translations, translations);
         // On failure the kept views still match the model put back.
