@@ -33,17 +33,22 @@ use crate::security;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Reviews, edits, approves and rejects submissions.
     Moderator,
+    /// A moderator who also adds and removes accounts.
     Admin,
 }
 
 impl Role {
+    /// Name stored in the database and accepted by `vitrine user add` and the
+    /// accounts page.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Moderator => "moderator",
             Role::Admin => "admin",
         }
     }
+    /// The role named by [`Role::as_str`]; `None` for any other text.
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "moderator" => Some(Role::Moderator),
@@ -53,20 +58,28 @@ impl Role {
     }
 }
 
+/// A moderator account (without its password hash).
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
+    /// Row id of the account.
     pub id: i64,
+    /// Login name: ASCII letters, digits and `. _ - @`, 64 characters at most.
     pub username: String,
+    /// What the account may do.
     pub role: Role,
 }
 
 /// A logged-in moderator as seen by a handler.
 #[derive(Debug, Clone, Serialize)]
 pub struct Session {
+    /// The account the session belongs to.
     pub user: User,
+    /// The session's CSRF token: every moderation form carries it and is
+    /// refused (403) without it.
     pub csrf: String,
 }
 
+/// Lifetime of a login session (and of its cookie), in hours.
 pub const SESSION_HOURS: i64 = 12;
 
 fn valid_username(u: &str) -> bool {
@@ -78,22 +91,32 @@ fn valid_username(u: &str) -> bool {
 /// Errors of account management.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
+    /// The user name is empty, longer than 64 characters or has characters
+    /// other than ASCII letters, digits and `. _ - @`.
     #[error("nom d'utilisateur invalide « {0} » (lettres, chiffres, . _ - @ ; 64 caractères au plus)")]
     BadUsername(String),
+    /// The password has fewer than 12 characters.
     #[error("mot de passe trop court (12 caractères au moins)")]
     WeakPassword,
+    /// An account of that name already exists.
     #[error("l'utilisateur « {0} » existe déjà")]
     Exists(String),
+    /// No account of that name (`vitrine user passwd|remove`), or the setup
+    /// link is unknown, already used, or there are accounts already.
     #[error("l'utilisateur « {0} » n'existe pas")]
     NotFound(String),
+    /// The database failed while creating the account.
     #[error("{0}")]
     Db(#[from] DbError),
+    /// The password read from standard input or `VITRINE_PASSWORD` is empty.
     #[error("mot de passe vide (il est lu sur l'entrée standard, ou dans VITRINE_PASSWORD)")]
     EmptyPassword,
+    /// Argon2 failed to hash the password.
     #[error("hachage du mot de passe : {0}")]
     Hash(String),
 }
 
+/// Refuses a password of fewer than 12 characters ([`UserError::WeakPassword`]).
 pub fn check_password_strength(p: &str) -> Result<(), UserError> {
     if p.chars().count() < 12 { Err(UserError::WeakPassword) } else { Ok(()) }
 }
@@ -118,6 +141,7 @@ pub fn create_user(conn: &Connection, username: &str, phc: &str, role: Role, act
     Ok(id)
 }
 
+/// Number of accounts (0 until the setup link or `vitrine user add` made one).
 pub fn user_count(conn: &Connection) -> Result<i64, DbError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
 }
@@ -172,6 +196,7 @@ pub fn create_session(conn: &Connection, user_id: i64) -> Result<String, DbError
     Ok(token)
 }
 
+/// The session of a cookie token, if it exists and has not expired.
 pub fn find_session(conn: &Connection, token: &str) -> Result<Option<Session>, DbError> {
     Ok(conn
         .query_row(
@@ -189,6 +214,7 @@ pub fn find_session(conn: &Connection, token: &str) -> Result<Option<Session>, D
         .optional()?)
 }
 
+/// Ends the session of a cookie token (logout); unknown tokens are ignored.
 pub fn delete_session(conn: &Connection, token: &str) -> Result<(), DbError> {
     conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [security::sha256_hex(token.as_bytes())])?;
     Ok(())
@@ -205,6 +231,7 @@ pub fn new_setup_token(conn: &Connection) -> Result<String, DbError> {
     Ok(token)
 }
 
+/// Whether `token` is an unused setup token and there is still no account.
 pub fn setup_token_valid(conn: &Connection, token: &str) -> Result<bool, DbError> {
     let found: Option<i64> = conn
         .query_row(
@@ -360,6 +387,8 @@ pub struct LoginThrottle {
 /// Why an attempt was refused, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused {
+    /// Time until the window that refused the attempt ends (the longest one
+    /// when both keys refuse).
     pub retry_after: Duration,
 }
 
@@ -376,7 +405,9 @@ impl Refused {
 /// An account whose failures came from `addresses` (all distinct) within one window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttackAlert {
+    /// The account's name as stored.
     pub username: String,
+    /// The distinct addresses (IPv6 by their /64) the failures came from.
     pub addresses: Vec<IpAddr>,
     /// Time from the window's first failure to the alert.
     pub within: Duration,
@@ -406,10 +437,12 @@ pub struct Attempt<'a> {
 }
 
 impl LoginThrottle {
+    /// An empty throttle with these limits.
     pub fn new(limits: LoginLimits) -> Self {
         LoginThrottle { table: Mutex::new(Table::default()), limits }
     }
 
+    /// The limits the throttle applies.
     pub fn limits(&self) -> &LoginLimits {
         &self.limits
     }
@@ -423,6 +456,7 @@ impl LoginThrottle {
         self.table().entries.len()
     }
 
+    /// Whether no key is remembered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

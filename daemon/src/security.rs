@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Lowercase hexadecimal of `bytes`, two digits a byte.
 pub fn hex(bytes: &[u8]) -> String {
     const H: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -49,6 +50,8 @@ pub fn reference_number() -> String {
     format!("VT-{}-{}", &c[..4], &c[4..])
 }
 
+/// SHA-256 of `data`, in lowercase hexadecimal (session and setup tokens are
+/// stored only as this; also the submissions' content hash).
 pub fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
@@ -110,9 +113,14 @@ pub fn issue_form_token(secret: &[u8], collection: &str, now_unix: i64) -> Strin
 /// Why a form token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
+    /// No token was sent, or it is empty.
     Missing,
+    /// The token is malformed, or its signature does not match (another form,
+    /// another secret, or altered).
     Invalid,
+    /// The form was sent sooner than the minimum fill time after it was shown.
     TooFast,
+    /// The form was shown longer ago than the token's maximum age.
     Expired,
 }
 
@@ -157,6 +165,8 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Whether `password` matches the argon2 PHC string `phc`; a malformed hash
+/// never matches. Synchronous: the daemon calls it through [`HashLimiter`].
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(h) => argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
@@ -175,6 +185,7 @@ pub enum HashError {
     /// No permit came within the wait: the server is busy.
     #[error("trop de mots de passe sont vérifiés en ce moment")]
     Busy,
+    /// Argon2 failed, or its task on the blocking pool panicked.
     #[error("hachage du mot de passe : {0}")]
     Failed(String),
 }

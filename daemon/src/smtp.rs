@@ -37,31 +37,75 @@ pub const SENT_DIR: &str = "sent";
 /// A `daemon.smtp` setting that cannot work; reported at startup.
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpConfigError {
+    /// The environment variable named by `password_env` is not set.
     #[error("vitrine.yaml: daemon.smtp.password_env: la variable d'environnement « {0} » n'est pas définie (elle doit contenir le mot de passe SMTP)")]
     MissingPassword(String),
+    /// `username` is set without `password_env`.
     #[error("vitrine.yaml: daemon.smtp.password_env: requis quand daemon.smtp.username est défini (nom d'une variable d'environnement contenant le mot de passe)")]
     PasswordEnvRequired,
+    /// `password_env` is set without `username`.
     #[error("vitrine.yaml: daemon.smtp.username: requis quand daemon.smtp.password_env est défini")]
     UsernameRequired,
+    /// `tls: none` towards a host that is not a loopback relay (see
+    /// [`is_loopback`]).
     #[error("vitrine.yaml: daemon.smtp.tls: « none » (sans chiffrement) n'est permis que vers un relais local (127.0.0.1, ::1 ou localhost), pas vers « {0} » ; utilisez « starttls » ou « tls »")]
     PlaintextRemote(String),
+    /// `from` or one of `moderators` is not a valid e-mail address.
     #[error("vitrine.yaml: daemon.smtp.{field}: adresse électronique « {value} » invalide")]
-    BadAddress { field: &'static str, value: String },
+    BadAddress {
+        /// The setting (`from` or `moderators`).
+        field: &'static str,
+        /// The value as written.
+        value: String
+    },
+    /// `moderators` is empty.
     #[error("vitrine.yaml: daemon.smtp.moderators: au moins une adresse est requise (destinataires des avis de nouvelles propositions)")]
     NoModerators,
+    /// The TLS parameters for `host` could not be built (e.g. not a valid
+    /// server name).
     #[error("vitrine.yaml: daemon.smtp.host: « {host} » : TLS impossible : {source}")]
-    Tls { host: String, source: lettre::transport::smtp::Error },
+    Tls {
+        /// The configured host.
+        host: String,
+        /// lettre's error.
+        source: lettre::transport::smtp::Error
+    },
 }
 
 /// Why one outbox file was not delivered (it stays in the outbox).
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// Reading the file or the outbox folder, or moving the file to `sent/`,
+    /// failed (also used when the delivery task itself failed).
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file, or the outbox folder.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error
+    },
+    /// The file's `To:` header is missing or holds an address that cannot be
+    /// used as a recipient.
     #[error("{}: en-tête {header} : {message}", path.display())]
-    Header { path: PathBuf, header: &'static str, message: String },
+    Header {
+        /// The outbox file.
+        path: PathBuf,
+        /// The header concerned (`To`).
+        header: &'static str,
+        /// What is wrong with it (`absent`, or the address and why it was refused).
+        message: String
+    },
+    /// The server could not be reached, the TLS handshake or authentication
+    /// failed, or the server refused the message.
     #[error("{}: envoi SMTP vers {server} refusé ou impossible : {source}", path.display())]
-    Smtp { path: PathBuf, server: String, source: lettre::transport::smtp::Error },
+    Smtp {
+        /// The outbox file.
+        path: PathBuf,
+        /// `host:port` of the server.
+        server: String,
+        /// lettre's error.
+        source: lettre::transport::smtp::Error
+    },
 }
 
 /// The configured SMTP transport. One delivery at a time (the lock also keeps
@@ -247,6 +291,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// Starts at `min`; a `max` below `min` counts as `min`.
     pub fn new(min: Duration, max: Duration) -> Backoff {
         let max = max.max(min);
         Backoff { min, max, next: min }
@@ -259,6 +304,7 @@ impl Backoff {
         d
     }
 
+    /// Back to `min` (everything was delivered).
     pub fn reset(&mut self) {
         self.next = self.min;
     }
