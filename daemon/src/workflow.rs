@@ -32,7 +32,10 @@ use crate::state::AppState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Written and rebuilt: the page is at `url`.
-    Live { url: String },
+    Live {
+        /// URL of the published entry on the site.
+        url: String
+    },
     /// Nothing was published (and nothing is left on disk); the reason, as the build says it.
     Refused(String),
     /// The submission was not in a state that publishes (already published, rejected…).
@@ -42,10 +45,14 @@ pub enum Outcome {
 /// Failures of the workflow itself (not of the publication, which is an [`Outcome`]).
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
+    /// Reading or recording the submission failed, or its status no longer
+    /// allowed the step ([`DbError::Conflict`]).
     #[error(transparent)]
     Db(#[from] DbError),
+    /// No submission has that id.
     #[error("soumission introuvable")]
     NotFound,
+    /// A blocking step (check, write or rebuild) panicked or was cancelled.
     #[error("tâche de publication interrompue")]
     Task(#[from] tokio::task::JoinError),
 }

@@ -18,24 +18,38 @@ use super::*;
 /// Every handler error. Client mistakes are 4xx with a French explanation.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// No such page, submission, picture or collection open to submissions (404).
     #[error("page introuvable")]
     NotFound,
+    /// The request cannot be read: malformed form, JSON or multipart, unknown
+    /// field, too many fields or pictures, bad header (400, with the reason).
     #[error("{0}")]
     BadRequest(String),
+    /// The body is over the size limit for its kind (413).
     #[error("envoi trop volumineux")]
     TooLarge,
+    /// The client's IP used up its allowance on a public POST route (429).
     #[error("trop de requêtes : réessayez dans une minute")]
     TooManyRequests,
+    /// A moderation request other than GET or HEAD came without a valid
+    /// session (401; the form is not replayed after login).
     #[error("connexion requise")]
     Unauthorized,
     /// A page of the moderation reached without a session: 303 to the login
     /// page, which comes back to this (checked, same-site) path afterwards.
     #[error("connexion requise")]
     LoginRequired(String),
+    /// The CSRF token is missing or wrong, or the page is for admins only
+    /// (403, with the reason).
     #[error("{0}")]
     Forbidden(String),
+    /// The action does not fit the current state (submission already decided,
+    /// idempotency key reused for other content, removing one's own account,
+    /// a failed COMMIT…): 409, with the reason.
     #[error("{0}")]
     Conflict(String),
+    /// The body's `Content-Type` (carried, or `aucun`) is not one the route
+    /// accepts (415).
     #[error("type de contenu non accepté : {0}")]
     UnsupportedMedia(String),
     /// A failure of the daemon itself; its source is logged, never shown.
@@ -81,6 +95,7 @@ impl From<DbError> for AppError {
 }
 
 impl AppError {
+    /// The HTTP status the error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,

@@ -67,10 +67,14 @@ pub(crate) async fn style_css() -> Response {
         .into_response()
 }
 
+/// The title `vitrine.yaml` gives collection `name`, or the name itself when
+/// the collection is unknown.
 pub fn collection_title(config: &vitrine_generator::config::Config, name: &str) -> String {
     config.collection(name).map(|c| c.title.clone()).unwrap_or_else(|| name.to_string())
 }
 
+/// The date of a stored timestamp as French readers write it
+/// (`2026-11-28T14:13:39Z` → `28/11/2026`); anything else unchanged.
 pub fn human_date(ts: &str) -> String {
     ts.get(..10)
         .and_then(|d| d.parse::<jiff::civil::Date>().ok())

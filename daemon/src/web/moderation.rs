@@ -29,12 +29,14 @@ use crate::queue::{self, Status};
 use crate::state::AppState;
 
 
+/// Name of the session cookie (`HttpOnly`, `SameSite=Strict`).
 pub const COOKIE: &str = "vt_session";
 
 pub use super::session::{MaybeMod, Mod, login_url, safe_next, session_token};
 use super::session::*;
 use super::users::*;
 
+/// The `/moderation/…` routes, merged into [`crate::web::app`].
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/moderation", get(home))

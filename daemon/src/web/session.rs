@@ -69,7 +69,9 @@ pub fn login_url(next: Option<&str>) -> String {
 /// other method is refused with 401 (a form posted without a session is not
 /// replayed after login).
 pub struct Mod {
+    /// The session and its account, read from the database for this request.
     pub session: Session,
+    /// The session's cookie token (needed to end the session at logout).
     pub token: String,
 }
 
