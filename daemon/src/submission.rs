@@ -163,7 +163,7 @@ pub struct Draft {
     pub email: String,
 }
 
-/// Everything wrong with a draft, as field errors (`vt_name`, `vt_body`, schema paths).
+/// A draft that passed every check: its fields as validated (what is stored and published).
 pub struct Checked {
     /// The schema's fields as validated (values normalised by the schema).
     pub fields: Map<String, Json>,

@@ -44,7 +44,7 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
-/// The daemon's router. Kept apart from [`crate::run`] so tests drive it with `oneshot`.
+/// The daemon's router (`vitrine serve` and `vitrine daemon` serve it); tests drive it with `oneshot`.
 pub fn app(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let timeout = state.settings.request_timeout;

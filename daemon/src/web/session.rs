@@ -251,7 +251,7 @@ pub(crate) async fn warn_admins(state: &AppState, alert: auth::AttackAlert) {
         .db
         .write(move |c| {
             crate::db::audit(c, None, "limiteur de connexions", "login_attack", &detail)?;
-            Ok(auth::admin_names(c)?)
+            auth::admin_names(c)
         })
         .await
         .unwrap_or_else(|e| {

@@ -25,7 +25,7 @@ pub(crate) fn require_admin(m: &Mod) -> Result<(), AppError> {
 pub(crate) async fn users_render(state: &AppState, m: &Mod, status: StatusCode, error: Option<String>) -> Result<Response, AppError> {
     let users: Vec<Json> = state
         .db
-        .read(|c| Ok(auth::list_users(c)?))
+        .read(auth::list_users)
         .await?
         .into_iter()
         .map(|u| json!({"id": u.id, "username": u.username, "role": u.role.as_str()}))
