@@ -333,7 +333,11 @@ pub fn clean_image(bytes: &[u8], limits: &ImageLimits) -> Result<CleanImage, Ima
     let mut l = limits.decoder_limits();
     l.reserve(decoded).map_err(|_| ImageError::Corrupt)?;
     decoder.set_limits(l).map_err(|_| ImageError::Corrupt)?;
+    // A phone photo held upright is stored sideways with an EXIF rotation; the
+    // re-encoded copy carries no EXIF, so the rotation is applied to the pixels.
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|_| ImageError::Corrupt)?;
+    img.apply_orientation(orientation);
     let side = limits.output_max_side;
     if img.width().max(img.height()) > side {
         img = if filter_buffer_bytes(img.width(), img.height(), side) <= FILTER_BUFFER_MAX {
@@ -366,6 +370,32 @@ mod tests {
         let mut out = Vec::new();
         img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
         out
+    }
+
+    /// A JPEG whose EXIF says "rotate 90° clockwise" (orientation 6) comes out upright.
+    #[test]
+    fn exif_rotation_is_applied_to_the_pixels() {
+        let mut jpeg = Vec::new();
+        let img = image::RgbImage::from_fn(40, 20, |x, _| if x < 20 { image::Rgb([250, 0, 0]) } else { image::Rgb([0, 0, 250]) });
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&img).unwrap();
+        // APP1 Exif segment, little-endian TIFF, one IFD entry: Orientation (0x0112) = 6.
+        let tiff: Vec<u8> = [
+            b"II*\0".as_slice(), &8u32.to_le_bytes(), &1u16.to_le_bytes(),
+            &0x0112u16.to_le_bytes(), &3u16.to_le_bytes(), &1u32.to_le_bytes(), &6u16.to_le_bytes(), &[0, 0], &0u32.to_le_bytes(),
+        ]
+        .concat();
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut with_exif = jpeg[..2].to_vec();
+        with_exif.extend_from_slice(&[0xFF, 0xE1]);
+        with_exif.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        with_exif.extend_from_slice(&app1);
+        with_exif.extend_from_slice(&jpeg[2..]);
+        let c = clean_image(&with_exif, &ImageLimits::default()).unwrap();
+        assert_eq!((c.width, c.height), (20, 40), "turned upright");
+        let out = image::load_from_memory(&c.data).unwrap().to_rgb8();
+        // Rotated clockwise: the left (red) half is now on top.
+        assert!(out.get_pixel(10, 5)[0] > 200 && out.get_pixel(10, 35)[2] > 200);
     }
 
     #[test]
