@@ -2,9 +2,12 @@
 //! every internal link and anchor in the rendered HTML points at something the
 //! build produces.
 //!
-//! Links are found with a small attribute scanner, not a full HTML parser: the
-//! HTML comes from our own templates and Markdown renderer, and the scanner
-//! only needs `href="/…"` and `id="…"`.
+//! Links are found with the small attribute scanner of `html`, not a full HTML
+//! parser: the HTML comes from our own templates and Markdown renderer, and the
+//! scanner only needs `href="/…"` and `id="…"`.
+//!
+//! It sits above `pipeline` (whose `prepare` and `render_all` it runs) and
+//! writes nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -133,6 +136,8 @@ fn link_position(body: &str, body_line: u32, link: &str, links: &HashMap<String,
     None
 }
 
+/// Everything `vitrine build` does but writing, then the internal links and
+/// anchors of every page checked; a broken one is reported where it was written.
 pub fn check(opts: &BuildOptions) -> Result<BuildReport, Error> {
     let mut timings = Vec::new();
     let p = pipeline::prepare(opts, &mut timings)?;

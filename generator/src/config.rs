@@ -10,6 +10,9 @@
 //! taxonomies' titles) are in the site's language; `translations:` gives them in
 //! other languages, and [`Config::for_language`] is the config that renders the
 //! pages translated into one of them (a missing name falls back to the original).
+//!
+//! It does not read content or templates; the `data/` lists it checks come from
+//! `data`, and the language codes from `locale`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -21,6 +24,7 @@ use crate::error::{self, Diagnostic, Error};
 use crate::node::{self, Node, Pos};
 use crate::schema::{self, DataLists, Kind, RawField, Schema};
 
+/// The config file's name, at the site's root.
 pub const CONFIG_FILE: &str = "vitrine.yaml";
 
 #[derive(Debug, Deserialize)]
@@ -98,7 +102,9 @@ struct RawCollection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Translation {
+    /// The site's title in this language.
     pub title: Option<String>,
+    /// The site's description in this language.
     pub description: Option<String>,
     /// Collection name → its title in this language.
     #[serde(default)]
@@ -112,6 +118,7 @@ pub struct Translation {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TranslatedName {
+    /// The title.
     pub title: String,
 }
 
@@ -119,9 +126,12 @@ pub struct TranslatedName {
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
+    /// Newest first (the default).
     #[default]
     DateDesc,
+    /// Oldest first.
     DateAsc,
+    /// By title, case-insensitive.
     Title,
 }
 
@@ -129,7 +139,9 @@ pub enum Sort {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Submit {
+    /// Title of the form page.
     pub title: String,
+    /// Text shown above the form.
     #[serde(default)]
     pub intro: String,
 }
@@ -149,18 +161,24 @@ pub struct DaemonConfig {
     /// Mark cookies `Secure` (site served over HTTPS).
     #[serde(default)]
     pub secure_cookies: bool,
+    /// Outgoing mail for notifications; none: `.eml` files only.
     pub smtp: Option<Smtp>,
 }
 
+/// How the daemon sends notifications by e-mail (`daemon.smtp`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Smtp {
+    /// The relay's host name.
     pub host: String,
+    /// Its port (587 by default).
     #[serde(default = "default_smtp_port")]
     pub port: u16,
+    /// User name, when the relay wants one.
     pub username: Option<String>,
     /// Name of the environment variable holding the password (never the password itself).
     pub password_env: Option<String>,
+    /// Sender address of notifications.
     pub from: String,
     /// Recipients of "new submission" notifications (required by the daemon when SMTP is used).
     #[serde(default)]
@@ -185,9 +203,12 @@ fn default_smtp_port() -> u16 {
     587
 }
 
+/// A taxonomy (`taxonomies:` in `vitrine.yaml`).
 #[derive(Debug, Clone)]
 pub struct Taxonomy {
+    /// Its name, as fields refer to it.
     pub name: String,
+    /// Its title, as pages show it.
     pub title: String,
     /// URL prefix, without slashes.
     pub path: String,
@@ -205,21 +226,30 @@ impl Taxonomy {
     }
 }
 
+/// A collection (`collections:` in `vitrine.yaml`), schema compiled.
 #[derive(Debug, Clone)]
 pub struct Collection {
+    /// Its name (the key in `collections:`).
     pub name: String,
+    /// Its title, as pages show it.
     pub title: String,
     /// URL prefix without slashes; "" puts entries at the site root.
     pub path: String,
     /// Directory under `content/`; "" is `content/` itself.
     pub dir: String,
+    /// Template of its entries' pages.
     pub template: String,
+    /// Template of its listing; none: no listing.
     pub list_template: Option<String>,
+    /// Order of its listing.
     pub sort: Sort,
     /// Entries per listing page; 0 lists them all on one page.
     pub paginate: usize,
+    /// Whether it has an Atom feed.
     pub feed: bool,
+    /// Whether (and how) teachers may submit entries.
     pub submit: Option<Submit>,
+    /// What its entries may contain.
     pub schema: Schema,
 }
 
@@ -242,17 +272,27 @@ impl Collection {
 /// The validated configuration of a site.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The site's directory.
     pub root: PathBuf,
+    /// The site's title.
     pub title: String,
+    /// The site's description.
     pub description: String,
     /// Without trailing slash.
     pub base_url: String,
+    /// The site's language code (`fr`).
     pub language: String,
+    /// Name of the theme under `themes/`.
     pub theme: String,
+    /// Entries per term page, and per listing page of collections that do not say.
     pub paginate: usize,
+    /// Time zone of dates, sessions and the build (`Europe/Paris`).
     pub timezone: String,
+    /// The taxonomies, in file order.
     pub taxonomies: Vec<Taxonomy>,
+    /// The collections, in file order.
     pub collections: Vec<Collection>,
+    /// The daemon's settings.
     pub daemon: DaemonConfig,
     /// Apply `typography` (French rules) to rendered text.
     pub typography: bool,
@@ -270,12 +310,15 @@ impl Config {
         Self::load_with_data(root, &data.lists())
     }
 
+    /// Reads `vitrine.yaml` under `root`, with the `data/` lists already read.
     pub fn load_with_data(root: &Path, data: &DataLists) -> Result<Config, Error> {
         let path = root.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         Self::parse(root, &text, data)
     }
 
+    /// Parses and validates the text of `vitrine.yaml`; every problem is a diagnostic
+    /// with its line and column.
     pub fn parse(root: &Path, text: &str, data: &DataLists) -> Result<Config, Error> {
         let raw: RawConfig = serde_saphyr::from_str(text)
             .map_err(|e| Error::Invalid(error::Diagnostics(vec![parse_error(text, &e)])))?;
@@ -442,10 +485,12 @@ impl Config {
         cfg
     }
 
+    /// The collection named `name`.
     pub fn collection(&self, name: &str) -> Option<&Collection> {
         self.collections.iter().find(|c| c.name == name)
     }
 
+    /// The site's `content/` directory.
     pub fn content_dir(&self) -> PathBuf {
         self.root.join("content")
     }

@@ -2,7 +2,9 @@
 //!
 //! Validation problems are collected as `Diagnostic`s (file, line, column, field,
 //! message) so that one run reports every mistake in every file; the other
-//! variants are failures that stop a build at once (I/O, templates).
+//! variants are failures that stop a build at once (I/O, templates). I/O errors
+//! keep their source. Shared at the bottom of the crate: it imports only `node`
+//! (positions) and runs nothing.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -14,13 +16,17 @@ use crate::node::Pos;
 pub struct Diagnostic {
     /// Path relative to the site root (e.g. `content/projects/foo.md`).
     pub file: PathBuf,
+    /// Line and column of the problem.
+    /// Line and column of the problem.
     pub pos: Pos,
     /// Dotted path of the field (`partners[1].country`), or empty.
     pub field: String,
+    /// What is wrong, in French, for the site's editors.
     pub message: String,
 }
 
 impl Diagnostic {
+    /// A diagnostic on `file` at `pos`, about `field` (empty: the whole file).
     pub fn new(file: impl Into<PathBuf>, pos: Pos, field: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic { file: file.into(), pos, field: field.into(), message: message.into() }
     }
@@ -53,15 +59,30 @@ impl fmt::Display for Diagnostics {
 /// Why a build (or a check) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, #[source] source: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Validation problems, every one of them.
     #[error("{0}")]
     Invalid(Diagnostics),
+    /// A template is missing or failed to render (or the search index failed).
     #[error("{}: {message}", file.display())]
-    Template { file: PathBuf, message: String },
+    Template {
+        /// The template file (or what was being made).
+        file: PathBuf,
+        /// The engine's message, with what was being rendered.
+        message: String,
+    },
 }
 
 impl Error {
+    /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
     }

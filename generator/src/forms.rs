@@ -89,8 +89,11 @@ pub fn render_form_fields_with(schema: &Schema, values: &Json, errors: &[FieldEr
 /// [`render_submitter_fields`], so that the daemon can show a page built by
 /// the theme again with the teacher's values and errors in place.
 pub const FIELDS_START: &str = "<!--vt:fields-->";
+/// End of the schema's fields (see [`FIELDS_START`]).
 pub const FIELDS_END: &str = "<!--/vt:fields-->";
+/// Start of the submitter's fields (see [`FIELDS_START`]).
 pub const SUBMITTER_START: &str = "<!--vt:submitter-->";
+/// End of the submitter's fields (see [`FIELDS_START`]).
 pub const SUBMITTER_END: &str = "<!--/vt:submitter-->";
 
 fn errors_for<'a>(errors: &'a [FieldError], path: &str) -> Vec<&'a FieldError> {

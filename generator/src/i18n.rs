@@ -6,8 +6,11 @@
 //! other language, a second model is built from the same sources with each
 //! translated file standing in for its original ([`build`]): references,
 //! taxonomies and `@/` links resolve as usual, and untranslated entries are still
-//! there (their cards keep their original URLs: the clean fallback). Only the
-//! translated entries of that model are rendered, by a renderer whose config
+//! there (their cards keep their original URLs: the clean fallback). Each
+//! language's model is made by the function the pipeline gives [`build`] (its own
+//! model and image stages), so this module imports no stage above `model`. Only the
+//! translated entries of that model are rendered (`render::render_translations`),
+//! by a renderer whose config
 //! says the other language, so dates, theme strings (`themes/<t>/i18n/<lang>.yaml`,
 //! falling back to the site's) and typography follow the page's language, and
 //! with the names `translations.<lang>` of `vitrine.yaml` gives (site title and
@@ -18,7 +21,8 @@
 //! ([{lang, name, url, title}]) for `hreflang` alternates and the language
 //! switcher, and the sitemap lists the alternates.
 //!
-//! What it does not do: translate listings, taxonomy pages, forms, feeds or
+//! The list of languages and their names are `locale`'s. What it does not do:
+//! render (that is `render`'s), translate listings, taxonomy pages, forms, feeds or
 //! `_index.md` introductions (a `_index.en.md` is reported as a warning and
 //! ignored; those pages keep the site language's names), or
 //! publish a translation whose original does not exist (an error).
@@ -48,7 +52,9 @@ pub fn translation_of(rel: &str) -> Option<(&str, String)> {
 /// Translation files by language: (translation file, the original's path).
 #[derive(Debug, Clone, Default)]
 pub struct Translations {
+    /// Language code → (translation file, path of its original).
     pub files: BTreeMap<String, Vec<(SourceFile, String)>>,
+    /// Translation files that are ignored (`_index.en.md`, the site's own language).
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -83,9 +89,13 @@ pub fn split(sources: &mut Sources, site_language: &str) -> Translations {
 /// A language's version of the site: the translated entries and what renders them.
 #[derive(Clone)]
 pub struct Built {
+    /// Language code.
     pub lang: String,
+    /// The site's config in that language (`Config::for_language`).
     pub config: Config,
+    /// The sources with the translated files in place of their originals.
     pub sources: Sources,
+    /// The model built from them.
     pub model: Model,
     /// Indices (in `model.entries`) of the entries that are translated.
     pub entries: Vec<usize>,

@@ -31,12 +31,19 @@ pub const COLLECTION_FILE: &str = "calendrier.ics";
 /// One session of one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// Stable identifier: collection, slug, start and the site's host.
     pub uid: String,
+    /// Start, in the site's time zone.
     pub start: DateTime,
+    /// End, in the site's time zone.
     pub end: DateTime,
+    /// The entry's title.
     pub summary: String,
+    /// The session's `place`, or empty.
     pub location: String,
+    /// The entry's summary and URL.
     pub description: String,
+    /// Absolute URL of the entry's page.
     pub url: String,
 }
 
@@ -270,24 +277,29 @@ pub fn paths(config: &Config, model: &Model) -> Vec<String> {
     out
 }
 
+/// What [`parse_lines`] found wrong, naming the line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IcsSyntaxError(pub String);
+
 /// A minimal RFC 5545 reader for tests and `check`: unfolds lines and splits
 /// them into (name with parameters, value). Errors name the offending line.
-pub fn parse_lines(text: &str) -> Result<Vec<(String, String)>, String> {
+pub fn parse_lines(text: &str) -> Result<Vec<(String, String)>, IcsSyntaxError> {
     if !text.ends_with("\r\n") {
-        return Err("le fichier ne se termine pas par CRLF".into());
+        return Err(IcsSyntaxError("le fichier ne se termine pas par CRLF".into()));
     }
     let mut logical: Vec<String> = Vec::new();
     for (n, raw) in text.split("\r\n").enumerate() {
         if raw.contains('\n') || raw.contains('\r') {
-            return Err(format!("ligne {}: fin de ligne autre que CRLF", n + 1));
+            return Err(IcsSyntaxError(format!("ligne {}: fin de ligne autre que CRLF", n + 1)));
         }
         if raw.len() > 75 {
-            return Err(format!("ligne {}: {} octets (75 au plus)", n + 1, raw.len()));
+            return Err(IcsSyntaxError(format!("ligne {}: {} octets (75 au plus)", n + 1, raw.len())));
         }
         if let Some(cont) = raw.strip_prefix(' ') {
             match logical.last_mut() {
                 Some(l) => l.push_str(cont),
-                None => return Err("ligne de continuation au début du fichier".into()),
+                None => return Err(IcsSyntaxError("ligne de continuation au début du fichier".into())),
             }
         } else if !raw.is_empty() {
             logical.push(raw.to_string());
@@ -297,7 +309,7 @@ pub fn parse_lines(text: &str) -> Result<Vec<(String, String)>, String> {
         .into_iter()
         .map(|l| match l.split_once(':') {
             Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => Err(format!("ligne sans « : » : {l}")),
+            None => Err(IcsSyntaxError(format!("ligne sans « : » : {l}"))),
         })
         .collect()
 }

@@ -35,6 +35,11 @@
 //! [`Site::finish_search`]. Edits made meanwhile leave the index stale again, so
 //! the worker runs once more. The page is live without waiting for the index.
 //!
+//! Models are made by `pipeline::assemble` (model, images, translations), the same
+//! function as a full build's, both in [`Site::apply`] and in
+//! [`Site::check_addition`]; page slices follow `output::page_range`, as the
+//! paginator's.
+//!
 //! On failure the sources, the model and the output stay as they were (the patch
 //! is undone). What it does not do: guess. The test in tests/incremental.rs checks
 //! after random edits of every kind that the output is byte-identical to a fresh
@@ -72,7 +77,9 @@ impl SearchJob {
 
 /// A site kept in memory between rebuilds.
 pub struct Site {
+    /// What the site is built with.
     pub opts: BuildOptions,
+    /// The sources and the model of the last successful build.
     pub prepared: Prepared,
     /// Every output path of the last successful build, but the search bundle's.
     paths: HashSet<String>,
@@ -127,13 +134,19 @@ fn replace_page(pages: &mut Vec<load::SourceFile>, rel: &str, file: Option<load:
 /// What a changed path means for the build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ChangeKind {
+    /// A file under `content/`.
     Content,
+    /// A template (the site's or the theme's).
     Template,
+    /// A static file (the site's or the theme's).
     Static,
+    /// The config, `data/` or the theme's strings.
     Everything,
+    /// Anything else (editor files, other themes, `public/`).
     Ignored,
 }
 
+/// What a changed `path` (absolute, or relative to `site`) means for a site using `theme`.
 pub fn classify(site: &Path, theme: &str, path: &Path) -> ChangeKind {
     let rel = path.strip_prefix(site).unwrap_or(path);
     let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default();

@@ -2,9 +2,9 @@
 //!
 //! The pipeline is a chain of stages that take values and return values:
 //! [`config`] → [`load`] → [`model`] → [`images`] → [`i18n`] → [`render`] →
-//! [`search`] → [`write`], run by [`pipeline`] (and by [`incremental`] for
+//! [`search`] → [`write`](mod@write), run by [`pipeline`] (and by [`incremental`] for
 //! `vitrine serve` and the daemon's approvals). Nothing is global and only
-//! [`write`] touches the output directory, so a build that fails at any earlier
+//! [`write`](mod@write) touches the output directory, so a build that fails at any earlier
 //! stage leaves the previous site as it was.
 //!
 //! Modules import downwards only: shared data at the bottom ([`output`],

@@ -1,9 +1,9 @@
 //! Reading the site's files from disk: content, data, templates, static files.
 //!
-//! This is the only stage that reads the site directory (apart from
-//! `config`). It returns plain values; it does not parse Markdown or validate
-//! front matter (that is `model`'s job), so it can be re-run on a single file
-//! by the incremental path.
+//! This is the only stage that reads the site directory (apart from `config` and
+//! `data`, which reads `data/` for both). It returns plain values; it does not
+//! parse Markdown or validate front matter (that is `model`'s job), so it can be
+//! re-run on a single file by the incremental path.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ pub use crate::node::to_json;
 pub struct SourceFile {
     /// Path relative to `content/`, with `/` separators (`projects/foo.md`).
     pub rel: String,
+    /// The file's text.
     pub text: String,
 }
 
@@ -30,23 +31,33 @@ pub struct SourceFile {
 /// (`content/` for assets, the output directory for static files).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Asset {
+    /// Path relative to its root, with `/` separators.
     pub rel: String,
+    /// Where the file is on disk.
     pub src: PathBuf,
 }
 
 /// Template files: the theme's, then the site's own `templates/` overriding by name.
 #[derive(Debug, Clone)]
 pub struct Template {
+    /// Name the templates know it by (`base.html`, `partials/card.html`).
     pub name: String,
+    /// Its file on disk.
     pub path: PathBuf,
+    /// Its text.
     pub text: String,
 }
 
+/// Everything the build reads from the site's directory besides the config.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
+    /// Markdown files under `content/`, by path.
     pub pages: Vec<SourceFile>,
+    /// Other files under `content/` (pictures, PDFs).
     pub assets: Vec<Asset>,
+    /// Static files, the site's over the theme's.
     pub statics: Vec<Asset>,
+    /// Templates, the site's over the theme's.
     pub templates: Vec<Template>,
     /// Theme strings for the site language (`themes/<t>/i18n/<lang>.yaml`).
     pub strings: Json,

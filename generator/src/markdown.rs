@@ -32,10 +32,14 @@ use std::sync::LazyLock;
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
+/// One heading of a body, for the table of contents.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TocItem {
+    /// Heading level (1–6).
     pub level: u8,
+    /// The heading's id (anchor).
     pub id: String,
+    /// Its text.
     pub title: String,
 }
 
@@ -43,10 +47,13 @@ pub struct TocItem {
 /// within the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// Line of the problem.
     pub line: u32,
+    /// What the problem is.
     pub kind: ProblemKind,
 }
 
+/// What was neutralised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProblemKind {
     /// Raw HTML (shown as text); the first characters of it.
@@ -73,9 +80,12 @@ impl std::fmt::Display for ProblemKind {
     }
 }
 
+/// A rendered body.
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
+    /// The sanitised HTML.
     pub html: String,
+    /// Its headings.
     pub toc: Vec<TocItem>,
     /// (line within the Markdown text, 1-based; link target) of `@/` links that resolve to nothing.
     pub broken_links: Vec<(u32, String)>,
@@ -323,22 +333,27 @@ pub const ALLOWED_TAGS: &[&str] = &[
     "del", "table", "thead", "tbody", "tr", "th", "td", "hr", "br", "input", "sup", "div",
 ];
 
+/// What [`check_safe_html`] found: the element, attribute or URL at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnsafeHtml(pub String);
+
 /// Checks the invariant of rendered HTML (for tests and fuzzing): every
 /// element is in [`ALLOWED_TAGS`], no attribute is an event handler or a
 /// style, and every `href`/`src` is http(s), mailto, tel or relative. The
 /// input is the renderer's output (serialised by the sanitiser: quoted
 /// attributes, `<` in text always escaped).
-pub fn check_safe_html(html: &str) -> Result<(), String> {
+pub fn check_safe_html(html: &str) -> Result<(), UnsafeHtml> {
     let mut rest = html;
     while let Some(i) = rest.find('<') {
         rest = &rest[i + 1..];
-        let end = rest.find('>').ok_or_else(|| format!("unterminated tag: <{}", clip(rest)))?;
+        let end = rest.find('>').ok_or_else(|| UnsafeHtml(format!("unterminated tag: <{}", clip(rest))))?;
         let tag = &rest[..end];
         rest = &rest[end + 1..];
         let tag = tag.strip_prefix('/').unwrap_or(tag);
         let name: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
         if !ALLOWED_TAGS.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(format!("element <{name}> in {}", clip(tag)));
+            return Err(UnsafeHtml(format!("element <{name}> in {}", clip(tag))));
         }
         // Attributes: name="value" pairs; values never contain a raw '"'.
         let mut attrs = &tag[name.len()..];
@@ -350,7 +365,7 @@ pub fn check_safe_html(html: &str) -> Result<(), String> {
             let an: String = attrs.chars().take_while(|c| !c.is_whitespace() && *c != '=').collect();
             attrs = &attrs[an.len()..];
             let value = if let Some(v) = attrs.strip_prefix("=\"") {
-                let close = v.find('"').ok_or_else(|| format!("unquoted attribute in <{}", clip(tag)))?;
+                let close = v.find('"').ok_or_else(|| UnsafeHtml(format!("unquoted attribute in <{}", clip(tag))))?;
                 attrs = &v[close + 1..];
                 &v[..close]
             } else {
@@ -358,10 +373,10 @@ pub fn check_safe_html(html: &str) -> Result<(), String> {
             };
             let an = an.to_ascii_lowercase();
             if an.starts_with("on") || an == "style" || an == "srcdoc" || an == "formaction" || an == "autofocus" {
-                return Err(format!("attribute {an} in <{}", clip(tag)));
+                return Err(UnsafeHtml(format!("attribute {an} in <{}", clip(tag))));
             }
             if (an == "href" || an == "src") && !allowed_url(&value.replace("&amp;", "&")) {
-                return Err(format!("{an}=\"{value}\" in <{}", clip(tag)));
+                return Err(UnsafeHtml(format!("{an}=\"{value}\" in <{}", clip(tag))));
             }
         }
     }

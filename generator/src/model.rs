@@ -12,6 +12,12 @@
 //! For `vitrine serve`, `patch_entries` applies the usual edit (an existing entry
 //! changed without changing the site's shape) to a model in place, giving the same
 //! model as a full `build_model` without redoing the cross-file assembly.
+//!
+//! It also holds the model's shared rules: the term names a taxonomy field gives
+//! ([`term_names`]; which taxonomy a field feeds is `schema::Field::feeds_taxonomy`)
+//! and the language versions of an entry ([`Alternate`], filled by `i18n`). It
+//! does not process images (`images`) or build translations (`i18n`): the
+//! pipeline runs those after it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -30,22 +36,32 @@ use crate::schema::{self, Field, Kind};
 /// What varies between two builds of the same sources.
 #[derive(Debug, Clone)]
 pub struct ModelOptions {
+    /// Publish drafts too.
     pub drafts: bool,
     /// Entries dated after this day are not published yet.
     pub today: jiff::civil::Date,
 }
 
+/// A published entry, validated.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// Index of its collection in `Config::collections`.
     pub collection: usize,
+    /// Its slug, unique in its collection.
     pub slug: String,
+    /// URL of its page (`/projets/<slug>/`).
     pub url: String,
     /// Path relative to `content/`.
     pub source: String,
+    /// Its title.
     pub title: String,
+    /// Its `date`, if it has one.
     pub date: Option<jiff::civil::Date>,
+    /// Whether it is a draft (published with `--drafts` only).
     pub draft: bool,
+    /// Its other fields, validated (image values completed with their URLs and sizes).
     pub fields: Map<String, Json>,
+    /// Its Markdown body.
     pub body: std::sync::Arc<str>,
     /// Line of the first body line in the file (for Markdown diagnostics).
     pub body_line: u32,
@@ -54,26 +70,37 @@ pub struct Entry {
 /// The `_index.md` of the home page or of a collection.
 #[derive(Debug, Clone, Default)]
 pub struct Section {
+    /// Its title.
     pub title: String,
+    /// Its Markdown introduction.
     pub body: String,
+    /// Path relative to `content/`.
     pub source: String,
+    /// Line of the first body line in the file.
     pub body_line: u32,
 }
 
+/// A term of a taxonomy (a country, a discipline) and the entries that have it.
 #[derive(Debug, Clone)]
 pub struct Term {
+    /// Its name, as the first of its entries writes it.
     pub name: String,
+    /// Its slug (URL of its pages).
     pub slug: String,
     /// Indices into `Model::entries`, in the order of their collection listing.
     pub entries: Vec<usize>,
 }
 
+/// The validated site: what rendering needs, and nothing about templates or HTML.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
+    /// Published entries, in the order of their files.
     pub entries: Vec<Entry>,
     /// Per collection (config order), published entries in listing order.
     pub lists: Vec<Vec<usize>>,
+    /// `content/_index.md`.
     pub home: Section,
+    /// Per collection (config order), its `_index.md`, if any.
     pub sections: Vec<Option<Section>>,
     /// Per taxonomy (config order), terms sorted by slug.
     pub taxonomies: Vec<Vec<Term>>,
@@ -85,6 +112,7 @@ pub struct Model {
     pub backrefs: Vec<Vec<usize>>,
     /// For each entry, its resolved references: (field name, entry indices).
     pub refs: Vec<Vec<(String, Vec<usize>)>>,
+    /// Problems that do not stop the build (references to unpublished entries…).
     pub warnings: Vec<Diagnostic>,
     /// Source path → every language version of that entry (set by `i18n`; empty
     /// when the site has no translations).
@@ -102,13 +130,21 @@ pub struct Alternate {
     pub title: String,
 }
 
+/// Why a content file has no front matter [`split_front_matter`] can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FrontMatterError {
+    /// The file does not start with a `---` line.
+    #[error("le fichier doit commencer par une ligne `---` suivie du front matter YAML")]
+    NoStart,
+    /// No `---` line ends the front matter.
+    #[error("front matter non fermé : il manque la ligne `---` de fin")]
+    NoEnd,
+}
+
 /// Splits `---\nYAML\n---\nbody`; returns (yaml, body, line of the body).
-pub fn split_front_matter(text: &str) -> Result<(&str, &str, u32), String> {
+pub fn split_front_matter(text: &str) -> Result<(&str, &str, u32), FrontMatterError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))
-        .ok_or("le fichier doit commencer par une ligne `---` suivie du front matter YAML")?;
+    let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")).ok_or(FrontMatterError::NoStart)?;
     let mut offset = 0;
     for line in rest.split_inclusive('\n') {
         if line.trim_end() == "---" {
@@ -119,7 +155,7 @@ pub fn split_front_matter(text: &str) -> Result<(&str, &str, u32), String> {
         }
         offset += line.len();
     }
-    Err("front matter non fermé : il manque la ligne `---` de fin".into())
+    Err(FrontMatterError::NoEnd)
 }
 
 /// Where a content file belongs.
@@ -183,7 +219,7 @@ fn parse_file(config: &Config, f: &SourceFile) -> Result<(Parsed, Vec<Diagnostic
     let file = PathBuf::from("content").join(&f.rel);
     let d = |pos: Pos, field: &str, msg: String| Diagnostic::new(&file, pos, field, msg);
     let place = place_of(config, &f.rel).map_err(|m| vec![d(Pos { line: 1, col: 1 }, "", m)])?;
-    let (yaml, body, body_line) = split_front_matter(&f.text).map_err(|m| vec![d(Pos { line: 1, col: 1 }, "", m)])?;
+    let (yaml, body, body_line) = split_front_matter(&f.text).map_err(|e| vec![d(Pos { line: 1, col: 1 }, "", e.to_string())])?;
     // Positions from the YAML parser are relative to the front matter: shift by the `---` line.
     let mut node = node::parse(yaml).map_err(|e| vec![d(Pos { line: e.pos.line + 1, col: e.pos.col }, "", e.message)])?;
     shift(&mut node, 1);
@@ -299,6 +335,8 @@ impl ParseCache {
     }
 }
 
+/// Validates the sources into the site's model; every problem of every file is
+/// returned together.
 pub fn build_model(config: &Config, sources: &Sources, opts: &ModelOptions) -> Result<Model, Error> {
     build_model_cached(config, sources, opts, &mut ParseCache::default())
 }

@@ -21,33 +21,46 @@ use crate::field_path::{self, Step};
 /// (values that came from a web form rather than a file).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
+    /// Line, 1-based.
     pub line: u32,
+    /// Column, 1-based.
     pub col: u32,
 }
 
 /// One YAML value with its position.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
+    /// Where the value starts.
     pub pos: Pos,
+    /// The value.
     pub value: Value,
 }
 
 /// The YAML data model we accept. Mapping keys are kept in file order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `~` or nothing.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A decimal number.
     Float(f64),
+    /// A string.
     Str(String),
+    /// A list.
     Seq(Vec<Node>),
+    /// A mapping, keys in file order.
     Map(Vec<(Key, Node)>),
 }
 
 /// A mapping key with its own position, so "unknown key" errors point at the key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Key {
+    /// Where the key is.
     pub pos: Pos,
+    /// The key's text.
     pub name: String,
 }
 
@@ -110,6 +123,7 @@ impl Node {
         node.pos
     }
 
+    /// A node without position (values that did not come from a file).
     pub fn new(value: Value) -> Self {
         Node { pos: Pos::default(), value }
     }
@@ -227,7 +241,9 @@ impl<'de> Deserialize<'de> for Node {
 /// A YAML syntax error with its position, and the parser's message.
 #[derive(Debug, Clone)]
 pub struct YamlError {
+    /// Where the error is.
     pub pos: Pos,
+    /// The parser's message.
     pub message: String,
 }
 

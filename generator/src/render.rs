@@ -1,16 +1,19 @@
 //! Rendering: the model becomes a list of outputs (path + bytes) in memory.
 //!
-//! Each entry's *card* (the view templates see in listings) is built once per
-//! build as a Tera value; Tera 2 values are reference-counted, so putting a card
-//! in a listing, a term page and the home page costs a pointer copy, never a
-//! re-serialisation. Outputs are independent `Job`s rendered in parallel; the
+//! Each entry's *card* (the view templates see in listings, built by `cards`) is
+//! made once per build as a Tera value and shared by every page that shows it.
+//! Outputs are independent `Job`s rendered in parallel, one method per kind of
+//! page (`home`, `entry_page`, `listing_page`, …) over one `page` helper; the
 //! incremental path (serve, approvals) renders only the jobs a change affects, and
 //! keeps the templates and cards (`Views`) between rebuilds, refreshing the few cards
-//! an edit touches.
+//! an edit touches. Translated entries are rendered here too
+//! ([`render_translations`]), each language by its own renderer.
 //!
 //! Feeds, the sitemap and robots.txt are written here in Rust rather than by
-//! templates, so they are always well-formed. This stage never touches the
-//! output directory: that is `write`'s job.
+//! templates, so they are always well-formed. URLs, output paths and page slices
+//! follow the rules of `output` and `config` (`Taxonomy::url`, `feed_path`), shared
+//! with the incremental path. This stage never touches the output directory: that
+//! is `write`'s job; it builds no model and calls no pipeline.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -31,8 +34,10 @@ use crate::node::Pos;
 use crate::output::{Body, Output, page_range, paged_url, pages, url_to_path};
 use crate::search;
 
+/// What a render depends on besides the model and the templates.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
+    /// The moment of the build (`today`, `now`, calendars).
     pub now: jiff::Zoned,
     /// Inject the live-reload script (serve mode only).
     pub live_reload: bool,
@@ -41,18 +46,27 @@ pub struct RenderOptions {
 /// One independent piece of output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Job {
+    /// The home page (`index.html`).
     Home,
+    /// The not-found page (`404.html`).
     NotFound,
+    /// An entry's page (index in `Model::entries`).
     Entry(usize),
     /// Collection, page number (1-based).
     Listing(usize, usize),
+    /// A taxonomy's index page.
     TaxonomyIndex(usize),
     /// Taxonomy, term, page number.
     Term(usize, usize, usize),
+    /// A collection's Atom feed.
     Feed(usize),
+    /// A collection's submission form (when the theme has `form.html`).
     Form(usize),
+    /// `sitemap.xml`.
     Sitemap,
+    /// `robots.txt`.
     Robots,
+    /// The static files and the content's assets, copied.
     Assets,
     /// iCalendar files of entries with sessions and of their collections (`ics`).
     Calendars,
@@ -86,8 +100,11 @@ pub fn all_jobs(config: &Config, model: &Model) -> Vec<Job> {
 
 /// Renders jobs of one model.
 pub struct Renderer<'a> {
+    /// The site's config.
     pub config: &'a Config,
+    /// The model rendered.
     pub model: &'a Model,
+    /// Templates, data and theme strings.
     pub sources: &'a Sources,
     views: Views,
     now: jiff::Zoned,
@@ -149,6 +166,7 @@ fn template_error(sources: &Sources, e: &tera::Error) -> Error {
 }
 
 impl<'a> Renderer<'a> {
+    /// A renderer over `model`, building its templates and cards.
     pub fn new(config: &'a Config, model: &'a Model, sources: &'a Sources, opts: &RenderOptions) -> Result<Self, Error> {
         Self::with_cache(config, model, sources, opts, &mut CardCache::default())
     }
@@ -549,6 +567,7 @@ impl Views {
     }
 }
 
+/// Text escaped for XML content and attributes (control characters dropped).
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

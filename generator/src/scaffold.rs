@@ -2,7 +2,8 @@
 //!
 //! Required fields get a placeholder that passes validation (so the site still
 //! builds), optional ones are listed as YAML comments with their help text, and
-//! the entry starts as a draft. The file is created, never overwritten.
+//! the entry starts as a draft. The file is created, never overwritten. It does
+//! not build the site; slugs follow `locale`'s rule.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ fn placeholder(f: &Field, today: &str) -> String {
     }
 }
 
+/// Creates `content/<collection dir>/<slug of title>.md` (numbered when taken)
+/// from the collection's schema and returns its path.
 pub fn new_entry(site: &Path, collection: &str, title: &str) -> Result<PathBuf, Error> {
     let config = Config::load(site)?;
     let Some(c) = config.collection(collection) else {

@@ -9,6 +9,10 @@
 //! *and* every `FieldError`, so a correspondent sees all mistakes at once.
 //! This module does not know about other entries: whether a reference points at
 //! an existing entry is checked by `model`.
+//!
+//! It also holds the walk of an entry's values with their fields
+//! ([`visit_values`], paths in the syntax of `field_path`) and the one rule for
+//! which taxonomy a field feeds ([`Field::feeds_taxonomy`]).
 
 use std::collections::BTreeMap;
 
@@ -24,20 +28,33 @@ use crate::node::{Node, Pos, Value};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawField {
+    /// `type`: the field's kind (`string`, `list`, `reference`…).
     #[serde(rename = "type")]
     pub kind: String,
+    /// `label`: its name in forms (the key's when absent).
     pub label: Option<String>,
+    /// `help`: a hint under the form control.
     pub help: Option<String>,
+    /// `required`.
     #[serde(default)]
     pub required: bool,
+    /// `min`: length, count or value.
     pub min: Option<i64>,
+    /// `max`: length, count or value.
     pub max: Option<i64>,
+    /// `pattern`: a regular expression a `string` must match.
     pub pattern: Option<String>,
+    /// `values`: the choices of an `enum`.
     pub values: Option<Vec<String>>,
+    /// `values_from`: a `data/` list of strings giving the choices.
     pub values_from: Option<String>,
+    /// `item`: the field of a list's items.
     pub item: Option<Box<RawField>>,
+    /// `fields`: the fields of an `object`.
     pub fields: Option<IndexMap<String, RawField>>,
+    /// `collection`: what a `reference` points into.
     pub collection: Option<String>,
+    /// `taxonomy`: the taxonomy the values are terms of.
     pub taxonomy: Option<String>,
 }
 
@@ -48,44 +65,77 @@ pub struct Schema {
     pub fields: Vec<Field>,
 }
 
+/// A compiled field of a schema.
 #[derive(Debug, Clone)]
 pub struct Field {
+    /// Its key in the front matter.
     pub name: String,
+    /// Its name in forms.
     pub label: String,
+    /// A hint under the form control.
     pub help: Option<String>,
+    /// Whether it must have a value.
     pub required: bool,
     /// Length for texts, count for lists, value for integers.
     pub min: Option<i64>,
+    /// Upper bound, like `min`.
     pub max: Option<i64>,
+    /// What its values are.
     pub kind: Kind,
     /// Name of the taxonomy whose terms this field's values are.
     pub taxonomy: Option<String>,
 }
 
+/// What a field's values are, checked by validation.
 #[derive(Debug, Clone)]
 pub enum Kind {
     /// One line of plain text.
-    String { pattern: Option<Regex> },
+    String {
+        /// A regular expression the whole text must match.
+        pattern: Option<Regex>,
+    },
     /// Several lines of plain text.
     Text,
     /// Markdown, rendered (and, for submissions, sanitised) before display.
     Markdown,
+    /// `YYYY-MM-DD`.
     Date,
+    /// `YYYY-MM-DDTHH:MM`.
     Datetime,
+    /// An http(s) address.
     Url,
+    /// An e-mail address.
     Email,
+    /// A whole number.
     Integer,
+    /// `true` or `false`.
     Boolean,
-    Enum { values: Vec<String> },
-    Object { fields: Vec<Field> },
-    List { item: Box<Field> },
+    /// One of a list of texts.
+    Enum {
+        /// The choices.
+        values: Vec<String>,
+    },
+    /// A mapping of named fields.
+    Object {
+        /// Its fields.
+        fields: Vec<Field>,
+    },
+    /// A list of values of one field.
+    List {
+        /// The field of each item.
+        item: Box<Field>,
+    },
     /// The slug of an entry of another collection.
-    Reference { collection: String },
+    Reference {
+        /// The collection the slug is looked up in.
+        collection: String,
+    },
     /// `{src, alt}`: a file beside the entry (or an absolute path) and its text alternative.
     Image,
 }
 
 impl Kind {
+    /// The kind's name as written in `vitrine.yaml`.
     pub fn name(&self) -> &'static str {
         match self {
             Kind::String { .. } => "string",
@@ -111,8 +161,10 @@ impl Kind {
 pub struct FieldError {
     /// `title`, `partners[1].country`, `cover.alt`…
     pub field: String,
+    /// Where the value is in its file (`0:0` for forms).
     #[serde(skip)]
     pub pos: Pos,
+    /// What is wrong, in French.
     pub message: String,
 }
 
@@ -287,6 +339,7 @@ fn visit_value<'a>(field: &'a Field, path: String, v: &'a Json, f: &mut dyn FnMu
 pub const FILE_ONLY_KEYS: &[&str] = &["date", "draft"];
 
 impl Schema {
+    /// The field named `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
@@ -594,6 +647,7 @@ fn image_fields() -> Vec<Field> {
     ]
 }
 
+/// A `YYYY-MM-DD` date (exactly ten characters).
 pub fn parse_date(s: &str) -> Option<jiff::civil::Date> {
     if s.len() != 10 {
         return None;
@@ -601,6 +655,8 @@ pub fn parse_date(s: &str) -> Option<jiff::civil::Date> {
     s.parse::<jiff::civil::Date>().ok()
 }
 
+/// A `YYYY-MM-DDTHH:MM` date and time (seconds and a space for `T`
+/// accepted).
 pub fn parse_datetime(s: &str) -> Option<jiff::civil::DateTime> {
     let s = s.replacen(' ', "T", 1);
     if s.len() < 16 || s.len() > 19 {
@@ -609,6 +665,7 @@ pub fn parse_datetime(s: &str) -> Option<jiff::civil::DateTime> {
     s.parse::<jiff::civil::DateTime>().ok()
 }
 
+/// Whether `s` is an http(s) URL with a host and nothing unsafe in it.
 pub fn is_http_url(s: &str) -> bool {
     let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     match rest {
@@ -622,6 +679,7 @@ pub fn is_http_url(s: &str) -> bool {
     }
 }
 
+/// Whether `s` looks like an e-mail address (`local@domain.tld`).
 pub fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else { return false };
     !local.is_empty()
@@ -634,6 +692,8 @@ pub fn is_email(s: &str) -> bool {
         && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
 }
 
+/// Whether `s` is a slug: lowercase ASCII letters, digits and hyphens, at most 120
+/// characters, not starting with a hyphen.
 pub fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 120

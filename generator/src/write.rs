@@ -18,10 +18,14 @@ use rayon::prelude::*;
 use crate::error::Error;
 use crate::output::{Body, Output};
 
+/// What a write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteStats {
+    /// Files written (new or changed).
     pub written: usize,
+    /// Files left as they were (same bytes).
     pub unchanged: usize,
+    /// Files removed.
     pub removed: usize,
 }
 
