@@ -154,7 +154,7 @@ fn outside_host(url: &str) -> Option<String> {
 
 /// Whether a picture address loads from another site than the allowed ones.
 pub fn is_outside_image(url: &str, image_hosts: &[String]) -> bool {
-    outside_host(url).is_some_and(|h| !image_hosts.iter().any(|a| *a == h))
+    outside_host(url).is_some_and(|h| !image_hosts.contains(&h))
 }
 
 fn token(s: &str) -> bool {
