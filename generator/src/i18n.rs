@@ -101,10 +101,10 @@ pub struct Built {
     pub entries: Vec<usize>,
 }
 
+/// The theme's strings in `lang` (`themes/<theme>/i18n/<lang>.yaml`), if readable.
 fn strings_for(site: &Path, theme: &str, lang: &str) -> Option<Json> {
     let path = site.join("themes").join(theme).join("i18n").join(format!("{lang}.yaml"));
-    let text = std::fs::read_to_string(path).ok()?;
-    crate::node::parse(&text).ok().map(|n| crate::node::to_json(&n))
+    crate::data::read_yaml(site, &path).ok()
 }
 
 /// Builds the model of each language and links every version to the others

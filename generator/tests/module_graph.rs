@@ -174,7 +174,7 @@ fn modules_import_downwards_only() {
     for l in 0..=depth {
         for (m, _) in layer.iter().filter(|(_, x)| **x == l) {
             let deps: Vec<&str> = g[*m].iter().map(String::as_str).collect();
-            println!("{l}  {m:<12} → {}", if deps.is_empty() { "(nothing)".to_string() } else { deps.join(", ") });
+            println!("{l:>2}  {m:<12} → {}", if deps.is_empty() { "(nothing)".to_string() } else { deps.join(", ") });
         }
     }
     println!("no cycle: {} modules in {} layers", g.len(), depth + 1);
