@@ -63,44 +63,11 @@ pub struct Published {
     pub url: String,
 }
 
-/// ASCII slug of a title: lowercase letters, digits, single dashes; at most 60 characters.
+/// Slug of a new bundle: the generator's slug rule ([`vitrine_generator::locale::slug`]:
+/// ASCII lowercase letters, digits, single dashes), at most 60 characters, or
+/// `proposition` when nothing is left. No path can be smuggled through it.
 pub fn slugify(title: &str) -> String {
-    let mut out = String::new();
-    for c in title.chars().flat_map(fold) {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let mut s: String = out.trim_matches('-').chars().take(60).collect();
-    while s.ends_with('-') {
-        s.pop();
-    }
-    if s.is_empty() { "proposition".into() } else { s }
-}
-
-fn fold(c: char) -> Vec<char> {
-    let s: &str = match c {
-        'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ä' | 'Ã' | 'Å' => "a",
-        'ç' | 'Ç' | 'ć' | 'č' | 'Č' => "c",
-        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ę' | 'ě' => "e",
-        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
-        'ñ' | 'Ñ' | 'ń' | 'ň' => "n",
-        'ò' | 'ó' | 'ô' | 'ö' | 'õ' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Ö' | 'Õ' | 'Ø' => "o",
-        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'ů' => "u",
-        'ý' | 'ÿ' | 'Ý' => "y",
-        'š' | 'Š' | 'ś' | 'ș' => "s",
-        'ž' | 'Ž' | 'ź' | 'ż' => "z",
-        'ł' | 'Ł' => "l",
-        'ř' => "r",
-        'ț' | 'ť' => "t",
-        'œ' | 'Œ' => "oe",
-        'æ' | 'Æ' => "ae",
-        'ß' => "ss",
-        _ => return vec![c],
-    };
-    s.chars().collect()
+    vitrine_generator::locale::slug(title, 60).unwrap_or_else(|| "proposition".into())
 }
 
 /// File name of a stored picture: `cover.jpg`, `gallery-2.png`.
