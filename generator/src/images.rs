@@ -67,7 +67,7 @@ use crate::error::{self, Diagnostic, Error};
 use crate::load::{Asset, Sources};
 use crate::model::Model;
 use crate::node::Pos;
-use crate::schema::{Field, Kind};
+use crate::schema::Kind;
 
 /// Target widths in pixels.
 pub const WIDTHS: [u32; 3] = [480, 960, 1440];
@@ -123,29 +123,6 @@ struct Found {
     entry: usize,
     path: String,
     url: String,
-}
-
-fn collect(field: &Field, path: String, v: &Json, entry: usize, out: &mut Vec<Found>) {
-    match (&field.kind, v) {
-        (Kind::Image, Json::Object(m)) => {
-            if let Some(src) = m.get("src").and_then(Json::as_str) {
-                out.push(Found { entry, path, url: src.to_string() });
-            }
-        }
-        (Kind::List { item }, Json::Array(items)) => {
-            for (i, x) in items.iter().enumerate() {
-                collect(item, format!("{path}[{i}]"), x, entry, out);
-            }
-        }
-        (Kind::Object { fields }, Json::Object(m)) => {
-            for sub in fields {
-                if let Some(x) = m.get(&sub.name) {
-                    collect(sub, format!("{path}.{}", sub.name), x, entry, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -488,11 +465,12 @@ pub fn process(config: &Config, sources: &Sources, model: &mut Model, site: &Pat
     let mut found = Vec::new();
     for (i, e) in model.entries.iter().enumerate() {
         let c = &config.collections[e.collection];
-        for f in &c.schema.fields {
-            if let Some(v) = e.fields.get(&f.name) {
-                collect(f, f.name.clone(), v, i, &mut found);
+        // Every image value, at any depth (lists, objects), with its path.
+        crate::schema::visit_values(&c.schema.fields, &e.fields, &mut |field, path, v| {
+            if let (Kind::Image, Some(src)) = (&field.kind, v.get("src").and_then(Json::as_str)) {
+                found.push(Found { entry: i, path, url: src.to_string() });
             }
-        }
+        });
     }
     // Only images published with the site (bundle files): others are left as they are.
     let by_rel: HashMap<&str, &Asset> = model.assets.iter().map(|a| (a.rel.as_str(), a)).collect();
@@ -553,7 +531,7 @@ pub fn process(config: &Config, sources: &Sources, model: &mut Model, site: &Pat
         extra.insert("height".into(), Json::from(mid.height));
         extra.insert("srcset".into(), Json::String(srcset(&p.fallback)));
         extra.insert("srcset_webp".into(), Json::String(srcset(&p.webp)));
-        if let Some(Json::Object(m)) = value_at(&mut model.entries[f.entry].fields, &f.path) {
+        if let Some(Json::Object(m)) = crate::field_path::get_mut(&mut model.entries[f.entry].fields, &f.path) {
             m.extend(extra);
         }
     }
@@ -584,31 +562,6 @@ fn variant_rel(dir: &str, stem: &str, v: &Variant) -> String {
 }
 
 /// The value at a dotted path (`cover`, `gallery[2].image`).
-fn value_at<'a>(fields: &'a mut Map<String, Json>, path: &str) -> Option<&'a mut Json> {
-    let mut segs = path.split('.');
-    let first = segs.next()?;
-    let (name, idx) = split_index(first);
-    let mut cur = fields.get_mut(name)?;
-    for i in idx {
-        cur = cur.get_mut(i)?;
-    }
-    for seg in segs {
-        let (name, idx) = split_index(seg);
-        cur = cur.get_mut(name)?;
-        for i in idx {
-            cur = cur.get_mut(i)?;
-        }
-    }
-    Some(cur)
-}
-
-fn split_index(seg: &str) -> (&str, Vec<usize>) {
-    match seg.find('[') {
-        Some(i) => (&seg[..i], seg[i..].split('[').filter_map(|x| x.strip_suffix(']')?.parse().ok()).collect()),
-        None => (seg, Vec::new()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
