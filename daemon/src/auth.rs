@@ -109,6 +109,15 @@ pub enum UserError {
     #[error("{0}")]
     Db(#[from] DbError),
     /// The password read from standard input or `VITRINE_PASSWORD` is empty.
+    /// The data folder could not be created, or standard input could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The folder concerned (`<stdin>` for standard input).
+        path: std::path::PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// `vitrine user add|passwd` read an empty password.
     #[error("mot de passe vide (il est lu sur l'entrée standard, ou dans VITRINE_PASSWORD)")]
     EmptyPassword,
     /// Argon2 failed to hash the password.
@@ -574,14 +583,14 @@ impl Drop for Attempt<'_> {
 // ---- command line: `vitrine user add|passwd|remove` ----
 
 /// Opens the site's queue database for a command-line operation.
-pub fn open_site_db(site_dir: &Path) -> Result<Db, crate::DaemonError> {
-    let data = site_dir.join(crate::DATA_DIR);
-    std::fs::create_dir_all(&data).map_err(|e| crate::DaemonError::Io { path: data.clone(), source: e })?;
-    Ok(Db::open(&data.join(crate::DB_FILE))?)
+pub fn open_site_db(site_dir: &Path) -> Result<Db, UserError> {
+    let data = site_dir.join(crate::db::DATA_DIR);
+    std::fs::create_dir_all(&data).map_err(|e| UserError::Io { path: data.clone(), source: e })?;
+    Ok(Db::open(&data.join(crate::db::DB_FILE))?)
 }
 
 /// `vitrine user add NAME [--role admin|moderator]`.
-pub fn cli_add(site_dir: &Path, username: &str, role: Role, password: &str) -> Result<(), crate::DaemonError> {
+pub fn cli_add(site_dir: &Path, username: &str, role: Role, password: &str) -> Result<(), UserError> {
     check_password_strength(password)?;
     let phc = security::hash_password(password).map_err(UserError::Hash)?;
     let db = open_site_db(site_dir)?;
@@ -595,7 +604,7 @@ pub fn cli_add(site_dir: &Path, username: &str, role: Role, password: &str) -> R
 }
 
 /// `vitrine user passwd NAME`: sets a new password and ends the user's sessions.
-pub fn cli_passwd(site_dir: &Path, username: &str, password: &str) -> Result<(), crate::DaemonError> {
+pub fn cli_passwd(site_dir: &Path, username: &str, password: &str) -> Result<(), UserError> {
     check_password_strength(password)?;
     let phc = security::hash_password(password).map_err(UserError::Hash)?;
     let db = open_site_db(site_dir)?;
@@ -614,7 +623,7 @@ pub fn cli_passwd(site_dir: &Path, username: &str, password: &str) -> Result<(),
 }
 
 /// `vitrine user remove NAME`.
-pub fn cli_remove(site_dir: &Path, username: &str) -> Result<(), crate::DaemonError> {
+pub fn cli_remove(site_dir: &Path, username: &str) -> Result<(), UserError> {
     let db = open_site_db(site_dir)?;
     let u = username.to_string();
     let r = db.write_blocking(move |c| {
@@ -630,7 +639,7 @@ pub fn cli_remove(site_dir: &Path, username: &str) -> Result<(), crate::DaemonEr
 }
 
 /// Reads a password for the command line: `VITRINE_PASSWORD` if set, else one line of standard input.
-pub fn read_password() -> Result<String, crate::DaemonError> {
+pub fn read_password() -> Result<String, UserError> {
     use std::io::IsTerminal;
     if let Ok(p) = std::env::var("VITRINE_PASSWORD") {
         return Ok(p);
@@ -641,10 +650,10 @@ pub fn read_password() -> Result<String, crate::DaemonError> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
-        .map_err(|e| crate::DaemonError::Io { path: "<stdin>".into(), source: e })?;
+        .map_err(|e| UserError::Io { path: "<stdin>".into(), source: e })?;
     let p = line.trim_end_matches(['\r', '\n']).to_string();
     if p.is_empty() {
-        return Err(UserError::EmptyPassword.into());
+        return Err(UserError::EmptyPassword);
     }
     Ok(p)
 }

@@ -10,6 +10,12 @@
 //! Reads use a small pool of read-only connections (WAL lets them run beside
 //! the writer). This module knows SQL, not HTTP or forms.
 
+
+/// Folder of the daemon's private data inside the site (git-ignored).
+pub const DATA_DIR: &str = ".vitrine";
+/// The queue database inside [`DATA_DIR`].
+pub const DB_FILE: &str = "queue.sqlite3";
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 

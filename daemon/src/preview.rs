@@ -39,7 +39,7 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
     let sources = &mut loaded.sources;
     sources.pages.retain(|p| p.rel != rel);
     sources.pages.push(SourceFile { rel: rel.clone(), text: crate::publish::render_entry(&collection, &sub.payload, &date) });
-    let scratch = site_dir.join(crate::DATA_DIR).join(format!("preview-{}", crate::security::random_token(6)));
+    let scratch = site_dir.join(crate::db::DATA_DIR).join(format!("preview-{}", crate::security::random_token(6)));
     let result = (|| {
         if !images.is_empty() {
             std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;

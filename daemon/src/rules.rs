@@ -7,7 +7,6 @@
 use serde_json::{Map, Value as Json};
 use vitrine_generator::schema::{FieldError, Kind, Schema};
 
-use crate::submission::fe;
 
 /// Label requests: a label is given to a project, except the "eTwinning School"
 /// label, given to a school. Applies to any schema with a `kind` choice, a
@@ -23,14 +22,18 @@ pub fn label_rule(schema: &Schema, fields: &Map<String, Json>, errs: &mut Vec<Fi
     let school_label = kind.to_lowercase().contains("école") || kind.to_lowercase().contains("ecole");
     if school_label {
         if !fields.contains_key("school") && !errs.iter().any(|e| e.field == "school") {
-            errs.push(fe("school", "indiquez l'établissement pour le label École eTwinning"));
+            errs.push(field_error("school", "indiquez l'établissement pour le label École eTwinning"));
         }
     } else if !fields.contains_key("project") && !errs.iter().any(|e| e.field == "project") {
-        errs.push(fe("project", "choisissez le projet pour lequel le label est demandé"));
+        errs.push(field_error("project", "choisissez le projet pour lequel le label est demandé"));
     }
 }
 
 /// Collection name whose entries are label requests (they have a due date).
 pub fn is_label_collection(name: &str) -> bool {
     name == "labels"
+}
+
+fn field_error(field: &str, message: &str) -> FieldError {
+    FieldError { field: field.into(), pos: Default::default(), message: message.into() }
 }

@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tower::ServiceExt;
 
 use crate::state::{AppState, Rebuilder, Settings};
-use crate::{DaemonError, auth, web};
+use crate::error::DaemonError;
+use crate::{auth, web};
 
 /// Options of `vitrine daemon`.
 #[derive(Debug, Clone)]

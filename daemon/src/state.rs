@@ -20,7 +20,8 @@ use crate::images::ImageLimits;
 use crate::ratelimit::RateLimiter;
 use crate::security::HashLimiter;
 use crate::smtp::Mailer;
-use crate::{DATA_DIR, DB_FILE, DaemonError};
+use crate::db::{DATA_DIR, DB_FILE};
+use crate::error::DaemonError;
 
 /// The site as publishing needs it: checked in memory before anything is
 /// written, rebuilt after. [`crate::server::incremental_rebuilder`] keeps the

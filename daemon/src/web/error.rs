@@ -70,6 +70,12 @@ impl From<crate::workflow::WorkflowError> for AppError {
     }
 }
 
+impl From<tera::Error> for AppError {
+    fn from(e: tera::Error) -> Self {
+        AppError::Internal(Box::new(e))
+    }
+}
+
 impl From<tokio::task::JoinError> for AppError {
     fn from(e: tokio::task::JoinError) -> Self {
         AppError::Internal(Box::new(e))

@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value as Json;
 
 use crate::state::AppState;
-use super::*;
 
-/// Renders one of the daemon's templates with the common variables.
-pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<String, AppError> {
+/// Renders one of the daemon's templates with the common variables. A template
+/// error becomes an internal error (`From<tera::Error> for AppError`).
+pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<String, tera::Error> {
     if !ctx.contains_key("site_title") {
         ctx.insert("site_title", &state.config().title);
     }
@@ -21,7 +21,7 @@ pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<St
             ctx.insert(k, &Json::Null);
         }
     }
-    state.tera.render(name, &ctx).map_err(|e| AppError::Internal(Box::new(e)))
+    state.tera.render(name, &ctx)
 }
 
 /// Headers of every response: the pages' Content-Security-Policy

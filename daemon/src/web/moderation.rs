@@ -29,8 +29,7 @@ use crate::queue::{self, Status};
 use crate::state::AppState;
 
 
-/// Name of the session cookie (`HttpOnly`, `SameSite=Strict`).
-pub const COOKIE: &str = "vt_session";
+pub use super::session::COOKIE;
 
 pub use super::session::{MaybeMod, Mod, login_url, safe_next, session_token};
 use super::session::*;
@@ -249,10 +248,6 @@ pub(crate) fn keep_current_references(c: &vitrine_generator::config::Collection,
 
 pub(crate) async fn item_page(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>) -> Result<Response, AppError> {
     item_view(&state, &m, id, None, StatusCode::OK).await
-}
-
-pub(crate) fn actor(m: &Mod) -> String {
-    m.session.user.username.clone()
 }
 
 pub(crate) async fn edit(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>, body: Bytes) -> Result<Response, AppError> {

@@ -106,7 +106,7 @@ pub(crate) fn render_form(state: &AppState, collection: &Collection, view: FormV
     ctx.insert("submitter_html", &forms::render_submitter_fields(&view.values, &view.errors));
     ctx.insert("errors", &error_summary(&collection.schema, &view.errors));
     ctx.insert("notice", &view.notice);
-    render(state, "form.html", ctx)
+    Ok(render(state, "form.html", ctx)?)
 }
 
 pub(crate) async fn form_page(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Result<Html<String>, AppError> {

@@ -128,7 +128,7 @@ fn render_status(
         _ => Json::Null,
     };
     ctx.insert("revision", &revision);
-    render(state, "status.html", ctx)
+    Ok(render(state, "status.html", ctx)?)
 }
 
 pub(super) async fn status_page(

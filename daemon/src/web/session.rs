@@ -13,7 +13,8 @@ use crate::auth::{self, Session};
 use crate::db::DbError;
 use crate::security;
 use crate::state::AppState;
-use super::moderation::*;
+/// Name of the session cookie (`HttpOnly`, `SameSite=Strict`).
+pub const COOKIE: &str = "vt_session";
 
 /// The session token of the request's cookie, when well formed.
 pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
@@ -349,4 +350,9 @@ pub(crate) async fn setup_post(State(state): State<AppState>, UrlPath(token): Ur
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Who did it, for the journal: the moderator's account name.
+pub(crate) fn actor(m: &Mod) -> String {
+    m.session.user.username.clone()
 }

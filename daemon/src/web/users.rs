@@ -10,7 +10,6 @@ use super::{AppError, render};
 use crate::auth::{self, Role};
 use crate::db::DbError;
 use crate::state::AppState;
-use super::moderation::*;
 
 use super::session::*;
 
