@@ -232,6 +232,9 @@ pub fn render_with(md: &str, resolve: &dyn Fn(&str) -> Option<String>, settings:
                 };
                 events.push(Event::Start(Tag::Image { link_type, dest_url: dest, title, id }));
             }
+            // Footnote labels become ids and `#` links: plain tokens only.
+            Event::FootnoteReference(label) => events.push(Event::FootnoteReference(footnote_id(label))),
+            Event::Start(Tag::FootnoteDefinition(label)) => events.push(Event::Start(Tag::FootnoteDefinition(footnote_id(label)))),
             Event::Start(Tag::Heading { level, id, classes, attrs: _ }) => {
                 // Only an id and class names survive, and only plain tokens.
                 let id = id.filter(|i| token(i));
@@ -283,6 +286,17 @@ pub fn render_with(md: &str, resolve: &dyn Fn(&str) -> Option<String>, settings:
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     out.html = sanitize(&html);
     out
+}
+
+/// A footnote label as an id: kept when it is a plain token, else `fn-` and its
+/// bytes in hexadecimal (distinct labels stay distinct, references still match).
+fn footnote_id(label: CowStr<'_>) -> CowStr<'_> {
+    if token(&label) {
+        label
+    } else {
+        let hex: String = label.bytes().map(|b| format!("{b:02x}")).collect();
+        CowStr::from(format!("fn-{hex}"))
+    }
 }
 
 fn clip(s: &str) -> String {
@@ -553,6 +567,21 @@ mod tests {
             assert!(check_safe_html(bad).is_err(), "{bad}");
         }
         assert!(check_safe_html("<p>a &lt;script&gt; b</p><a href=\"/x?a=1&amp;b=2\" class=\"c\">y</a>").is_ok());
+    }
+
+    /// Found by the `markdown` fuzz target (fuzz/regressions/markdown/): footnote
+    /// labels that are not tokens, or hold a control character, gave a `#`
+    /// link the allowlist let through and an id it dropped.
+    #[test]
+    fn footnote_labels_are_tokens_and_links_still_match() {
+        for md in ["a[^été] b[^a.b] c[^ok]\n\n[^été]: un\n\n[^a.b]: deux\n\n[^ok]: trois\n", "a[^\u{1}]\n\n[^\u{1}]: b\n"] {
+            let html = render(md, &|_| None).html;
+            check_safe_html(&html).unwrap_or_else(|e| panic!("{e}: {html}"));
+            // Every footnote link points at an id that exists.
+            for href in html.split("href=\"#").skip(1).map(|r| &r[..r.find('"').unwrap()]) {
+                assert!(html.contains(&format!("id=\"{href}\"")), "#{href} has no target in {html}");
+            }
+        }
     }
 
     #[test]
