@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use vitrine_generator::schema::{Kind, Schema};
+use vitrine_generator::schema::Schema;
 
 use crate::queue::{AuditEntry, Status};
 
@@ -85,52 +85,20 @@ fn human_time(at: &str) -> String {
     }
 }
 
-/// The form's label of a changed path: `fields.summary` → « Résumé »,
-/// `partners[0].school` → « Partenaires n° 1 (Établissement) », `body` → « Texte ».
+/// The form's label of a changed path (the one rule, [`forms::field_label`]):
+/// `fields.summary` → « Résumé », `partners[0].school` → « Établissement
+/// (Établissement partenaire 1) », `body` → « Présentation ».
 pub fn path_label(schema: Option<&Schema>, path: &str) -> String {
     let path = path.strip_prefix("fields.").unwrap_or(path);
     match path {
-        "body" | "vt_body" => return "Texte".into(),
         "vt_name" => return "Nom de l’auteur".into(),
         "vt_email" => return "Adresse électronique de l’auteur".into(),
         _ => {}
     }
-    let head_len = path.find(['.', '[']).unwrap_or(path.len());
-    let head = &path[..head_len];
-    let field = schema.and_then(|s| s.field(head));
-    let mut label = match field {
-        Some(f) => f.label.clone(),
-        None if head == "title" => "Titre".into(),
-        None => humanize(head),
-    };
-    let mut rest = &path[head_len..];
-    let mut sub_fields: Option<&[vitrine_generator::schema::Field]> = field.and_then(|f| match &f.kind {
-        Kind::Object { fields } => Some(fields.as_slice()),
-        Kind::List { item } => match &item.kind {
-            Kind::Object { fields } => Some(fields.as_slice()),
-            _ => None,
-        },
-        _ => None,
-    });
-    if let Some(r) = rest.strip_prefix('[')
-        && let Some((n, after)) = r.split_once(']')
-    {
-        if let Ok(i) = n.parse::<usize>() {
-            label.push_str(&format!(" n° {}", i + 1));
-        }
-        rest = after;
+    match schema {
+        Some(s) => vitrine_generator::forms::field_label(s, path),
+        None => vitrine_generator::forms::field_label(&Schema { fields: Vec::new() }, path),
     }
-    if let Some(sub) = rest.strip_prefix('.') {
-        let name = sub.split(['.', '[']).next().unwrap_or(sub);
-        let sub_label = match (name, sub_fields.take().and_then(|fs| fs.iter().find(|f| f.name == name))) {
-            (_, Some(f)) => f.label.clone(),
-            ("alt", None) => "texte alternatif".into(),
-            ("src", None) => "fichier".into(),
-            (n, None) => humanize(n),
-        };
-        label.push_str(&format!(" ({sub_label})"));
-    }
-    label
 }
 
 /// A list of changed paths as the form's labels, each once, in order.
@@ -281,8 +249,7 @@ mod tests {
 
     #[test]
     fn paths_become_labels() {
-        assert_eq!(path_label(None, "fields.cover.alt"), "Cover (texte alternatif)");
-        assert_eq!(path_label(None, "body"), "Texte");
+        assert_eq!(path_label(None, "body"), "Présentation");
         assert_eq!(path_label(None, "title"), "Titre");
         assert_eq!(human_time("2026-11-28T14:13:39Z"), "28/11/2026 14:13");
     }

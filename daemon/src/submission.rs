@@ -213,7 +213,7 @@ pub fn list_entries(config: &Config, target: &str) -> Vec<(String, String)> {
             out.push((slug, title));
         }
     }
-    out.sort_by_key(|a| a.1.to_lowercase());
+    vitrine_generator::locale::sort_by_collation(&config.language, &mut out, |(_, t)| t.as_str());
     out
 }
 
@@ -242,8 +242,15 @@ pub fn check_draft(
     draft: &Draft,
     check_submitter: bool,
 ) -> Result<Checked, Vec<FieldError>> {
-    let (fields, schema_errors) =
-        collection.schema.validate_node(&vitrine_generator::node::Node::from_json(&draft.fields), &[]);
+    // The public sends what the public form asks: not the moderator's fields.
+    let public_schema;
+    let schema = if check_submitter {
+        public_schema = collection.schema.for_submitters();
+        &public_schema
+    } else {
+        &collection.schema
+    };
+    let (fields, schema_errors) = schema.validate_node(&vitrine_generator::node::Node::from_json(&draft.fields), &[]);
     let mut errors = {
         {
             let mut errs = schema_errors;
@@ -319,7 +326,11 @@ fn finish(config: &Config, collection: &Collection, draft: &Draft, check_submitt
     if !extra.is_empty() {
         return Err(extra);
     }
-    let file_errors = file_check(config, collection, draft, &fields);
+    let mut file_errors = file_check(config, collection, draft, &fields);
+    if check_submitter {
+        // What only a moderator fills in is missing until then.
+        file_errors.retain(|e| !collection.schema.field(e.field.split(['.', '[']).next().unwrap_or("")).is_some_and(|f| f.moderator_only));
+    }
     if file_errors.is_empty() { Ok(Checked { fields }) } else { Err(file_errors) }
 }
 
@@ -371,17 +382,10 @@ fn check_extras(draft: &Draft, check_submitter: bool, config: &Config) -> Vec<Fi
     errors
 }
 
-/// Human label of a field path, for error summaries.
+/// Human label of a field path, for error summaries: the form's own labels
+/// ([`forms::field_label`]).
 pub fn label_for(schema: &Schema, path: &str) -> String {
-    match path {
-        "vt_name" => return "Votre nom".into(),
-        "vt_email" => return "Votre adresse électronique".into(),
-        "vt_body" => return "Texte".into(),
-        _ => {}
-    }
-    let head = path.split(['.', '[']).next().unwrap_or(path);
-    let base = schema.field(head).map(|f| f.label.clone()).unwrap_or_else(|| head.to_string());
-    if head.len() < path.len() { format!("{base} ({})", &path[head.len()..].trim_start_matches('.')) } else { base }
+    forms::field_label(schema, path)
 }
 
 /// The error summary at the top of a form shown again: for each error, the

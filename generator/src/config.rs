@@ -374,6 +374,9 @@ impl Config {
                 }
                 fields.push(schema::compile_field(fname, f, &format!("{at}.fields.{fname}"), data, problems));
             }
+            for (fname, msg) in (schema::Schema { fields: fields.clone() }).derive_problems() {
+                problems.push((format!("{at}.fields.{fname}.derive.from"), msg));
+            }
             let template = c.template.unwrap_or_else(|| "page.html".into());
             collections.push(Collection {
                 name,

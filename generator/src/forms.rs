@@ -31,8 +31,13 @@ pub struct FormOptions {
     /// For reference fields: collection name → [(slug, title)] of existing entries.
     /// Without a list the reference is a text input for the slug.
     pub references: BTreeMap<String, Vec<(String, String)>>,
-    /// Empty rows offered for lists of texts and lists of objects (capped by `max`).
-    pub blank_rows: usize,
+    /// The site's language: `sorted` choices follow its collation.
+    pub lang: String,
+    /// A moderator's form: `moderator_only` fields are shown.
+    pub moderation: bool,
+    /// The list (field path) whose "add one" button was pressed: it gets one
+    /// more empty row than the one every list of texts or objects offers.
+    pub more: Option<String>,
     /// Set while rendering the rows of a list: a row may be left empty, so its
     /// controls never carry the HTML `required` attribute (the server still
     /// checks a row that is filled in).
@@ -72,14 +77,17 @@ pub fn control_id(path: &str) -> String {
 /// (as returned by `form_to_json` or a stored submission) and with `errors`
 /// shown next to their fields.
 pub fn render_form_fields(schema: &Schema, values: &Json, errors: &[FieldError]) -> String {
-    render_form_fields_with(schema, values, errors, &FormOptions { blank_rows: 3, ..FormOptions::default() })
+    render_form_fields_with(schema, values, errors, &FormOptions::default())
 }
 
 /// [`render_form_fields`] with reference lists and row counts.
 pub fn render_form_fields_with(schema: &Schema, values: &Json, errors: &[FieldError], opts: &FormOptions) -> String {
     let mut out = String::from(FIELDS_START);
     for f in &schema.fields {
-        render_field(&mut out, f, &f.name, values.get(&f.name), errors, opts);
+        match &f.derive {
+            Some(d) => render_derived(&mut out, schema, f, d, errors),
+            None => render_field(&mut out, f, &f.name, values.get(&f.name), errors, opts),
+        }
     }
     out.push_str(FIELDS_END);
     out
@@ -108,13 +116,23 @@ fn required_mark(f: &Field) -> &'static str {
     if f.required { " <span class=\"required\">(obligatoire)</span>" } else { "" }
 }
 
-fn limits_hint(f: &Field) -> Option<String> {
-    match (&f.kind, f.min, f.max) {
+/// The limits of a field, announced next to it before anyone fails them.
+pub fn limits_hint(f: &Field) -> Option<String> {
+    let unit = match &f.kind {
+        Kind::List { item } if matches!(item.kind, Kind::Enum { .. }) => "choix",
+        Kind::List { .. } => "éléments",
+        Kind::String { .. } | Kind::Text | Kind::Markdown => "caractères",
+        _ => "",
+    };
+    match (&f.kind, f.min.filter(|m| *m > 1 || !matches!(f.kind, Kind::String { .. } | Kind::Text | Kind::Markdown)), f.max) {
         (Kind::Integer, Some(a), Some(b)) => Some(format!("Entre {a} et {b}.")),
-        (Kind::List { .. }, Some(a), Some(b)) => Some(format!("De {a} à {b} choix.")),
-        (Kind::List { .. }, None, Some(b)) => Some(format!("{b} au plus.")),
-        (Kind::List { .. }, Some(a), None) => Some(format!("{a} au moins.")),
-        (Kind::String { .. } | Kind::Text | Kind::Markdown, _, Some(b)) => Some(format!("{b} caractères au plus.")),
+        (Kind::Integer, Some(a), None) => Some(format!("Au moins {a}.")),
+        (Kind::Integer, None, Some(b)) => Some(format!("Au plus {b}.")),
+        (Kind::Integer, None, None) => None,
+        (_, Some(a), Some(b)) if unit.is_empty() => Some(format!("De {a} à {b}.")),
+        (_, Some(a), Some(b)) => Some(format!("De {a} à {b} {unit}.")),
+        (_, None, Some(b)) if !unit.is_empty() => Some(format!("{b} {unit} au plus.")),
+        (_, Some(a), None) if !unit.is_empty() => Some(format!("{a} {unit} au moins.")),
         _ => None,
     }
 }
@@ -175,6 +193,12 @@ fn render_field(out: &mut String, f: &Field, path: &str, value: Option<&Json>, e
     let id = control_id(path);
     let errs = errors_for(errors, path);
     let invalid = !errs.is_empty();
+    if f.moderator_only && !opts.moderation {
+        return;
+    }
+    if f.derive.is_some() {
+        return; // rendered by `render_form_fields_with`, which knows the source list
+    }
     let req = if f.required && !opts.in_list { " required" } else { "" };
     match &f.kind {
         Kind::Object { fields } => {
@@ -266,7 +290,7 @@ fn render_scalar_control(
         Kind::Enum { values } => {
             let _ = write!(out, "<select id=\"{id}\" name=\"{name}\"{req}{aria}><option value=\"\">— choisir —</option>");
             let cur = text_of(value);
-            for opt in values {
+            for opt in shown_choices(f, values, opts) {
                 let sel = if *opt == cur { " selected" } else { "" };
                 let _ = write!(out, "<option value=\"{0}\"{sel}>{0}</option>", esc(opt));
             }
@@ -321,7 +345,8 @@ fn render_list(out: &mut String, f: &Field, item: &Field, path: &str, value: Opt
         Kind::Enum { values } => {
             // A list of choices: one checkbox per value.
             out.push_str("<div class=\"choices\">");
-            for (i, v) in values.iter().enumerate() {
+            let shown = if f.sorted { sorted_choices(values, opts) } else { shown_choices(item, values, opts) };
+            for (i, v) in shown.into_iter().enumerate() {
                 let cid = format!("{id}-{i}");
                 let checked = items.iter().any(|x| x.as_str() == Some(v));
                 let _ = write!(
@@ -337,17 +362,131 @@ fn render_list(out: &mut String, f: &Field, item: &Field, path: &str, value: Opt
             out.push_str("</div>");
         }
         _ => {
+            // The rows filled in, one empty row, and one more when this list's
+            // "add one" button was pressed; never more than `max`.
             let max = f.max.map(|m| m.max(0) as usize).unwrap_or(usize::MAX);
-            let rows = (items.len() + opts.blank_rows.max(1)).min(max.max(items.len())).max(1);
+            let wanted = items.len() + 1 + usize::from(opts.more.as_deref() == Some(path));
+            let rows = wanted.min(max.max(items.len())).max(1);
             let row_opts = FormOptions { in_list: true, ..opts.clone() };
+            let noun = item_label(f, item);
+            out.push_str("<div class=\"list-rows\">");
             for i in 0..rows {
                 let p = field_path::item(path, i);
-                let row_label = Field { label: format!("{} {}", item_label(f, item), i + 1), required: false, ..item.clone() };
+                let row_label = Field { label: format!("{noun} {}", i + 1), required: false, ..item.clone() };
+                let _ = write!(out, "<div class=\"list-row\" data-row=\"{i}\">");
                 render_field(out, &row_label, &p, items.get(i), errors, &row_opts);
+                out.push_str("</div>");
+            }
+            out.push_str("</div>");
+            if rows < max {
+                // Without JavaScript the server shows the form again with one
+                // more row; vitrine.js adds the row in place instead.
+                let _ = write!(
+                    out,
+                    "<button type=\"submit\" class=\"button button--secondary list-more\" name=\"vt_more\" value=\"{}\" formnovalidate data-max=\"{}\">Ajouter : {}</button>",
+                    esc(path),
+                    if max == usize::MAX { 0 } else { max },
+                    esc(&noun.to_lowercase())
+                );
             }
         }
     }
     out.push_str("</fieldset>");
+}
+
+/// The choices of an enum in the order shown: the list's, or the collation
+/// order of the site's language when the field is `sorted`.
+fn shown_choices<'a>(f: &Field, values: &'a [String], opts: &FormOptions) -> Vec<&'a String> {
+    if f.sorted { sorted_choices(values, opts) } else { values.iter().collect() }
+}
+
+fn sorted_choices<'a>(values: &'a [String], opts: &FormOptions) -> Vec<&'a String> {
+    let mut v: Vec<&String> = values.iter().collect();
+    crate::locale::sort_by_collation(if opts.lang.is_empty() { "fr" } else { &opts.lang }, &mut v, |s| s.as_str());
+    v
+}
+
+/// A derived field is not asked: a paragraph says where its value comes from
+/// (and is where the error summary links to).
+fn render_derived(out: &mut String, schema: &Schema, f: &Field, d: &crate::schema::Derive, errors: &[FieldError]) {
+    let id = control_id(&f.name);
+    let list = schema.field(&d.list);
+    let member = list.and_then(|l| match &l.kind {
+        Kind::List { item } => match &item.kind {
+            Kind::Object { fields } => fields.iter().find(|m| m.name == d.member),
+            _ => None,
+        },
+        _ => None,
+    });
+    let source = format!(
+        "« {} » de chaque ligne de « {} »",
+        member.map_or(d.member.as_str(), |m| m.label.as_str()),
+        list.map_or(d.list.as_str(), |l| l.label.as_str())
+    );
+    let note = match d.add.as_slice() {
+        [] => format!("repris du champ {source}, sans le demander deux fois"),
+        add => format!("{}, et le champ {source}, sans le demander deux fois", add.join(", ")),
+    };
+    let _ = write!(out, "<p class=\"help derived\" id=\"{id}\" tabindex=\"-1\"><strong>{}</strong> : {}.</p>", esc(&f.label), esc(&note));
+    let errs = errors_for(errors, &f.name);
+    if !errs.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"error\" id=\"{id}-error\"><strong>Erreur :</strong> {}</p>",
+            esc(&errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ; "))
+        );
+    }
+}
+
+/// The name a field path has on the form, for error summaries, the journal
+/// and e-mails: the labels people read next to the controls.
+/// `partners[0].country` → « Pays (Établissement partenaire 1) »,
+/// `tags[2]` → « Mot-clé 3 », `cover.alt` → « Description de l'image
+/// (Image de couverture) », `vt_body` → « Présentation ». The one rule.
+pub fn field_label(schema: &Schema, path: &str) -> String {
+    match path {
+        "vt_name" => return "Votre nom".into(),
+        "vt_email" => return "Votre adresse électronique".into(),
+        "vt_body" | "body" => return BODY_LABEL.into(),
+        _ => {}
+    }
+    let (head, rest) = split_head(path);
+    match schema.field(head) {
+        Some(f) => label_in(f, &f.label, rest),
+        None if head == "title" => "Titre".into(),
+        None => head.to_string(),
+    }
+}
+
+/// The label of the free text of every submission form.
+pub const BODY_LABEL: &str = "Présentation";
+
+fn label_in(f: &Field, shown: &str, rest: &str) -> String {
+    let rest = rest.strip_suffix(".src").unwrap_or(rest);
+    if rest.is_empty() {
+        return shown.to_string();
+    }
+    match &f.kind {
+        Kind::Image if rest == ".alt" => format!("Description de l'image ({shown})"),
+        Kind::Object { fields } => {
+            let sub = rest.trim_start_matches('.');
+            let (name, more) = split_head(sub);
+            match fields.iter().find(|m| m.name == name) {
+                Some(m) => {
+                    let inner = label_in(m, &m.label, more);
+                    format!("{inner} ({shown})")
+                }
+                None => shown.to_string(),
+            }
+        }
+        Kind::List { item } => {
+            let Some((idx, after)) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) else { return shown.to_string() };
+            let Ok(i) = idx.parse::<usize>() else { return shown.to_string() };
+            let row = format!("{} {}", item_label(f, item), i + 1);
+            label_in(item, &row, after)
+        }
+        _ => shown.to_string(),
+    }
 }
 
 fn item_label(list: &Field, item: &Field) -> String {
@@ -366,11 +505,14 @@ fn item_label(list: &Field, item: &Field) -> String {
 pub fn form_to_json(schema: &Schema, pairs: &[(String, String)]) -> (Json, Vec<String>) {
     let mut unknown = Vec::new();
     for (name, _) in pairs {
-        if !name_matches(&schema.fields, name) {
+        let derived = schema.field(split_head(name).0).is_some_and(|f| f.derive.is_some());
+        if derived || !name_matches(&schema.fields, name) {
             unknown.push(name.clone());
         }
     }
-    let obj = collect_map(&schema.fields, "", pairs);
+    let mut obj = collect_map(&schema.fields, "", pairs);
+    // Derived lists are computed, never read from the form.
+    schema.apply_derived(&mut obj);
     (Json::Object(obj), unknown)
 }
 
@@ -537,6 +679,104 @@ mod tests {
         fields.extend(raw.iter().map(|(n, f)| compile_field(n, f, n, &DataLists::new(), &mut errs)));
         assert!(errs.is_empty());
         Schema { fields }
+    }
+
+    /// The example site's kind of schema: countries derived from the partners,
+    /// sorted choices, a field only moderators fill in.
+    fn teacher_schema() -> Schema {
+        let yaml = "summary: { type: text, label: \"Résumé\", required: true, min: 20, max: 400 }\n\
+            countries: { type: list, label: \"Pays\", min: 1, required: true, derive: { from: partners.country, add: [France] }, item: { type: enum, values: [Roumanie, Grèce, France, Géorgie, République tchèque, Italie] } }\n\
+            partners: { type: list, label: \"Établissements partenaires\", max: 3, item: { type: object, label: \"Établissement partenaire\", fields: { school: { type: string, label: \"Établissement\", required: true }, country: { type: enum, label: \"Pays\", required: true, sorted: true, values: [Roumanie, Grèce, France, Géorgie, République tchèque, Italie] } } } }\n\
+            tags: { type: list, label: \"Mots-clés\", max: 2, item: { type: string, label: \"Mot-clé\", max: 40 } }\n\
+            year: { type: integer, label: \"Année du label\", required: true, moderator_only: true }\n";
+        let raw: IndexMap<String, RawField> = serde_saphyr::from_str(yaml).unwrap();
+        let mut errs = Vec::new();
+        let mut fields = vec![title_field("Titre")];
+        fields.extend(raw.iter().map(|(n, f)| compile_field(n, f, n, &DataLists::new(), &mut errs)));
+        assert!(errs.is_empty(), "{errs:?}");
+        let s = Schema { fields };
+        assert!(s.derive_problems().is_empty());
+        s
+    }
+
+    #[test]
+    fn errors_name_fields_by_the_labels_on_the_form() {
+        let s = teacher_schema();
+        assert_eq!(field_label(&s, "partners[0].country"), "Pays (Établissement partenaire 1)");
+        assert_eq!(field_label(&s, "tags[1]"), "Mot-clé 2");
+        assert_eq!(field_label(&s, "summary"), "Résumé");
+        assert_eq!(field_label(&s, "vt_body"), "Présentation");
+        // The form shows those very words.
+        let html = render_form_fields(&s, &serde_json::json!({"partners": [{"school": "A"}]}), &[]);
+        assert!(html.contains("<legend>Établissement partenaire 1</legend>"), "{html}");
+        assert!(html.contains(">Mot-clé 1</label>"), "{html}");
+    }
+
+    #[test]
+    fn limits_are_announced_before_anyone_fails_them() {
+        let s = teacher_schema();
+        let html = render_form_fields(&s, &Json::Null, &[]);
+        assert!(html.contains("De 20 à 400 caractères."), "{html}");
+        assert!(html.contains("2 éléments au plus."), "{html}");
+        assert!(html.contains("200 caractères au plus."), "title: {html}");
+    }
+
+    #[test]
+    fn a_list_grows_one_row_at_a_time_up_to_its_maximum() {
+        let s = teacher_schema();
+        let rows = |html: &str| html.matches("class=\"list-row\"").count();
+        let buttons = |html: &str| html.matches("name=\"vt_more\" value=\"tags\"").count();
+        let empty = render_form_fields(&s, &Json::Null, &[]);
+        assert_eq!(rows(&empty), 2, "one row for partners, one for tags");
+        assert_eq!(buttons(&empty), 1);
+        let more = FormOptions { more: Some("tags".into()), ..Default::default() };
+        let html = render_form_fields_with(&s, &Json::Null, &[], &more);
+        assert!(html.contains("name=\"tags[1]\""), "one more row for tags");
+        assert!(!html.contains("name=\"partners[1].school\""), "not for the other list");
+        assert_eq!(buttons(&html), 0, "tags is at its maximum of 2: no button");
+        let full = render_form_fields_with(&s, &serde_json::json!({"tags": ["a", "b"]}), &[], &more);
+        assert!(!full.contains("name=\"tags[2]\""), "never more than max");
+    }
+
+    #[test]
+    fn countries_are_not_asked_twice_and_choices_follow_french_collation() {
+        let s = teacher_schema();
+        let html = render_form_fields(&s, &Json::Null, &[]);
+        assert!(!html.contains("name=\"countries\""), "the grid of countries is gone");
+        assert!(html.contains("id=\"f-countries\""), "a paragraph says where they come from");
+        let order: Vec<usize> = ["Géorgie", "Grèce", "République tchèque", "Roumanie"]
+            .iter()
+            .map(|c| html.find(&format!("<option value=\"{c}\">")).unwrap())
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+        let (v, unknown) = form_to_json(
+            &s,
+            &pairs(&[
+                ("partners[0].school", "Liceo"),
+                ("partners[0].country", "Italie"),
+                ("partners[1].school", "Scoala"),
+                ("partners[1].country", "Roumanie"),
+                ("partners[2].school", "Liceo 2"),
+                ("partners[2].country", "Italie"),
+            ]),
+        );
+        assert!(unknown.is_empty());
+        assert_eq!(v["countries"], serde_json::json!(["France", "Italie", "Roumanie"]));
+        // A value posted for the derived list is not read: it is unknown.
+        let (_, unknown) = form_to_json(&s, &pairs(&[("countries", "Grèce")]));
+        assert_eq!(unknown, ["countries"]);
+    }
+
+    #[test]
+    fn moderator_fields_are_left_out_of_public_forms() {
+        let s = teacher_schema();
+        assert!(!render_form_fields(&s, &Json::Null, &[]).contains("name=\"year\""));
+        let m = FormOptions { moderation: true, ..Default::default() };
+        assert!(render_form_fields_with(&s, &Json::Null, &[], &m).contains("name=\"year\""));
+        let public = s.for_submitters();
+        assert!(public.field("year").is_none());
+        let errs = public.validate_json(&serde_json::json!({"title": "T", "summary": "vingt caractères et plus", "year": 2026})).unwrap_err();
+        assert!(errs.iter().any(|e| e.field == "year" && e.message.contains("inconnu")), "{errs:?}");
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {

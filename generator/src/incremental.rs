@@ -756,7 +756,9 @@ fn affected_jobs(
                 terms.iter().any(|(t, _)| *t == ti) && (old.taxonomies.len() <= ti || term_counts(old, ti) != term_counts(new, ti))
             }
             Job::Home | Job::NotFound | Job::Feed(_) | Job::Sitemap | Job::Assets | Job::Calendars | Job::SearchPage => true,
-            Job::Entry(_) | Job::Form(_) | Job::Robots => false,
+            // A form lists the entries its references can choose from.
+            Job::Form(ci) => render::form_lists(config, ci).iter().any(|c| collections.contains(c)),
+            Job::Entry(_) | Job::Robots => false,
         };
         if keep {
             jobs.insert(job);
@@ -819,7 +821,8 @@ fn patched_jobs(
             Job::Feed(ci) => shown_in(ci),
             Job::Sitemap => paths_may_change || dates_changed,
             Job::Home | Job::NotFound | Job::Calendars | Job::SearchPage => anything_shown,
-            Job::Entry(_) | Job::Form(_) | Job::Robots | Job::Assets => false,
+            Job::Form(ci) => render::form_lists(config, ci).iter().any(|c| shown_in(*c)),
+            Job::Entry(_) | Job::Robots | Job::Assets => false,
         };
         if keep {
             jobs.insert(job);

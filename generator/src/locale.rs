@@ -1,11 +1,46 @@
 //! Language rules shared by every stage: the languages a site can be translated
-//! into, numbers and dates written for people in a language, and the slug rule
-//! (entry and term slugs, heading ids, the `slugify` filter, `vitrine new`).
+//! into, numbers and dates written for people in a language, the order in which
+//! people of a language sort words (Unicode collation with CLDR's data, through
+//! ICU4X: "Géorgie" before "Grèce"), and the slug rule (entry and term slugs,
+//! heading ids, the `slugify` filter, `vitrine new`).
 //!
 //! Shared data near the bottom of the crate: it imports only `schema`, for the
 //! date syntax of fields. It does not know about files, models or templates.
 
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use icu_collator::{Collator, CollatorBorrowed, options::CollatorOptions};
+
 use crate::schema::{parse_date, parse_datetime};
+
+/// The collator of `lang` (made once per language and kept).
+fn collator(lang: &str) -> Option<&'static CollatorBorrowed<'static>> {
+    static COLLATORS: OnceLock<Mutex<HashMap<String, Option<&'static CollatorBorrowed<'static>>>>> = OnceLock::new();
+    let mut map = COLLATORS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    *map.entry(lang.to_string()).or_insert_with(|| {
+        let locale: icu_locale_core::Locale = lang.parse().ok()?;
+        let c = Collator::try_new((&locale).into(), CollatorOptions::default()).ok()?;
+        Some(&*Box::leak(Box::new(c)))
+    })
+}
+
+/// Compares two texts in the order readers of `lang` expect in a list (accents
+/// and case are secondary differences: "Géorgie" < "Grèce", "République
+/// tchèque" < "Roumanie", "élémentaire" < "lycée"). Ties are broken by the
+/// bytes, so the order is total and stable between builds.
+pub fn collate(lang: &str, a: &str, b: &str) -> Ordering {
+    match collator(lang) {
+        Some(c) => c.compare(a, b).then_with(|| a.cmp(b)),
+        None => a.cmp(b),
+    }
+}
+
+/// Sorts `items` by the text `key` gives, in the order of `lang` ([`collate`]).
+pub fn sort_by_collation<T>(lang: &str, items: &mut [T], key: impl Fn(&T) -> &str) {
+    items.sort_by(|a, b| collate(lang, key(a), key(b)));
+}
 
 /// Language codes recognised in file names (`foo.en.md`), with their own names.
 pub const LANGUAGES: &[(&str, &str)] = &[
@@ -136,6 +171,18 @@ pub fn slugify(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collation_follows_french_readers() {
+        let mut v = vec!["Roumanie", "Grèce", "République tchèque", "Géorgie", "Égypte", "Estonie", "allemand", "Autriche"];
+        sort_by_collation("fr", &mut v, |s| s);
+        assert_eq!(v, ["allemand", "Autriche", "Égypte", "Estonie", "Géorgie", "Grèce", "République tchèque", "Roumanie"]);
+        // A byte order puts every accented or capitalised word apart.
+        let mut bytes = v.clone();
+        bytes.sort();
+        assert_ne!(bytes, v);
+        assert_eq!(collate("xx-not-a-language-!!", "b", "a"), Ordering::Greater);
+    }
 
     #[test]
     fn numbers() {

@@ -607,7 +607,7 @@ fn listings(config: &Config, entries: &[Entry]) -> Vec<Vec<usize>> {
         lists[e.collection].push(i);
     }
     for (c, list) in config.collections.iter().zip(lists.iter_mut()) {
-        list.sort_by(|a, b| listing_order(c.sort, entries, *a, *b));
+        list.sort_by(|a, b| listing_order(&config.language, c.sort, entries, *a, *b));
     }
     lists
 }
@@ -652,12 +652,12 @@ fn backrefs(entries: &[Entry], refs: &[EntryRefs]) -> Vec<Vec<usize>> {
 
 /// The order of a collection's listing. A total order (slugs are unique within a
 /// collection), so a binary search finds the place a full sort would give.
-fn listing_order(sort: Sort, es: &[Entry], a: usize, b: usize) -> std::cmp::Ordering {
+fn listing_order(lang: &str, sort: Sort, es: &[Entry], a: usize, b: usize) -> std::cmp::Ordering {
     let (x, y) = (&es[a], &es[b]);
     match sort {
         Sort::DateDesc => y.date.cmp(&x.date).then_with(|| (&x.title, &x.slug).cmp(&(&y.title, &y.slug))),
         Sort::DateAsc => (x.date, &x.slug).cmp(&(y.date, &y.slug)),
-        Sort::Title => (x.title.to_lowercase(), &x.slug).cmp(&(y.title.to_lowercase(), &y.slug)),
+        Sort::Title => crate::locale::collate(lang, &x.title, &y.title).then_with(|| x.slug.cmp(&y.slug)),
     }
 }
 
@@ -665,7 +665,7 @@ fn listing_order(sort: Sort, es: &[Entry], a: usize, b: usize) -> std::cmp::Orde
 /// (the order in which `build_model` walks them).
 fn term_order(config: &Config, es: &[Entry], a: usize, b: usize) -> std::cmp::Ordering {
     let (ca, cb) = (es[a].collection, es[b].collection);
-    ca.cmp(&cb).then_with(|| listing_order(config.collections[ca].sort, es, a, b))
+    ca.cmp(&cb).then_with(|| listing_order(&config.language, config.collections[ca].sort, es, a, b))
 }
 
 /// Newest referencing entries first, then in entry order.
@@ -923,7 +923,7 @@ impl Patch {
         let sort = config.collections[ci].sort;
         let list = &mut model.lists[ci];
         list.retain(|x| *x != i);
-        let at = list.binary_search_by(|x| listing_order(sort, &model.entries, *x, i)).unwrap_or_else(|at| at);
+        let at = list.binary_search_by(|x| listing_order(&config.language, sort, &model.entries, *x, i)).unwrap_or_else(|at| at);
         list.insert(at, i);
     }
 

@@ -124,6 +124,23 @@ pub struct Views {
     template_ids: Vec<String>,
 }
 
+/// The collections whose entries the form of collection `ci` lists (its
+/// reference fields' targets), by index.
+pub fn form_lists(config: &Config, ci: usize) -> Vec<usize> {
+    let c = &config.collections[ci];
+    if c.submit.is_none() {
+        return Vec::new();
+    }
+    c.schema
+        .fields
+        .iter()
+        .filter_map(|f| match &f.kind {
+            crate::schema::Kind::Reference { collection } => config.collections.iter().position(|t| &t.name == collection),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Where the daemon's submission form of a collection is published.
 pub fn form_url(c: &Collection) -> String {
     format!("/proposer/{}/", if c.path.is_empty() { &c.name } else { &c.path })
@@ -403,8 +420,11 @@ impl<'a> Renderer<'a> {
     fn taxonomy_page(&self, ti: usize) -> Result<Output, Error> {
         let t = &self.config.taxonomies[ti];
         let url = t.url();
-        let terms: Vec<Json> = self.model.taxonomies[ti]
-            .iter()
+        // Shown by name in the order readers of the site's language expect.
+        let mut sorted: Vec<&crate::model::Term> = self.model.taxonomies[ti].iter().collect();
+        crate::locale::sort_by_collation(&self.config.language, &mut sorted, |term| term.name.as_str());
+        let terms: Vec<Json> = sorted
+            .into_iter()
             .map(|term| json!({"name": term.name, "slug": term.slug, "url": t.term_url(&term.slug), "count": term.entries.len()}))
             .collect();
         let mut ctx = Context::new();
@@ -432,7 +452,19 @@ impl<'a> Renderer<'a> {
         if !self.views.tera.contains_template("form.html") {
             return Ok(None);
         }
-        let fields_html = crate::forms::render_form_fields(&c.schema, &Json::Null, &[]);
+        // References are chosen in a list of the published entries, by title.
+        let mut opts = crate::forms::FormOptions { lang: self.config.language.clone(), ..Default::default() };
+        for target in form_lists(self.config, ci) {
+            let mut list: Vec<(String, String)> = self.model.lists[target]
+                .iter()
+                .map(|i| &self.model.entries[*i])
+                .filter(|e| !e.draft)
+                .map(|e| (e.slug.clone(), e.title.clone()))
+                .collect();
+            crate::locale::sort_by_collation(&self.config.language, &mut list, |(_, t)| t.as_str());
+            opts.references.insert(self.config.collections[target].name.clone(), list);
+        }
+        let fields_html = crate::forms::render_form_fields_with(&c.schema, &Json::Null, &[], &opts);
         let submitter = crate::forms::render_submitter_fields(&Json::Null, &[]);
         let mut ctx = Context::new();
         ctx.insert(

@@ -56,6 +56,40 @@ pub struct RawField {
     pub collection: Option<String>,
     /// `taxonomy`: the taxonomy the values are terms of.
     pub taxonomy: Option<String>,
+    /// `sorted`: the choices of an `enum` are shown in the alphabetical order
+    /// of the site's language (its collation), not in the order of the list.
+    #[serde(default)]
+    pub sorted: bool,
+    /// `moderator_only`: not asked on the public forms (what a jury decides,
+    /// say); the moderator fills it in before approving.
+    #[serde(default)]
+    pub moderator_only: bool,
+    /// `derive`: a list computed from a list of objects on forms, instead of
+    /// being asked a second time (`{ from: partners.country, add: [France] }`).
+    pub derive: Option<RawDerive>,
+}
+
+/// `derive` of a field, as written in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDerive {
+    /// `from`: `list.field`, the sibling list of objects and the member read.
+    pub from: String,
+    /// `add`: values always present, before the derived ones.
+    #[serde(default)]
+    pub add: Vec<String>,
+}
+
+/// A list whose value a form computes from a sibling list of objects (each
+/// distinct value of one member, in order), after the `add` values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derive {
+    /// The sibling list of objects (`partners`).
+    pub list: String,
+    /// The member read in each of its items (`country`).
+    pub member: String,
+    /// Values always present, first.
+    pub add: Vec<String>,
 }
 
 /// The compiled schema of one collection.
@@ -84,6 +118,12 @@ pub struct Field {
     pub kind: Kind,
     /// Name of the taxonomy whose terms this field's values are.
     pub taxonomy: Option<String>,
+    /// Choices shown in the collation order of the site's language.
+    pub sorted: bool,
+    /// Left out of the public forms; filled in by a moderator.
+    pub moderator_only: bool,
+    /// Computed on forms from a sibling list instead of being asked.
+    pub derive: Option<Derive>,
 }
 
 /// What a field's values are, checked by validation.
@@ -263,6 +303,18 @@ pub fn compile_field(
     if raw.pattern.is_some() && !matches!(kind, Kind::String { .. }) {
         errors.push((format!("{path}.pattern"), "`pattern` ne s'applique qu'au type string".into()));
     }
+    let derive = raw.derive.as_ref().and_then(|d| match d.from.split_once('.') {
+        Some((list, member)) if !list.is_empty() && !member.is_empty() && !member.contains('.') && matches!(kind, Kind::List { .. }) => {
+            Some(Derive { list: list.to_string(), member: member.to_string(), add: d.add.clone() })
+        }
+        _ => {
+            errors.push((
+                format!("{path}.derive.from"),
+                "`derive` s'applique à une liste et s'écrit `from: liste.champ` (par exemple `partners.country`)".into(),
+            ));
+            None
+        }
+    });
     Field {
         name: name.to_string(),
         label: raw.label.clone().unwrap_or_else(|| name.to_string()),
@@ -272,6 +324,9 @@ pub fn compile_field(
         max: raw.max,
         kind,
         taxonomy: raw.taxonomy.clone(),
+        sorted: raw.sorted,
+        moderator_only: raw.moderator_only,
+        derive,
     }
 }
 
@@ -285,6 +340,9 @@ fn plain_string(name: &str) -> Field {
         max: None,
         kind: Kind::String { pattern: None },
         taxonomy: None,
+        sorted: false,
+        moderator_only: false,
+        derive: None,
     }
 }
 
@@ -342,6 +400,52 @@ impl Schema {
     /// The field named `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The schema of what the public may send: without the `moderator_only`
+    /// fields (a value for one is then an unknown field).
+    pub fn for_submitters(&self) -> Schema {
+        Schema { fields: self.fields.iter().filter(|f| !f.moderator_only).cloned().collect() }
+    }
+
+    /// Checks that every `derive` names a sibling list of objects with that
+    /// member: `(field name, message)` for each that does not.
+    pub fn derive_problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for f in &self.fields {
+            let Some(d) = &f.derive else { continue };
+            let ok = self.field(&d.list).is_some_and(|l| match &l.kind {
+                Kind::List { item } => matches!(&item.kind, Kind::Object { fields } if fields.iter().any(|m| m.name == d.member)),
+                _ => false,
+            });
+            if !ok {
+                out.push((f.name.clone(), format!("`derive.from` : aucune liste d'objets « {} » avec un champ « {} »", d.list, d.member)));
+            }
+        }
+        out
+    }
+
+    /// Fills every derived list of `values` from its source list (see [`Derive`]).
+    pub fn apply_derived(&self, values: &mut Map<String, Json>) {
+        for f in &self.fields {
+            let Some(d) = &f.derive else { continue };
+            let mut out: Vec<String> = d.add.clone();
+            if let Some(Json::Array(items)) = values.get(&d.list) {
+                for it in items {
+                    if let Some(Json::String(v)) = it.get(&d.member)
+                        && !v.is_empty()
+                        && !out.contains(v)
+                    {
+                        out.push(v.clone());
+                    }
+                }
+            }
+            if out.is_empty() {
+                values.remove(&f.name);
+            } else {
+                values.insert(f.name.clone(), Json::Array(out.into_iter().map(Json::String).collect()));
+            }
+        }
     }
 
     /// Validates a mapping against the schema. Returns the normalised values

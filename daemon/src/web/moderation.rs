@@ -193,7 +193,7 @@ pub(crate) async fn item_view(
     ctx.insert("open", &open);
     let mut preview = Vec::new();
     if let Some(c) = collection {
-        let refs = super::form_options(&config, c, 0).references;
+        let refs = super::form_options(&config, c, None).references;
         for f in c.schema.fields.iter().filter(|f| f.name != "title") {
             if let Some(v) = fields.get(&f.name) {
                 preview.push(json!({"label": f.label, "html": value_html(&f.kind, v, &refs)}));
@@ -209,14 +209,26 @@ pub(crate) async fn item_view(
         })
         .collect();
     ctx.insert("images", &imgs);
+    // What a moderator decides (`moderator_only`, the jury's year…) and has not filled in yet.
+    let to_fill: Vec<Json> = collection
+        .map(|c| {
+            c.schema
+                .fields
+                .iter()
+                .filter(|f| f.moderator_only && f.required && fields.get(&f.name).is_none_or(Json::is_null))
+                .map(|f| json!({"label": f.label, "id": forms::control_id(&f.name)}))
+                .collect()
+        })
+        .unwrap_or_default();
+    ctx.insert("to_fill", &to_fill);
     ctx.insert("body_html", &crate::markdown::render_untrusted(&body));
     let (edit_values, edit_body, errors) = edit.unwrap_or((fields.clone(), body.clone(), Vec::new()));
     // The same widgets as the teacher's form (references as a list of the
     // existing entries), with one blank row for lists.
     let fields_html = collection
         .map(|c| {
-            let mut opts = super::form_options(&config, c, 0);
-            opts.blank_rows = 1;
+            let mut opts = super::form_options(&config, c, None);
+            opts.moderation = true;
             keep_current_references(c, &edit_values, &mut opts);
             forms::render_form_fields_with(&c.schema, &edit_values, &errors, &opts)
         })

@@ -16,8 +16,8 @@ use crate::state::AppState;
 use crate::submission::*;
 use super::*;
 
-pub(crate) fn form_options(config: &vitrine_generator::config::Config, collection: &Collection, extra_rows: usize) -> FormOptions {
-    let mut opts = FormOptions { blank_rows: 3 + extra_rows, ..FormOptions::default() };
+pub(crate) fn form_options(config: &vitrine_generator::config::Config, collection: &Collection, more: Option<String>) -> FormOptions {
+    let mut opts = FormOptions { lang: config.language.clone(), more, ..FormOptions::default() };
     for f in &collection.schema.fields {
         if let Kind::Reference { collection: target } = &f.kind {
             opts.references.insert(target.clone(), list_entries(config, target));
@@ -30,7 +30,8 @@ pub(crate) struct FormView<'a> {
     values: Json,
     errors: Vec<FieldError>,
     notice: Option<&'a str>,
-    extra_rows: usize,
+    /// The list whose "add one" button was pressed.
+    more: Option<String>,
 }
 
 /// Puts a hidden token input right after the `<form …>` tag that posts to the collection.
@@ -92,7 +93,7 @@ pub(crate) fn render_form(state: &AppState, collection: &Collection, view: FormV
     let config = state.config();
     let submit = collection.submit.as_ref().ok_or(AppError::NotFound)?;
     let now = jiff::Timestamp::now().as_second();
-    let opts = form_options(&config, collection, view.extra_rows);
+    let opts = form_options(&config, collection, view.more.clone());
     let token = security::issue_form_token(&state.secret, &collection.name, now);
     if let Some(html) = themed_form(state, collection, &view, &opts, &token) {
         return Ok(html);
@@ -112,7 +113,7 @@ pub(crate) fn render_form(state: &AppState, collection: &Collection, view: FormV
 pub(crate) async fn form_page(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Result<Html<String>, AppError> {
     let config = state.config();
     let collection = submittable(&config, &name).ok_or(AppError::NotFound)?;
-    let view = FormView { values: json!({}), errors: Vec::new(), notice: None, extra_rows: 0 };
+    let view = FormView { values: json!({}), errors: Vec::new(), notice: None, more: None };
     Ok(Html(render_form(&state, collection, view)?))
 }
 
@@ -156,13 +157,14 @@ pub(crate) async fn submit_form(
     }
     let Draft { fields, body, name: sub_name, email: sub_email } = draft_from_form(&collection, &pairs)?;
     let mut values = form_values(&fields, &body, &sub_name, &sub_email);
-    let redisplay = |values: Json, errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode, extra: usize| {
-        let view = FormView { values, errors, notice, extra_rows: extra };
+    let redisplay = |values: Json, errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode, more: Option<String>| {
+        let view = FormView { values, errors, notice, more };
         render_form(&state, &collection, view).map(|html| AppError::Page(status, html))
     };
-    // "Add a row" button: show the form again with more empty rows, nothing stored.
-    if take(&pairs, "vt_more").is_some() {
-        return Err(redisplay(values, Vec::new(), None, StatusCode::OK, 2)?);
+    // An "add one" button: the form again with one more row in that list, nothing stored.
+    if let Some(list) = take(&pairs, "vt_more") {
+        let notice = if uploads.is_empty() { None } else { Some(PICTURES_AGAIN) };
+        return Err(redisplay(values, Vec::new(), notice, StatusCode::OK, Some(list.to_string()))?);
     }
     let now = jiff::Timestamp::now().as_second();
     let nonce = match security::check_form_token(
@@ -176,7 +178,7 @@ pub(crate) async fn submit_form(
         Ok(n) => n,
         Err(p) => {
             let status = if p == TokenProblem::TooFast { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
-            return Err(redisplay(values, Vec::new(), Some(token_notice(p)), status, 0)?);
+            return Err(redisplay(values, Vec::new(), Some(token_notice(p)), status, None)?);
         }
     };
     // Pictures: sniff, check, re-encode; errors are field errors.
@@ -191,12 +193,12 @@ pub(crate) async fn submit_form(
     let checked = match check_draft(&config, &collection, &draft, true) {
         Ok(c) if errors.is_empty() => c,
         Ok(_) => {
-            return Err(redisplay(values, errors, Some(PICTURES_AGAIN), StatusCode::UNPROCESSABLE_ENTITY, 0)?);
+            return Err(redisplay(values, errors, Some(PICTURES_AGAIN), StatusCode::UNPROCESSABLE_ENTITY, None)?);
         }
         Err(mut e) => {
             errors.append(&mut e);
             let notice = if images.is_empty() { None } else { Some(PICTURES_AGAIN) };
-            return Err(redisplay(values, errors, notice, StatusCode::UNPROCESSABLE_ENTITY, 0)?);
+            return Err(redisplay(values, errors, notice, StatusCode::UNPROCESSABLE_ENTITY, None)?);
         }
     };
     let receipt = store(&state, &collection, checked, draft, Some(format!("form:{nonce}")), images).await?;

@@ -58,6 +58,8 @@ struct FormState<'a> {
     values: Json,
     errors: Vec<FieldError>,
     notice: Option<&'a str>,
+    /// The list whose "add one" button was pressed.
+    more: Option<String>,
 }
 
 /// The form's values from what is stored: the schema's fields, the text and
@@ -104,8 +106,8 @@ fn render_status(
     let collection = config.collection(&sub.collection).filter(|c| c.submit.is_some());
     let revision = match (sub.status, collection) {
         (Status::ChangesRequested, Some(c)) => {
-            let form = form.unwrap_or_else(|| FormState { values: stored_values(sub), errors: Vec::new(), notice: None });
-            let opts = form_options(&config, c, 0);
+            let form = form.unwrap_or_else(|| FormState { values: stored_values(sub), errors: Vec::new(), notice: None, more: None });
+            let opts = form_options(&config, c, form.more.clone());
             let now = jiff::Timestamp::now().as_second();
             let kept_pictures: Vec<Json> = crate::publish::image_fields(c)
                 .into_iter()
@@ -207,11 +209,16 @@ pub(super) async fn revise(
     let replaced: Vec<String> = images.iter().map(|(f, _, _)| f.clone()).collect();
     crate::submission::keep_stored_pictures(&collection, &mut values, &sub.payload.fields, &replaced, false);
     let shown = super::form_values(&values, &body, &sub_name, &sub_email);
+    let more = take(&pairs, "vt_more").map(str::to_string);
     let redisplay = |errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode| -> Result<Response, AppError> {
-        let form = FormState { values: shown.clone(), errors, notice };
+        let form = FormState { values: shown.clone(), errors, notice, more: more.clone() };
         let html = render_status(&state, &sub, &token, false, false, Some(form))?;
         Ok((status, Html(html)).into_response())
     };
+    // An "add one" button: the form again with one more row, nothing stored.
+    if more.is_some() {
+        return redisplay(Vec::new(), None, StatusCode::OK);
+    }
     let nonce = match checked_token {
         Ok(n) => n,
         Err(p) => {
