@@ -25,7 +25,7 @@ mod users;
 
 pub use error::{ApiError, AppError, ErrorInfo, error_page};
 pub use extract::{ClientIp, Upload, parse_urlencoded, read_form};
-pub use layout::{body_string, collection_title, human_date, render};
+pub use layout::{body_string, collection_singular, collection_title, human_date, human_time, render, render_public, themed};
 pub use public::send_mail;
 pub(crate) use error::{error_html, error_page_html};
 use api::api_submit;
@@ -58,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/submissions", post(api_submit))
         .route("/suivi/{token}", get(revision::status_page))
         .route("/suivi/{token}/modifier", post(revision::revise))
+        .route("/suivi/{token}/image/{id}", get(revision::status_image))
         .route("/proposer/{path}/", get(static_form_page))
         .route("/healthz", get(|| async { "ok" }))
         .merge(moderation::routes())

@@ -83,6 +83,7 @@ struct RawTaxonomy {
 #[serde(deny_unknown_fields)]
 struct RawCollection {
     title: String,
+    singular: Option<String>,
     path: Option<String>,
     dir: Option<String>,
     template: Option<String>,
@@ -233,6 +234,8 @@ pub struct Collection {
     pub name: String,
     /// Its title, as pages show it.
     pub title: String,
+    /// The name of one of its entries (`Projet`; its title when not given).
+    pub singular: String,
     /// URL prefix without slashes; "" puts entries at the site root.
     pub path: String,
     /// Directory under `content/`; "" is `content/` itself.
@@ -380,6 +383,7 @@ impl Config {
             let template = c.template.unwrap_or_else(|| "page.html".into());
             collections.push(Collection {
                 name,
+                singular: c.singular.unwrap_or_else(|| c.title.clone()),
                 title: c.title,
                 path,
                 dir,

@@ -1,5 +1,6 @@
 //! What every response shares: pages rendered with the daemon's templates
-//! ([`render`]), the security headers of every response, the daemon's
+//! ([`render`]; the teachers' pages inside the site's own layout,
+//! [`render_public`]), the security headers of every response, the daemon's
 //! stylesheets, dates and collection names as readers see them.
 
 use axum::body::Body;
@@ -22,6 +23,45 @@ pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<St
         }
     }
     state.tera.render(name, &ctx)
+}
+
+/// Renders one of the teachers' templates (a fragment extending
+/// `public_base.html`) inside the site's own layout: the built `404.html` of
+/// the site (its header, navigation, footer and stylesheet, so whatever theme
+/// is used) with its `<main>` and `<title>` replaced and `noindex` added.
+/// Without a built site, the daemon's own layout (`standalone.html`).
+pub fn render_public(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<String, tera::Error> {
+    let title = ctx.get("page_title").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let main = render(state, name, ctx.clone())?;
+    if let Some(page) = themed(&state.site_dir, &title, &state.config().title, &main) {
+        return Ok(page);
+    }
+    ctx.insert("main", &main);
+    render(state, "standalone.html", ctx)
+}
+
+/// The site's layout around `main` (see [`render_public`]).
+pub fn themed(site_dir: &std::path::Path, title: &str, site_title: &str, main: &str) -> Option<String> {
+    let html = std::fs::read_to_string(site_dir.join("public").join("404.html")).ok()?;
+    let open = html.find("<main")?;
+    let open_end = open + html[open..].find('>')? + 1;
+    let close = html.rfind("</main>")?;
+    let t0 = html.find("<title>")? + "<title>".len();
+    let t1 = t0 + html[t0..].find("</title>")?;
+    let head_end = html.find("</head>")?;
+    if !(t1 < head_end && head_end < open && open_end <= close) {
+        return None;
+    }
+    let esc = vitrine_generator::forms::esc;
+    Some(format!(
+        "{}{} – {}{}<meta name=\"robots\" content=\"noindex\">\n{}{main}{}",
+        &html[..t0],
+        esc(title),
+        esc(site_title),
+        &html[t1..head_end],
+        &html[head_end..open_end],
+        &html[close..]
+    ))
 }
 
 /// Headers of every response: the pages' Content-Security-Policy
@@ -65,6 +105,21 @@ pub(crate) async fn style_css() -> Response {
         crate::templates::STYLE_CSS,
     )
         .into_response()
+}
+
+/// The name of one entry of collection `name` (`Projet`), as `vitrine.yaml`
+/// gives it, or the name itself when the collection is unknown.
+pub fn collection_singular(config: &vitrine_generator::config::Config, name: &str) -> String {
+    config.collection(name).map(|c| c.singular.clone()).unwrap_or_else(|| name.to_string())
+}
+
+/// A stored UTC timestamp as French readers write it, in the site's time zone:
+/// `2026-11-28T14:13:39Z` → « 28 novembre 2026 à 15 h 13 » (Europe/Paris).
+pub fn human_time(config: &vitrine_generator::config::Config, ts: &str) -> String {
+    let Ok(t) = ts.parse::<jiff::Timestamp>() else { return human_date(ts) };
+    let tz = jiff::tz::TimeZone::get(&config.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = t.to_zoned(tz).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
+    vitrine_generator::locale::format_date(&config.language, &local, "datetime").unwrap_or_else(|| human_date(ts))
 }
 
 /// The title `vitrine.yaml` gives collection `name`, or the name itself when

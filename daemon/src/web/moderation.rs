@@ -296,23 +296,9 @@ pub(crate) fn reason_of(pairs: &[(String, String)]) -> Result<String, AppError> 
     Ok(r)
 }
 
-pub(crate) fn notify_submitter(state: &AppState, sub: &queue::Submission, what: &str, reason: Option<&str>) {
-    let title = sub.payload.title.as_str();
-    let mut body = format!(
-        "Bonjour,\n\nvotre proposition « {title} » (référence {}) est maintenant : {what}.\n",
-        sub.reference
-    );
-    if let Some(r) = reason {
-        body.push_str(&format!("\nMessage du correspondant :\n{r}\n"));
-    }
-    if sub.status == Status::ChangesRequested {
-        body.push_str("\nVous pouvez modifier votre proposition depuis la page de suivi ci-dessous ; elle retournera ensuite en relecture.\n");
-    }
-    body.push_str(&format!("\nSuivi : {}/suivi/{}\n", state.settings.public_url, sub.status_token));
-    send_mail(
-        state,
-        crate::outbox::Mail { to: sub.submitter_email.clone(), subject: format!("Votre proposition {} : {what}", sub.reference), body },
-    );
+pub(crate) fn notify_submitter(state: &AppState, sub: &queue::Submission, decision: crate::mails::Decision<'_>) {
+    let status_url = format!("{}/suivi/{}", state.settings.public_url, sub.status_token);
+    send_mail(state, crate::mails::decision(&sub.submitter_email, &sub.reference, &sub.payload.title, &status_url, &decision));
 }
 
 pub(crate) async fn decide(state: &AppState, m: &Mod, id: i64, from: &'static [Status], to: Status, reason: Option<String>) -> Result<queue::Submission, AppError> {
@@ -327,7 +313,7 @@ pub(crate) async fn reject(State(state): State<AppState>, m: Mod, UrlPath(id): U
     let pairs = checked_form(&state, &m, &body)?;
     let reason = reason_of(&pairs)?;
     let sub = decide(&state, &m, id, &[Status::Pending, Status::ChangesRequested, Status::Approved], Status::Rejected, Some(reason.clone())).await?;
-    notify_submitter(&state, &sub, "refusée", Some(&reason));
+    notify_submitter(&state, &sub, crate::mails::Decision::Rejected(&reason));
     Ok(Redirect::to(&format!("/moderation/item/{id}")).into_response())
 }
 
@@ -335,7 +321,7 @@ pub(crate) async fn ask_changes(State(state): State<AppState>, m: Mod, UrlPath(i
     let pairs = checked_form(&state, &m, &body)?;
     let reason = reason_of(&pairs)?;
     let sub = decide(&state, &m, id, &[Status::Pending, Status::ChangesRequested], Status::ChangesRequested, Some(reason.clone())).await?;
-    notify_submitter(&state, &sub, "en attente de modifications", Some(&reason));
+    notify_submitter(&state, &sub, crate::mails::Decision::Changes(&reason));
     Ok(Redirect::to(&format!("/moderation/item/{id}")).into_response())
 }
 
@@ -360,8 +346,28 @@ pub(crate) async fn retry(State(state): State<AppState>, m: Mod, UrlPath(id): Ur
 /// Tells the author when their proposal went live.
 pub(crate) async fn after_publication(state: &AppState, id: i64, outcome: crate::workflow::Outcome) -> Result<bool, AppError> {
     if let crate::workflow::Outcome::Live { .. } = outcome {
-        let (sub, _, _) = load_item(state, id).await?;
-        notify_submitter(state, &sub, "publiée", None);
+        let (sub, _, audit) = load_item(state, id).await?;
+        // The fields a moderator changed since the author last sent the proposal.
+        let config = state.config();
+        let schema = config.collection(&sub.collection).map(|c| &c.schema);
+        let mut changed: Vec<String> = Vec::new();
+        for a in &audit {
+            if a.action == "revised" {
+                changed.clear();
+            }
+            if a.action != "edited" {
+                continue;
+            }
+            let detail: Json = serde_json::from_str(&a.detail).unwrap_or_default();
+            for p in detail["changed"].as_array().into_iter().flatten().filter_map(Json::as_str) {
+                let l = crate::journal::path_label(schema, p);
+                if !changed.contains(&l) {
+                    changed.push(l);
+                }
+            }
+        }
+        let url = sub.published_url.as_deref().map(|u| if u.starts_with('/') { format!("{}{u}", state.settings.public_url) } else { u.to_string() });
+        notify_submitter(state, &sub, crate::mails::Decision::Published { url: url.as_deref(), changed: &changed });
         return Ok(true);
     }
     Ok(false)

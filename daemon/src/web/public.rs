@@ -215,6 +215,7 @@ pub(crate) async fn store(
 ) -> Result<queue::Receipt, AppError> {
     let payload = crate::payload::Payload::new(checked.fields, &draft.body);
     let title = payload.title.clone();
+    let lines = crate::summary::lines(&collection.schema, &payload.fields);
     let new = NewSubmission {
         collection: collection.name.clone(),
         payload,
@@ -226,6 +227,19 @@ pub(crate) async fn store(
     let receipt = state.db.write(move |c| queue::insert(c, new)).await?;
     if !receipt.replayed {
         notify_new(state, collection, &receipt, &title);
+        let status_url = format!("{}/suivi/{}", state.settings.public_url, receipt.status_token);
+        send_mail(
+            state,
+            crate::mails::received(&crate::mails::Received {
+                to: draft.email.trim(),
+                reference: &receipt.reference,
+                singular: &collection.singular,
+                title: &title,
+                lines: &lines,
+                body: &draft.body,
+                status_url: &status_url,
+            }),
+        );
     }
     Ok(receipt)
 }

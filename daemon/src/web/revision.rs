@@ -27,7 +27,7 @@ use vitrine_generator::forms;
 use vitrine_generator::schema::FieldError;
 
 use super::{
-    AppError, ClientIp, Draft, check_draft, collection_title, error_html, error_summary, form_options, human_date, read_form, render, send_mail, take,
+    AppError, ClientIp, Draft, check_draft, collection_title, error_html, error_summary, form_options, read_form, send_mail, take,
 };
 use crate::db::DbError;
 use crate::queue::{self, Revision, RevisionOutcome, Status, Submission};
@@ -70,6 +70,7 @@ fn stored_values(sub: &Submission) -> Json {
     super::form_values(&fields, body, &sub.submitter_name, &sub.submitter_email)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_status(
     state: &AppState,
     sub: &Submission,
@@ -77,15 +78,32 @@ fn render_status(
     new: bool,
     revised: bool,
     form: Option<FormState<'_>>,
+    images: &[queue::StoredImage],
 ) -> Result<String, AppError> {
     let config = state.config();
     let mut ctx = tera::Context::new();
-    ctx.insert("page_title", "Suivi de votre proposition");
+    ctx.insert("page_title", if new { "Proposition reçue" } else { "Suivi de votre proposition" });
     ctx.insert("new", &new);
     ctx.insert("revised", &revised);
     ctx.insert("collection_title", &collection_title(&config, &sub.collection));
+    ctx.insert("collection_singular", &super::collection_singular(&config, &sub.collection));
     ctx.insert("title", &sub.payload.title);
-    ctx.insert("created", &human_date(&sub.created_at));
+    ctx.insert("created", &super::human_time(&config, &sub.created_at));
+    // The whole submission as sent: fields by their labels, pictures, text.
+    let schema = config.collection(&sub.collection).map(|c| c.schema.clone()).unwrap_or(vitrine_generator::schema::Schema { fields: Vec::new() });
+    ctx.insert("lines", &crate::summary::lines(&schema, &sub.payload.fields));
+    let shown_images: Vec<Json> = images
+        .iter()
+        .map(|i| {
+            let head = i.field.split(['[', '.']).next().unwrap_or("");
+            let alt = sub.payload.fields.get(head).and_then(|v| v.get("alt")).and_then(Json::as_str).unwrap_or("");
+            json!({"src": format!("/suivi/{token}/image/{}", i.id), "alt": alt, "width": i.width, "height": i.height, "label": forms::field_label(&schema, &i.field)})
+        })
+        .collect();
+    ctx.insert("images", &shown_images);
+    ctx.insert("body_label", forms::BODY_LABEL);
+    let body = sub.payload.body.trim();
+    ctx.insert("body_html", &if body.is_empty() { String::new() } else { crate::markdown::render_untrusted(body) });
     let due = if crate::rules::is_label_collection(&sub.collection) && sub.status.is_open() && sub.status != Status::Approved {
         queue::label_due_date(&sub.created_at).map(|d| d.strftime("%d/%m/%Y").to_string())
     } else {
@@ -130,7 +148,27 @@ fn render_status(
         _ => Json::Null,
     };
     ctx.insert("revision", &revision);
-    Ok(render(state, "status.html", ctx)?)
+    Ok(super::render_public(state, "status.html", ctx)?)
+}
+
+async fn images_of(state: &AppState, sub: &Submission) -> Result<Vec<queue::StoredImage>, AppError> {
+    let id = sub.id;
+    Ok(state.db.read(move |c| queue::images(c, id, false)).await?)
+}
+
+/// `GET /suivi/<token>/image/<id>`: a picture of this submission, for its author.
+pub(super) async fn status_image(State(state): State<AppState>, UrlPath((token, image_id)): UrlPath<(String, i64)>) -> Result<Response, AppError> {
+    let sub = load(&state, &token).await?;
+    let id = sub.id;
+    let img = state.db.read(move |c| queue::image(c, id, image_id)).await?.ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, img.mime.clone()),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+        ],
+        img.data,
+    )
+        .into_response())
 }
 
 pub(super) async fn status_page(
@@ -139,7 +177,8 @@ pub(super) async fn status_page(
     Query(q): Query<StatusQuery>,
 ) -> Result<Response, AppError> {
     let sub = load(&state, &token).await?;
-    let html = render_status(&state, &sub, &token, q.nouveau.is_some(), q.revision.is_some(), None)?;
+    let images = images_of(&state, &sub).await?;
+    let html = render_status(&state, &sub, &token, q.nouveau.is_some(), q.revision.is_some(), None, &images)?;
     Ok(Html(html).into_response())
 }
 
@@ -155,7 +194,7 @@ fn not_revisable(state: &AppState, sub: &Submission, token: &str) -> AppError {
         ),
     );
     ctx.insert("back", &format!("/suivi/{token}"));
-    match render(state, "error.html", ctx) {
+    match super::render_public(state, "public_error.html", ctx) {
         Ok(html) => AppError::Page(status, html),
         Err(_) => AppError::Page(status, error_html(state, status, "Cette proposition ne peut pas être modifiée maintenant.")),
     }
@@ -210,9 +249,10 @@ pub(super) async fn revise(
     crate::submission::keep_stored_pictures(&collection, &mut values, &sub.payload.fields, &replaced, false);
     let shown = super::form_values(&values, &body, &sub_name, &sub_email);
     let more = take(&pairs, "vt_more").map(str::to_string);
+    let images_before = images_of(&state, &sub).await?;
     let redisplay = |errors: Vec<FieldError>, notice: Option<&str>, status: StatusCode| -> Result<Response, AppError> {
         let form = FormState { values: shown.clone(), errors, notice, more: more.clone() };
-        let html = render_status(&state, &sub, &token, false, false, Some(form))?;
+        let html = render_status(&state, &sub, &token, false, false, Some(form), &images_before)?;
         Ok((status, Html(html)).into_response())
     };
     // An "add one" button: the form again with one more row, nothing stored.

@@ -8,6 +8,51 @@
   var root = document.documentElement;
   root.classList.add("js");
 
+  // Forms: an "add one" button of a repeatable group adds the row in place
+  // (without this script, the server shows the form again with one more row).
+  function escapeRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+  function controlId(path) { return "f-" + path.replace(/[^A-Za-z0-9_]+/g, "-").replace(/-$/, ""); }
+  Array.prototype.forEach.call(document.querySelectorAll("button.list-more"), function (more) {
+    var rows = more.previousElementSibling;
+    if (!rows || !rows.classList.contains("list-rows")) return;
+    var max = parseInt(more.getAttribute("data-max"), 10) || 0;
+    more.addEventListener("click", function (event) {
+      var all = rows.querySelectorAll(":scope > .list-row");
+      var last = all[all.length - 1];
+      if (!last) return;
+      event.preventDefault();
+      var i = all.length - 1, n = all.length, path = more.value;
+      var nameRe = new RegExp("^" + escapeRe(path + "[" + i + "]"));
+      var idRe = new RegExp("^" + escapeRe(controlId(path) + "-" + i) + "(?=-|$)");
+      var row = last.cloneNode(true);
+      row.setAttribute("data-row", String(n));
+      Array.prototype.forEach.call(row.querySelectorAll("[name],[id],[for],[aria-describedby]"), function (el) {
+        if (el.name) el.name = el.name.replace(nameRe, path + "[" + n + "]");
+        ["id", "for"].forEach(function (a) {
+          var v = el.getAttribute(a);
+          if (v) el.setAttribute(a, v.replace(idRe, controlId(path) + "-" + n));
+        });
+        var d = el.getAttribute("aria-describedby");
+        if (d) el.setAttribute("aria-describedby", d.split(" ").map(function (x) { return x.replace(idRe, controlId(path) + "-" + n); }).join(" "));
+      });
+      Array.prototype.forEach.call(row.querySelectorAll("legend, label"), function (el) {
+        var t = el.firstChild;
+        if (t && t.nodeType === 3) t.nodeValue = t.nodeValue.replace(new RegExp("\\b" + (i + 1) + "\\b"), String(n + 1));
+      });
+      Array.prototype.forEach.call(row.querySelectorAll("p.error"), function (el) { el.parentNode.removeChild(el); });
+      Array.prototype.forEach.call(row.querySelectorAll("input, select, textarea"), function (el) {
+        el.removeAttribute("aria-invalid");
+        if (el.tagName === "SELECT") el.selectedIndex = 0;
+        else if (el.type === "checkbox") el.checked = false;
+        else el.value = "";
+      });
+      rows.appendChild(row);
+      var first = row.querySelector("input, select, textarea");
+      if (first) first.focus();
+      if (max && n + 1 >= max) more.hidden = true;
+    });
+  });
+
   var nav = document.querySelector(".main-nav");
   var bar = document.querySelector(".site-header__inner");
   if (!nav || !bar || !window.matchMedia) return;
