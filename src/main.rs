@@ -188,7 +188,12 @@ fn main() -> ExitCode {
         }),
         Command::User { action, site } => user(&site, action),
         Command::New { collection, title, site } => vitrine_generator::scaffold::new_entry(&site, &collection, &title)
-            .map(|p| println!("{}", p.display()))
+            .map(|p| {
+                println!("{}", p.display());
+                eprintln!(
+                    "Brouillon créé (draft: true) : il n'est pas publié. Pour le voir : vitrine serve --drafts ; pour le publier : complétez-le puis retirez la ligne « draft: true »."
+                );
+            })
             .map_err(Into::into),
     };
     match result {

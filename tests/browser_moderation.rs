@@ -95,9 +95,14 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     b.fill("#f-summary", "Deux classes comparent la qualité de l'eau de leurs rivières au fil des saisons.").await.unwrap();
     b.fill("#f-school", "Collège Jean Moulin").await.unwrap();
     b.fill("#f-school_year", "2025/26").await.unwrap();
-    for v in ["Italie", "Espagne"] {
-        tick(&b, "countries", v).await;
-    }
+    // Countries are not asked twice: the partners' countries make the list.
+    // The "add one" button adds a row in place (vitrine.js).
+    b.fill("#f-partners-0-school", "Liceo Galilei").await.unwrap();
+    b.find("#f-partners-0-country").await.unwrap().select_by_value("Italie").await.unwrap();
+    press(&b, "button.list-more[value='partners']").await;
+    b.fill("#f-partners-1-school", "IES Cervantes").await.unwrap();
+    b.find("#f-partners-1-country").await.unwrap().select_by_value("Espagne").await.unwrap();
+    assert!(b.text("#f-partners-1 legend").await.unwrap().contains("Établissement partenaire 2"));
     tick(&b, "disciplines", "Physique-chimie").await;
     tick(&b, "levels", "collège").await;
     tick(&b, "languages", "anglais").await;
@@ -129,6 +134,7 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
         Some("Deux classes comparent la qualité de l'eau de leurs rivières au fil des saisons.")
     );
     b.fill("#f-school_year", "2025-2026").await.unwrap();
+    assert_eq!(b.attr("#f-partners-1-school", "value").await.unwrap().as_deref(), Some("IES Cervantes"), "the added row survived the error");
     press(&b, "form[action='/submit/projects'] button[type='submit']").await;
     let reference = text_containing(&b, ".ref", "VT-").await;
     assert!(reference.starts_with("VT-"), "{reference}");
@@ -161,11 +167,12 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
 
     // The teacher opens the secret status page: the message and the form, filled in.
     b.goto(&status_url).await.unwrap();
-    assert!(text_containing(&b, ".facts", "quelles rivières").await.contains("Précisez le résumé"));
+    assert!(text_containing(&b, "main", "quelles rivières").await.contains("Précisez le résumé"));
+    assert!(b.text(".vt-sent").await.unwrap().contains("France, Italie, Espagne"), "the whole submission as sent");
     assert_eq!(b.attr("#f-school", "value").await.unwrap().as_deref(), Some("Collège Jean Moulin"));
     b.fill("#f-summary", "Deux classes comparent la qualité de l'eau du Rhône et de l'Èbre au fil des saisons.").await.unwrap();
     press(&b, "form[action$='/modifier'] button[type='submit']").await;
-    let notice = text_containing(&b, ".notice", "de nouveau en attente").await;
+    let notice = text_containing(&b, "main [role='status']", "de nouveau en attente").await;
     assert!(notice.contains("de nouveau en attente"), "{notice}");
     assert!(!pwned(&b).await, "the script ran on the status page");
 

@@ -481,6 +481,24 @@ fn new_scaffolds_an_entry_that_builds_as_a_draft() {
     assert!(unknown.stderr.contains("collection « nootes » inconnue"), "{}", unknown.stderr);
 }
 
+/// Issue 11: on the example site too, with its patterns and minimum lengths,
+/// every collection's new draft builds, and the command says how to see it.
+#[test]
+fn new_drafts_of_the_example_site_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    for (collection, title) in [("projects", "Un projet à écrire"), ("trainings", "Une formation à venir"), ("labels", "Un label à demander"), ("pages", "Une page")] {
+        let run = vitrine(&["new", collection, title, "--site", site.to_str().unwrap()]);
+        run.assert_ok();
+        assert!(run.stderr.contains("vitrine serve --drafts"), "{}", run.stderr);
+    }
+    let out = tmp.path().join("out");
+    build(&site, &out, &["--drafts"]).assert_ok();
+    assert!(out.join("projets/un-projet-a-ecrire/index.html").is_file());
+    assert!(out.join("formations/une-formation-a-venir/index.html").is_file());
+}
+
 #[test]
 fn the_link_resolver_of_these_tests_resolves_like_a_browser() {
     let page = "notes/beta/index.html";

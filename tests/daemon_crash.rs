@@ -44,7 +44,7 @@ fn submit(addr: &str, key: &str) -> Option<u16> {
     let body = serde_json::json!({
         "collection": "labels",
         "submitter": {"name": "Test", "email": "test@example.org"},
-        "fields": {"title": format!("Demande {key}"), "kind": "Label École eTwinning", "year": 2026, "school": "Collège Test"},
+        "fields": {"title": format!("Demande {key}"), "kind": "Label École eTwinning", "school": "Collège Test"},
     })
     .to_string();
     let mut s = TcpStream::connect(addr).ok()?;

@@ -40,7 +40,7 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
     let good_json = serde_json::json!({
         "collection": "labels",
         "submitter": {"name": "Luc", "email": "luc@example.org"},
-        "fields": {"title": "Label", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"},
+        "fields": {"title": "Label", "kind": "Label de qualité national", "project": "chaque-goutte-compte"},
     });
     let r = send(&st, json_req(good_json.to_string().into_bytes(), Some("replay-key-0001"))).await;
     assert_eq!(r.status(), StatusCode::CREATED);

@@ -32,7 +32,8 @@ async fn project_form_round_trip_confirmation_status_and_notification() {
     assert!(status.contains(&sub.reference), "reference shown on the confirmation page");
     assert!(status.contains("en attente de relecture"));
     assert_eq!(sub.submitter_email, "camille.enseignante@example.org");
-    assert_eq!(sub.payload.fields["countries"], json!(["Italie", "Espagne"]));
+    // Not asked twice: France and the partners' countries.
+    assert_eq!(sub.payload.fields["countries"], json!(["France", "Italie", "Espagne"]));
     assert_eq!(sub.payload.fields["partners"][0]["school"], "Liceo Galilei");
 
     // A double click (same form token) creates one submission and lands on the same page.
@@ -120,7 +121,7 @@ async fn json_api_validates_and_is_idempotent() {
     let good = json!({
         "collection": "labels",
         "submitter": {"name": "Luc Prof", "email": "luc@example.org"},
-        "fields": {"title": "Label pour Chaque goutte compte", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"},
+        "fields": {"title": "Label pour Chaque goutte compte", "kind": "Label de qualité national", "project": "chaque-goutte-compte"},
         "body": "Merci de considérer notre projet."
     });
     let req = |v: &Value, key: &str| {
@@ -976,7 +977,7 @@ async fn moderator_edit_form_shows_references_as_the_teachers_list_with_the_curr
     let label = json!({
         "collection": "labels",
         "submitter": {"name": "Luc", "email": "luc@example.org"},
-        "fields": {"title": "Label", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"},
+        "fields": {"title": "Label", "kind": "Label de qualité national", "project": "chaque-goutte-compte"},
     });
     let r = send(&st, post_raw("/api/submissions", "application/json", label.to_string().into_bytes(), None)).await;
     assert_eq!(r.status(), StatusCode::CREATED);

@@ -13,14 +13,39 @@ use crate::error::{Diagnostic, Diagnostics, Error};
 use crate::locale::slugify;
 use crate::schema::{Field, Kind};
 
+/// A text that passes the field's checks (length, pattern), so that the draft builds.
+fn placeholder_text(f: &Field, today: &str) -> String {
+    let min = f.min.unwrap_or(0).max(0) as usize;
+    let max = f.max.map_or(usize::MAX, |m| m.max(1) as usize);
+    let mut base = if min > 11 { format!("À compléter ({min} caractères au moins)") } else { "À compléter".to_string() };
+    while base.chars().count() < min {
+        base.push_str(" …");
+    }
+    let year: i32 = today.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2026);
+    let candidates = [base, format!("{year}-{}", year + 1), today.to_string(), year.to_string(), "a-completer".into()];
+    let fits = |c: &String| {
+        let n = c.chars().count();
+        n >= min && n <= max && match &f.kind {
+            Kind::String { pattern: Some(p) } => p.is_match(c),
+            _ => true,
+        }
+    };
+    let chosen = candidates.iter().find(|c| fits(c)).unwrap_or(&candidates[0]);
+    serde_json::to_string(chosen).unwrap_or_default()
+}
+
 fn placeholder(f: &Field, today: &str) -> String {
     match &f.kind {
-        Kind::String { .. } | Kind::Text | Kind::Markdown => "\"À compléter\"".into(),
+        Kind::String { .. } | Kind::Text | Kind::Markdown => placeholder_text(f, today),
+        Kind::Integer => {
+            // A year-like range gets this year.
+            let year: i64 = today.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2026);
+            if f.min.is_some_and(|m| m <= year) && f.max.is_some_and(|m| m >= year) { year.to_string() } else { f.min.unwrap_or(1).to_string() }
+        }
         Kind::Date => today.into(),
         Kind::Datetime => format!("{today}T09:00"),
         Kind::Url => "https://example.org/".into(),
         Kind::Email => "contact@example.org".into(),
-        Kind::Integer => f.min.unwrap_or(1).to_string(),
         Kind::Boolean => "false".into(),
         Kind::Enum { values } => format!("\"{}\"", values.first().cloned().unwrap_or_default()),
         Kind::Reference { .. } => "identifiant-de-l-entree".into(),

@@ -304,6 +304,33 @@ impl Browser {
         }
     }
 
+    /// Clicks the element matching `css` after scrolling it into view at once
+    /// (the theme scrolls smoothly, and WebDriver clicks before a smooth scroll ends).
+    pub async fn press(&self, css: &str) -> Result<(), BrowserError> {
+        let q = serde_json::to_string(css).unwrap_or_default();
+        self.execute(&format!(
+            "document.documentElement.style.scrollBehavior = 'auto'; document.querySelector({q}).scrollIntoView({{block: 'center'}}); return null;"
+        ))
+        .await?;
+        self.click(css).await
+    }
+
+    /// Waits (bounded) until the element matching `css` contains `needle`;
+    /// returns its last text.
+    pub async fn text_containing(&self, css: &str, needle: &str) -> String {
+        for _ in 0..200 {
+            if let Ok(els) = self.find_all(css).await
+                && let Some(e) = els.first()
+                && let Ok(t) = e.text().await
+                && t.contains(needle)
+            {
+                return t;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.text(css).await.unwrap_or_default()
+    }
+
     /// Runs a script in the page and returns its JSON result.
     pub async fn execute(&self, script: &str) -> Result<serde_json::Value, BrowserError> {
         self.client().execute(script, vec![]).await.map_err(cmd_err("execute script"))

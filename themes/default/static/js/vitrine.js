@@ -16,6 +16,9 @@
     var rows = more.previousElementSibling;
     if (!rows || !rows.classList.contains("list-rows")) return;
     var max = parseInt(more.getAttribute("data-max"), 10) || 0;
+    // With the script the button only adds a row: Enter in a field then sends
+    // the form with its real submit button, not this one (the first in the form).
+    more.type = "button";
     more.addEventListener("click", function (event) {
       var all = rows.querySelectorAll(":scope > .list-row");
       var last = all[all.length - 1];
