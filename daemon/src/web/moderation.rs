@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/item/{id}/preview", get(preview))
         .route("/moderation/users", get(users_page).post(user_add))
         .route("/moderation/users/{id}/remove", post(user_remove))
+        .route("/moderation/courriels", get(super::mail::parked_page))
 }
 
 #[derive(serde::Deserialize, Default)]
