@@ -553,3 +553,52 @@ fn photo_metadata_never_reaches_public() {
     }
     assert!(leaked.is_empty(), "EXIF content published in {leaked:?}");
 }
+
+/// Every file below `dir` whose name marks a temporary file of a write.
+fn temporary_files(dir: &Path) -> Vec<String> {
+    walkdir(dir)
+        .iter()
+        .map(|p| rel_path(p, dir))
+        .filter(|r| r.contains(".vitrine-tmp") || r.ends_with(".tmp"))
+        .collect()
+}
+
+#[test]
+fn two_builds_of_one_site_at_once_both_succeed_with_a_complete_output_and_no_temporary_file_left() {
+    // The example site: pages, pictures (the shared image cache in .vitrine/)
+    // and the search bundle, so both processes write the same files at once.
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    let out = tmp.path().join("public");
+    build(&site, &out, &[]).assert_ok();
+    let config = std::fs::read_to_string(site.join("vitrine.yaml")).unwrap();
+    let title = config.lines().find(|l| l.starts_with("title:")).expect("a title line").to_string();
+    for round in 0..3 {
+        // A new site title: every page is rewritten over the previous one. The
+        // image cache is emptied on odd rounds so that both builds fill it too.
+        let config = config.replacen(&title, &format!("title: \"Vitrine, essai {round}\""), 1);
+        std::fs::write(site.join("vitrine.yaml"), &config).unwrap();
+        if round % 2 == 1 {
+            std::fs::remove_dir_all(site.join(".vitrine/cache")).unwrap();
+        }
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| build(&site, &out, &[]));
+            let b = s.spawn(|| build(&site, &out, &[]));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        a.assert_ok();
+        b.assert_ok();
+        // The same site built alone into another folder: the shared output matches it byte for byte.
+        let alone = tmp.path().join(format!("alone-{round}"));
+        build(&site, &alone, &[]).assert_ok();
+        let (shared, reference) = (tree(&out), tree(&alone));
+        assert_eq!(shared.keys().collect::<Vec<_>>(), reference.keys().collect::<Vec<_>>(), "round {round}: same files");
+        for (k, snap) in &reference {
+            assert!(shared[k].bytes == snap.bytes, "round {round}: {k} differs from a build made alone");
+        }
+        assert!(Built::load(&out, EXAMPLE_BASE).read("index.html").contains(&format!("Vitrine, essai {round}")));
+        assert_eq!(temporary_files(&out), Vec::<String>::new(), "round {round}");
+        assert_eq!(temporary_files(&site), Vec::<String>::new(), "round {round} (site and .vitrine/)");
+    }
+}

@@ -74,25 +74,27 @@ pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
         Err(e) => return Err(e),
     }
     let secret = random_token(32);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
+    // A unique temporary file beside it (mode 0600, removed on error), fsynced,
+    // then linked to its name unless another process made one meanwhile.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".secret.").suffix(".tmp").tempfile_in(dir)?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    match opts.open(path) {
-        Ok(mut f) => {
-            use std::io::Write;
-            f.write_all(secret.as_bytes())?;
-            f.sync_all()?;
-            Ok(secret.into_bytes())
-        }
+    {
+        use std::io::Write;
+        tmp.write_all(secret.as_bytes())?;
+        tmp.as_file().sync_all()?;
+    }
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(secret.into_bytes()),
         // Another process created it in between: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(std::fs::read_to_string(path)?.trim().as_bytes().to_vec())
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.error),
     }
 }
 

@@ -139,6 +139,6 @@ pub fn save(opts: &BuildOptions, key: u64, outputs: &[Output], report: &BuildRep
     if let Some(dir) = path.parent()
         && std::fs::create_dir_all(dir).is_ok()
     {
-        let _ = crate::write::write_atomic(&path, state.to_string().as_bytes());
+        let _ = crate::write::write_replace(&path, state.to_string().as_bytes());
     }
 }
