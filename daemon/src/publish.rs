@@ -206,7 +206,7 @@ pub fn publish(config: &Config, sub: &Submission, images: &[StoredImage]) -> Res
         let name = image_file_name(&img.field, &img.ext);
         write_new_file(&dir, &name, &img.data)?;
     }
-    let date = jiff::Zoned::now().date().to_string();
+    let date = jiff::ZonedDateTime::now().date().to_string();
     let text = render_entry(collection, &sub.payload, &date);
     write_new_file(&dir, "index.md", text.as_bytes())?;
     sync_dir(&dir)?;

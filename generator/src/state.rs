@@ -54,7 +54,7 @@ fn mtime_of(m: &std::fs::Metadata) -> String {
 }
 
 /// A hash of everything the build reads.
-pub fn fingerprint(opts: &BuildOptions, sources: &Sources, translations: &Translations, now: &jiff::Zoned) -> u64 {
+pub fn fingerprint(opts: &BuildOptions, sources: &Sources, translations: &Translations, now: &jiff::ZonedDateTime) -> u64 {
     let mut h = hasher();
     env!("CARGO_PKG_VERSION").hash(&mut h);
     opts.drafts.hash(&mut h);
