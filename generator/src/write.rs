@@ -228,4 +228,27 @@ mod tests {
         assert!(write_atomic(&dir.path().join("fichier/page.html"), b"contenu").is_err());
         assert_eq!(names(dir.path()), ["fichier", "page.html"]);
     }
+
+    #[test]
+    fn concurrent_writers_of_one_file_never_fail_or_mix_their_bytes() {
+        // As `build` and `serve` rewriting the same page at the same moment.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("page.html");
+        fs::write(&p, b"ancienne version").unwrap();
+        let contents: Vec<Vec<u8>> = (0..8u8).map(|i| vec![b'a' + i; 64 * 1024]).collect();
+        std::thread::scope(|s| {
+            for c in &contents {
+                let (p, c) = (&p, c);
+                s.spawn(move || {
+                    for round in 0..200 {
+                        let r = if round % 2 == 0 { write_atomic(p, c) } else { write_replace(p, c) };
+                        r.unwrap_or_else(|e| panic!("a concurrent write failed: {e}"));
+                    }
+                });
+            }
+        });
+        let end = fs::read(&p).unwrap();
+        assert!(contents.contains(&end), "the file is one writer's whole content");
+        assert_eq!(names(dir.path()), ["page.html"], "no temporary file left");
+    }
 }
