@@ -602,3 +602,61 @@ fn two_builds_of_one_site_at_once_both_succeed_with_a_complete_output_and_no_tem
         assert_eq!(temporary_files(&site), Vec::<String>::new(), "round {round} (site and .vitrine/)");
     }
 }
+
+#[test]
+fn a_build_while_serve_rebuilds_the_same_site_leaves_whole_pages_and_no_temporary_file() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    let public = site.join("public");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_vitrine"))
+        .args(["serve", "--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("VITRINE_NOW", NOW)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = std::io::BufReader::new(serve.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |what: &str| loop {
+        match rx.recv_timeout(Duration::from_secs(180)) {
+            Ok(l) if l.starts_with(what) => return,
+            Ok(_) => {}
+            Err(e) => panic!("serve never printed « {what} »: {e}"),
+        }
+    };
+    wait_for("Surveillance des fichiers active");
+    let page = site.join("content/pages/a-propos.md");
+    let original = std::fs::read_to_string(&page).unwrap();
+    for round in 0..3 {
+        // serve sees the edit and rebuilds while `build` writes the same public/.
+        std::fs::write(&page, format!("{original}\n\nPhrase du tour {round}.\n")).unwrap();
+        build(&site, &public, &[]).assert_ok();
+        wait_for("reconstruit en");
+        wait_for("index de recherche à jour");
+    }
+    // Idle now: stop serve gracefully.
+    let ok = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+    serve.wait().unwrap();
+
+    assert_eq!(temporary_files(&site), Vec::<String>::new(), "site, .vitrine/ and public/");
+    assert!(std::fs::read_to_string(public.join("a-propos/index.html")).unwrap().contains("Phrase du tour 2."));
+    let pages: Vec<_> = walkdir(&public).into_iter().filter(|p| p.extension().is_some_and(|x| x == "html")).collect();
+    assert!(pages.len() > 20, "{} pages", pages.len());
+    for p in pages {
+        let html = std::fs::read_to_string(&p).unwrap();
+        assert!(html.trim_end().ends_with("</html>"), "{} is cut short", p.display());
+    }
+}
