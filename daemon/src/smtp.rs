@@ -232,18 +232,14 @@ pub fn is_loopback(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The bare address of `Name <a@b>` or `a@b`.
-fn bare_address(mailbox: &str) -> &str {
-    let m = mailbox.trim();
-    match (m.rfind('<'), m.rfind('>')) {
-        (Some(a), Some(b)) if a < b => m[a + 1..b].trim(),
-        _ => m,
-    }
-}
-
+/// The address of a mailbox setting (`Name <a@b>`, `"Nom, Prénom" <a@b>` or
+/// `a@b`), parsed as the outbox parses it, so a setting the daemon accepts at
+/// start is one every message can carry.
 fn parse_address(field: &'static str, value: &str) -> Result<Address, SmtpConfigError> {
-    bare_address(value)
-        .parse()
+    value
+        .trim()
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.email)
         .map_err(|_| SmtpConfigError::BadAddress { field, value: value.to_string() })
 }
 
@@ -484,6 +480,13 @@ mod tests {
         s.from = "pas une adresse".into();
         let e = Mailer::from_config(&s, |_| None).unwrap_err();
         assert!(e.to_string().contains("daemon.smtp.from") && e.to_string().contains("pas une adresse"), "{e}");
+        // A display name with a comma must be quoted, as in a message header.
+        s.from = "Réseau, académie <vitrine@example.org>".into();
+        assert!(matches!(Mailer::from_config(&s, |_| None), Err(SmtpConfigError::BadAddress { field: "from", .. })));
+        s.from = "\"Réseau, académie\" <vitrine@example.org>".into();
+        s.moderators = vec!["\"Dupont, Jean\" <jean.dupont@example.org>".into(), "jean..dupont@-ecole.fr".into()];
+        let e = Mailer::from_config(&s, |_| None).unwrap_err();
+        assert!(matches!(&e, SmtpConfigError::BadAddress { field: "moderators", value } if value == "jean..dupont@-ecole.fr"), "{e}");
         let mut s = smtp("127.0.0.1", 25);
         s.moderators.clear();
         assert!(matches!(Mailer::from_config(&s, |_| None), Err(SmtpConfigError::NoModerators)));
