@@ -571,3 +571,110 @@ fn photo_metadata_never_reaches_public() {
     }
     assert!(leaked.is_empty(), "EXIF content published in {leaked:?}");
 }
+
+/// Every file below `dir` whose name marks a temporary file of a write.
+fn temporary_files(dir: &Path) -> Vec<String> {
+    walkdir(dir)
+        .iter()
+        .map(|p| rel_path(p, dir))
+        .filter(|r| r.contains(".vitrine-tmp") || r.ends_with(".tmp"))
+        .collect()
+}
+
+#[test]
+fn two_builds_of_one_site_at_once_both_succeed_with_a_complete_output_and_no_temporary_file_left() {
+    // The example site: pages, pictures (the shared image cache in .vitrine/)
+    // and the search bundle, so both processes write the same files at once.
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    let out = tmp.path().join("public");
+    build(&site, &out, &[]).assert_ok();
+    let config = std::fs::read_to_string(site.join("vitrine.yaml")).unwrap();
+    let title = config.lines().find(|l| l.starts_with("title:")).expect("a title line").to_string();
+    for round in 0..3 {
+        // A new site title: every page is rewritten over the previous one. The
+        // image cache is emptied on odd rounds so that both builds fill it too.
+        let config = config.replacen(&title, &format!("title: \"Vitrine, essai {round}\""), 1);
+        std::fs::write(site.join("vitrine.yaml"), &config).unwrap();
+        if round % 2 == 1 {
+            std::fs::remove_dir_all(site.join(".vitrine/cache")).unwrap();
+        }
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| build(&site, &out, &[]));
+            let b = s.spawn(|| build(&site, &out, &[]));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        a.assert_ok();
+        b.assert_ok();
+        // The same site built alone into another folder: the shared output matches it byte for byte.
+        let alone = tmp.path().join(format!("alone-{round}"));
+        build(&site, &alone, &[]).assert_ok();
+        let (shared, reference) = (tree(&out), tree(&alone));
+        assert_eq!(shared.keys().collect::<Vec<_>>(), reference.keys().collect::<Vec<_>>(), "round {round}: same files");
+        for (k, snap) in &reference {
+            assert!(shared[k].bytes == snap.bytes, "round {round}: {k} differs from a build made alone");
+        }
+        assert!(Built::load(&out, EXAMPLE_BASE).read("index.html").contains(&format!("Vitrine, essai {round}")));
+        assert_eq!(temporary_files(&out), Vec::<String>::new(), "round {round}");
+        assert_eq!(temporary_files(&site), Vec::<String>::new(), "round {round} (site and .vitrine/)");
+    }
+}
+
+#[test]
+fn a_build_while_serve_rebuilds_the_same_site_leaves_whole_pages_and_no_temporary_file() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    let public = site.join("public");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_vitrine"))
+        .args(["serve", "--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("VITRINE_NOW", NOW)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let out = std::io::BufReader::new(serve.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |what: &str| loop {
+        match rx.recv_timeout(Duration::from_secs(180)) {
+            Ok(l) if l.starts_with(what) => return,
+            Ok(_) => {}
+            Err(e) => panic!("serve never printed « {what} »: {e}"),
+        }
+    };
+    wait_for("Surveillance des fichiers active");
+    let page = site.join("content/pages/a-propos.md");
+    let original = std::fs::read_to_string(&page).unwrap();
+    for round in 0..3 {
+        // serve sees the edit and rebuilds while `build` writes the same public/.
+        std::fs::write(&page, format!("{original}\n\nPhrase du tour {round}.\n")).unwrap();
+        build(&site, &public, &[]).assert_ok();
+        wait_for("reconstruit en");
+        wait_for("index de recherche à jour");
+    }
+    // Idle now: stop serve gracefully.
+    let ok = Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+    serve.wait().unwrap();
+
+    assert_eq!(temporary_files(&site), Vec::<String>::new(), "site, .vitrine/ and public/");
+    assert!(std::fs::read_to_string(public.join("a-propos/index.html")).unwrap().contains("Phrase du tour 2."));
+    let pages: Vec<_> = walkdir(&public).into_iter().filter(|p| p.extension().is_some_and(|x| x == "html")).collect();
+    assert!(pages.len() > 20, "{} pages", pages.len());
+    for p in pages {
+        let html = std::fs::read_to_string(&p).unwrap();
+        assert!(html.trim_end().ends_with("</html>"), "{} is cut short", p.display());
+    }
+}

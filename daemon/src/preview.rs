@@ -35,7 +35,7 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
         .clone();
     let slug = format!("apercu-{}", sub.reference.to_ascii_lowercase());
     let rel = format!("{}/{slug}/index.md", collection.dir);
-    let date = jiff::Zoned::now().date().to_string();
+    let date = jiff::ZonedDateTime::now().date().to_string();
     let sources = &mut loaded.sources;
     sources.pages.retain(|p| p.rel != rel);
     sources.pages.push(SourceFile { rel: rel.clone(), text: crate::publish::render_entry(&collection, &sub.payload, &date) });

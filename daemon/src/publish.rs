@@ -5,7 +5,8 @@
 //! Guarantees: the slug is made by the server from the title (ASCII letters,
 //! digits and dashes only, so no path can be smuggled in); the bundle folder is
 //! created with `create_dir`, which fails if it exists, so nothing is ever
-//! overwritten; every file is written to a hidden temp file, fsynced, renamed,
+//! overwritten; every file is written to a uniquely named hidden temp file
+//! (tempfile, removed on error), fsynced, linked into place without replacing,
 //! and the folders are fsynced; `index.md` is written last, so the generator
 //! never sees a half-written entry. Only the schema's fields, the title, the
 //! date and the body are written: never the submitter's name or e-mail.
@@ -109,21 +110,20 @@ pub fn render_entry(collection: &Collection, payload: &Payload, date: &str) -> S
 }
 
 fn write_new_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PublishError> {
-    let tmp = dir.join(format!(".{name}.tmp-{}", crate::security::random_token(4)));
     let dest = dir.join(name);
-    if dest.exists() {
-        return Err(PublishError::Io {
-            path: dest,
-            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "le fichier existe déjà"),
-        });
-    }
-    let mut f = std::fs::File::create_new(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    // Hard link refuses to replace an existing file (unlike rename); then drop the temp name.
-    std::fs::hard_link(&tmp, &dest).map_err(io(&dest))?;
-    std::fs::remove_file(&tmp).map_err(io(&tmp))?;
+    // A unique hidden temporary file (removed if anything fails), fsynced, then
+    // linked to its name without replacing anything (`persist_noclobber`).
+    let mut tmp = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(dir).map_err(io(dir))?;
+    tmp.write_all(bytes).map_err(io(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io(tmp.path()))?;
+    tmp.persist_noclobber(&dest).map_err(|e| {
+        let source = if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "le fichier existe déjà")
+        } else {
+            e.error
+        };
+        PublishError::Io { path: dest.clone(), source }
+    })?;
     Ok(())
 }
 
@@ -206,7 +206,7 @@ pub fn publish(config: &Config, sub: &Submission, images: &[StoredImage]) -> Res
         let name = image_file_name(&img.field, &img.ext);
         write_new_file(&dir, &name, &img.data)?;
     }
-    let date = jiff::Zoned::now().date().to_string();
+    let date = jiff::ZonedDateTime::now().date().to_string();
     let text = render_entry(collection, &sub.payload, &date);
     write_new_file(&dir, "index.md", text.as_bytes())?;
     sync_dir(&dir)?;

@@ -16,9 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
+use argon2::{PasswordHasher, PasswordVerifier};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -34,10 +33,17 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Fills `buf` from the operating system's random source (getrandom). Without
+/// one there is no safe token to make: the daemon stops here rather than
+/// hand out guessable ones.
+fn os_random(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("source d'aléa du système indisponible (getrandom)");
+}
+
 /// `n` random bytes from the OS, hex-encoded.
 pub fn random_token(n: usize) -> String {
     let mut buf = vec![0u8; n];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
+    os_random(&mut buf);
     hex(&buf)
 }
 
@@ -45,7 +51,7 @@ pub fn random_token(n: usize) -> String {
 pub fn reference_number() -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
     let mut buf = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
+    os_random(&mut buf);
     let c: String = buf.iter().map(|b| ALPHABET[(*b as usize) % 32] as char).collect();
     format!("VT-{}-{}", &c[..4], &c[4..])
 }
@@ -74,25 +80,27 @@ pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
         Err(e) => return Err(e),
     }
     let secret = random_token(32);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
+    // A unique temporary file beside it (mode 0600, removed on error), fsynced,
+    // then linked to its name unless another process made one meanwhile.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".secret.").suffix(".tmp").tempfile_in(dir)?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    match opts.open(path) {
-        Ok(mut f) => {
-            use std::io::Write;
-            f.write_all(secret.as_bytes())?;
-            f.sync_all()?;
-            Ok(secret.into_bytes())
-        }
+    {
+        use std::io::Write;
+        tmp.write_all(secret.as_bytes())?;
+        tmp.as_file().sync_all()?;
+    }
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(secret.into_bytes()),
         // Another process created it in between: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
             Ok(std::fs::read_to_string(path)?.trim().as_bytes().to_vec())
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.error),
     }
 }
 
@@ -158,20 +166,15 @@ pub fn check_form_token(
 
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+    // A random 16-byte salt from the OS (password-hash's getrandom).
+    argon2::Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
 
 /// Whether `password` matches the argon2 PHC string `phc`; a malformed hash
 /// never matches. Synchronous: the daemon calls it through [`HashLimiter`].
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(h) => argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
-        Err(_) => false,
-    }
+    // A PHC string that does not parse is an error, so it never matches.
+    argon2::Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
 }
 
 /// A well-formed hash with the default parameters, of no known password:
@@ -299,6 +302,7 @@ mod tests {
     #[test]
     fn the_dummy_hash_costs_what_a_real_one_costs() {
         // A hash that does not parse would be refused at once, without argon2's work.
+        use argon2::password_hash::phc::PasswordHash;
         let dummy = PasswordHash::new(DUMMY_PHC).expect("the dummy hash parses");
         let real_phc = hash_password("mot de passe").unwrap();
         let real = PasswordHash::new(&real_phc).unwrap();

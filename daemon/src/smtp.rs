@@ -8,16 +8,20 @@
 //! daemon runs, after waits that grow by [`Backoff`] (1 min, doubling, at most
 //! 1 h by default; the loop itself is `server::retry_outbox_in_background`).
 //! Nothing is lost; the worst case (server accepted, then the move failed) is a
-//! duplicate.
+//! duplicate. A message the server refuses permanently (a 5xx reply, e.g.
+//! `550 no such user`) or whose `To:` cannot be used is never retried: it is
+//! moved to `outbox/parked/` with the reason beside it (`<file>.reason`), and
+//! [`parked`] lists them for the admins' page (`/moderation/courriels`).
 //!
 //! TLS is rustls with the ring provider and the bundled Mozilla roots (no
 //! OpenSSL, no cmake). Plain SMTP is accepted only towards a loopback relay.
 //! The password is read from the environment variable named by
 //! `password_env`, never from the file.
 //!
-//! What it deliberately does not do: keep a connection pool, give up on a
-//! message (it stays in the outbox until delivered or removed by hand), or
-//! build messages itself (the outbox renders them).
+//! What it deliberately does not do: keep a connection pool, retry a parked
+//! message (an admin fixes the address and writes a new one, or moves the
+//! file back to the outbox by hand), or build messages itself (the outbox
+//! renders them).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +37,10 @@ use vitrine_generator::config::{Smtp, SmtpTls};
 
 /// Name of the folder, inside the outbox, of the messages the server accepted.
 pub const SENT_DIR: &str = "sent";
+
+/// Name of the folder, inside the outbox, of the messages refused for good
+/// (a permanent SMTP refusal, an unusable `To:`), each with a `.reason` file.
+pub const PARKED_DIR: &str = "parked";
 
 /// A `daemon.smtp` setting that cannot work; reported at startup.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +114,101 @@ pub enum DeliveryError {
         /// lettre's error.
         source: lettre::transport::smtp::Error
     },
+    /// The server refused the message permanently, or its `To:` cannot be
+    /// used: it was moved to `outbox/parked/` and will not be retried.
+    #[error("{}: refus définitif, courriel mis de côté (non renvoyé) : {reason}", path.display())]
+    Parked {
+        /// Where the file is now (`outbox/parked/<name>.eml`).
+        path: PathBuf,
+        /// Why (the server's reply or the header problem), also in `<name>.eml.reason`.
+        reason: String,
+    },
+}
+
+impl DeliveryError {
+    /// Whether retrying can help (not for a parked message).
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, DeliveryError::Parked { .. })
+    }
+}
+
+/// A message refused for good, as the admins' page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParkedMail {
+    /// File name in `outbox/parked/`.
+    pub file: String,
+    /// Recipients (addresses, as in the `To:` header).
+    pub to: Vec<String>,
+    /// Decoded subject.
+    pub subject: String,
+    /// When it was parked (RFC 3339, UTC), from the reason file.
+    pub parked_at: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// The parked messages of `outbox`, newest first. A file that cannot be read
+/// is listed with what is known (its name, and the reason if any).
+pub fn parked(outbox: &Path) -> Result<Vec<ParkedMail>, std::io::Error> {
+    let dir = outbox.join(PARKED_DIR);
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        let path = entry?.path();
+        if path.extension().is_none_or(|x| x != "eml") {
+            continue;
+        }
+        let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let note = std::fs::read_to_string(reason_path(&path)).unwrap_or_default();
+        let (parked_at, reason) = note.split_once('\n').unwrap_or(("", note.as_str()));
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let msg = mail_parser::MessageParser::default().parse_headers(&bytes[..]);
+        let to = msg
+            .as_ref()
+            .and_then(|m| m.to())
+            .map(|a| a.iter().filter_map(|a| a.address().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let subject = msg.as_ref().and_then(|m| m.subject()).unwrap_or_default().to_string();
+        out.push(ParkedMail { file, to, subject, parked_at: parked_at.trim().to_string(), reason: reason.trim().to_string() });
+    }
+    out.sort_by(|a, b| b.parked_at.cmp(&a.parked_at).then_with(|| b.file.cmp(&a.file)));
+    Ok(out)
+}
+
+fn reason_path(eml: &Path) -> PathBuf {
+    let mut name = eml.file_name().unwrap_or_default().to_os_string();
+    name.push(".reason");
+    eml.with_file_name(name)
+}
+
+/// Writes `dest` through a unique temporary file in its folder (fsync, rename).
+fn write_synced(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp = tempfile::Builder::new().prefix(".reason-").suffix(".tmp").tempfile_in(dest.parent().unwrap_or(Path::new(".")))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Moves `path` to `outbox/parked/` and writes the reason beside it.
+fn park(path: &Path, reason: String) -> DeliveryError {
+    let io = |source| DeliveryError::Io { path: path.to_owned(), source };
+    let dir = path.parent().unwrap_or(Path::new(".")).join(PARKED_DIR);
+    let dest = dir.join(path.file_name().unwrap_or_default());
+    let note = format!("{}\n{reason}\n", jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()));
+    // The reason first, so a parked message always has one.
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| write_synced(&reason_path(&dest), note.as_bytes())) {
+        return io(e);
+    }
+    match std::fs::rename(path, &dest) {
+        Ok(()) => DeliveryError::Parked { path: dest, reason },
+        Err(e) => io(e),
+    }
 }
 
 /// The configured SMTP transport. One delivery at a time (the lock also keeps
@@ -129,18 +232,14 @@ pub fn is_loopback(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The bare address of `Name <a@b>` or `a@b`.
-fn bare_address(mailbox: &str) -> &str {
-    let m = mailbox.trim();
-    match (m.rfind('<'), m.rfind('>')) {
-        (Some(a), Some(b)) if a < b => m[a + 1..b].trim(),
-        _ => m,
-    }
-}
-
+/// The address of a mailbox setting (`Name <a@b>`, `"Nom, Prénom" <a@b>` or
+/// `a@b`), parsed as the outbox parses it, so a setting the daemon accepts at
+/// start is one every message can carry.
 fn parse_address(field: &'static str, value: &str) -> Result<Address, SmtpConfigError> {
-    bare_address(value)
-        .parse()
+    value
+        .trim()
+        .parse::<lettre::message::Mailbox>()
+        .map(|m| m.email)
         .map_err(|_| SmtpConfigError::BadAddress { field, value: value.to_string() })
 }
 
@@ -213,12 +312,20 @@ impl Mailer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(e)),
         };
-        let envelope = self.envelope(path, &bytes)?;
+        let envelope = match self.envelope(path, &bytes) {
+            Ok(e) => e,
+            Err(e @ DeliveryError::Header { .. }) => return Err(park(path, e.to_string())),
+            Err(e) => return Err(e),
+        };
         // lettre ends DATA with CRLF "." CRLF, whose first CRLF ends the last line.
         let payload = bytes.strip_suffix(b"\r\n").unwrap_or(&bytes);
-        self.transport
-            .send_raw(&envelope, payload)
-            .map_err(|source| DeliveryError::Smtp { path: path.to_owned(), server: self.server.clone(), source })?;
+        if let Err(source) = self.transport.send_raw(&envelope, payload) {
+            if source.is_permanent() {
+                let reason = format!("le serveur {} a refusé le message : {source}", self.server);
+                return Err(park(path, reason));
+            }
+            return Err(DeliveryError::Smtp { path: path.to_owned(), server: self.server.clone(), source });
+        }
         let dir = path.parent().unwrap_or(Path::new(".")).join(SENT_DIR);
         std::fs::create_dir_all(&dir).map_err(io)?;
         let dest = dir.join(path.file_name().unwrap_or_default());
@@ -228,22 +335,22 @@ impl Mailer {
 
     fn envelope(&self, path: &Path, bytes: &[u8]) -> Result<Envelope, DeliveryError> {
         let bad = |message: String| DeliveryError::Header { path: path.to_owned(), header: "To", message };
-        let text = String::from_utf8_lossy(bytes);
-        let head = text.split("\r\n\r\n").next().unwrap_or_default();
-        let to_value = head
-            .split("\r\n")
-            .find_map(|l| l.get(..3).filter(|k| k.eq_ignore_ascii_case("to:")).map(|_| l[3..].trim()))
-            .ok_or_else(|| bad("absent".into()))?;
+        // The message of record is read back by a MIME parser: folded lines,
+        // encoded words and quoted names with commas are the parser's business.
+        let msg = mail_parser::MessageParser::default().parse_headers(bytes).ok_or_else(|| bad("message illisible".into()))?;
+        let list = msg.to().ok_or_else(|| bad("absent".into()))?;
         let mut to = Vec::new();
-        for item in to_value.split(',').filter(|s| !s.trim().is_empty()) {
-            let a: Address = bare_address(item).parse().map_err(|e| bad(format!("« {} » : {e}", item.trim())))?;
+        for item in list.iter() {
+            let raw = item.address().unwrap_or_default();
+            let a: Address = raw.parse().map_err(|e| bad(format!("« {raw} » : {e}")))?;
             to.push(a);
         }
         Envelope::new(Some(self.from.clone()), to).map_err(|e| bad(e.to_string()))
     }
 
     /// Sends every `.eml` left in `outbox` (oldest first, by name); returns how
-    /// many were delivered and the failures (those files stay). Blocking.
+    /// many were delivered and the failures (those files stay). Messages
+    /// parked meanwhile are logged, not counted as failures. Blocking.
     pub fn deliver_pending(&self, outbox: &Path) -> (usize, Vec<DeliveryError>) {
         self.deliver_pending_while(outbox, || true)
     }
@@ -274,6 +381,7 @@ impl Mailer {
             match self.deliver_file(&f) {
                 Ok(Some(_)) => sent += 1,
                 Ok(None) => {}
+                Err(e) if !e.is_transient() => tracing::warn!("{e}"),
                 Err(e) => failed.push(e),
             }
         }
@@ -372,6 +480,13 @@ mod tests {
         s.from = "pas une adresse".into();
         let e = Mailer::from_config(&s, |_| None).unwrap_err();
         assert!(e.to_string().contains("daemon.smtp.from") && e.to_string().contains("pas une adresse"), "{e}");
+        // A display name with a comma must be quoted, as in a message header.
+        s.from = "Réseau, académie <vitrine@example.org>".into();
+        assert!(matches!(Mailer::from_config(&s, |_| None), Err(SmtpConfigError::BadAddress { field: "from", .. })));
+        s.from = "\"Réseau, académie\" <vitrine@example.org>".into();
+        s.moderators = vec!["\"Dupont, Jean\" <jean.dupont@example.org>".into(), "jean..dupont@-ecole.fr".into()];
+        let e = Mailer::from_config(&s, |_| None).unwrap_err();
+        assert!(matches!(&e, SmtpConfigError::BadAddress { field: "moderators", value } if value == "jean..dupont@-ecole.fr"), "{e}");
         let mut s = smtp("127.0.0.1", 25);
         s.moderators.clear();
         assert!(matches!(Mailer::from_config(&s, |_| None), Err(SmtpConfigError::NoModerators)));

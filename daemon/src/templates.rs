@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("queue.html", include_str!("../templates/queue.html")),
     ("item.html", include_str!("../templates/item.html")),
     ("users.html", include_str!("../templates/users.html")),
+    ("mail.html", include_str!("../templates/mail.html")),
 ];
 
 /// Compiles the embedded templates, with autoescaping on for `.html`; fails

@@ -17,6 +17,7 @@ mod api;
 mod error;
 mod extract;
 mod layout;
+mod mail;
 pub mod moderation;
 mod public;
 pub mod revision;

@@ -72,7 +72,7 @@ pub fn check_blocking(state: &AppState, sub: &Submission, images: &[StoredImage]
     let collection = config.collection(&sub.collection).ok_or_else(|| format!("collection « {} » absente de la configuration", sub.collection))?;
     let title = sub.payload.title.as_str();
     let slug = crate::publish::free_slug(&config, collection, title).ok_or_else(|| format!("aucun identifiant libre pour « {title} »"))?;
-    let date = jiff::Zoned::now().date().to_string();
+    let date = jiff::ZonedDateTime::now().date().to_string();
     let (rel, text, pictures) = crate::publish::bundle_files(collection, sub, images, &slug, &date);
     // The file as the build's reader will see it.
     let diags = vitrine_generator::model::check_entry(&config, &rel, &text);

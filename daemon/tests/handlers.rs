@@ -1022,3 +1022,30 @@ async fn moderator_edit_form_shows_references_as_the_teachers_list_with_the_curr
     let item = body(send(&st, get(&format!("/moderation/item/{id}"), Some(&cookie))).await).await;
     assert!(select_of(&item, "f-project").contains("<option value=\"bouger-ensemble\" selected>"));
 }
+
+#[tokio::test]
+async fn an_address_that_is_not_rfc_5322_is_refused_on_its_field_in_french() {
+    let site = example_site();
+    let st = state(site.path(), vitrine_daemon::state::Settings { min_fill_secs: 0, ..test_settings() }, false);
+    let tok = token(&st, "projects", 10);
+    let mut pairs: Vec<(&str, &str)> = valid_project().into_iter().filter(|(k, _)| *k != "vt_email").collect();
+    pairs.push(("vt_email", "jean..dupont@-ecole.fr"));
+    let r = send(&st, post_form("/submit/projects", &with_token(pairs, &tok), None)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(r).await;
+    assert!(html.contains("id=\"f-vt_email-error\""), "{html}");
+    assert!(html.contains("adresse électronique invalide « jean..dupont@-ecole.fr »"), "{html}");
+    assert_eq!(queue_count(&st).await, 0, "nothing stored");
+
+    // The JSON API says the same on `submitter.email`.
+    let json = serde_json::json!({
+        "collection": "labels",
+        "submitter": {"name": "Jean", "email": "jean..dupont@-ecole.fr"},
+        "fields": {"title": "Label", "kind": "Label de qualité national", "year": 2026, "project": "chaque-goutte-compte"},
+    });
+    let r = send(&st, post_raw("/api/submissions", "application/json", json.to_string().into_bytes(), None)).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = body(r).await;
+    assert!(text.contains("submitter.email") && text.contains("adresse électronique invalide"), "{text}");
+    assert_eq!(queue_count(&st).await, 0);
+}

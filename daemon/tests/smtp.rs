@@ -1,7 +1,9 @@
 //! SMTP delivery against a real SMTP exchange: a tiny server written here
 //! (blocking sockets on 127.0.0.1, one thread per connection) that speaks
 //! enough SMTP for lettre (greeting, EHLO, AUTH PLAIN, MAIL FROM, RCPT TO,
-//! DATA, QUIT) and hands every accepted message to the test.
+//! DATA, QUIT) and hands every accepted message to the test. It answers
+//! `550 5.1.1` to any recipient whose address starts with `inconnu`, as a
+//! server does for a mailbox that does not exist.
 
 mod common;
 
@@ -14,7 +16,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use common::*;
 use vitrine_daemon::outbox::{self, Mail};
-use vitrine_daemon::smtp::{Mailer, SENT_DIR};
+use vitrine_daemon::smtp::{self, DeliveryError, Mailer, PARKED_DIR, SENT_DIR};
 use vitrine_generator::config::Smtp;
 
 #[derive(Debug, Default)]
@@ -67,8 +69,13 @@ fn session(stream: TcpStream, tx: mpsc::Sender<Received>) {
             cur.mail_from = cmd["MAIL FROM:".len()..].trim().to_string();
             reply("250 ok\r\n")
         } else if upper.starts_with("RCPT TO:") {
-            cur.rcpt.push(cmd["RCPT TO:".len()..].trim().to_string());
-            reply("250 ok\r\n")
+            let rcpt = cmd["RCPT TO:".len()..].trim().to_string();
+            if rcpt.starts_with("<inconnu") {
+                reply(&format!("550 5.1.1 {rcpt}: Recipient address rejected: User unknown\r\n"))
+            } else {
+                cur.rcpt.push(rcpt);
+                reply("250 ok\r\n")
+            }
         } else if upper == "DATA" {
             reply("354 go on\r\n");
             loop {
@@ -116,10 +123,10 @@ fn unbase64(s: &str) -> String {
     outbox::decode_body(&format!("\r\n\r\n{s}")).unwrap()
 }
 
+/// The decoded subject, read by a MIME parser.
 fn subject_of(data: &str) -> String {
-    let line = data.lines().find(|l| l.starts_with("Subject: ")).expect("Subject header");
-    let encoded = line["Subject: ".len()..].trim_start_matches("=?UTF-8?B?").trim_end_matches("?=");
-    unbase64(encoded)
+    let msg = mail_parser::MessageParser::default().parse(data.as_bytes()).expect("a MIME message");
+    msg.subject().expect("Subject header").to_string()
 }
 
 fn eml_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -141,7 +148,7 @@ fn an_outbox_file_is_sent_as_is_with_credentials_from_the_environment_then_moved
     let mailer = Mailer::from_config(&cfg, |k| (k == "VITRINE_SMTP_PASSWORD").then(|| "s3cret".to_string())).unwrap();
 
     let mail = Mail {
-        to: "camille@example.org, Zoé <zoe@example.org>".into(),
+        to: "camille@example.org, \"Lefèvre, Zoé\" <zoe@example.org>".into(),
         subject: "Votre proposition VT-AB12-CD34 : publiée".into(),
         body: "Bonjour,\nvotre projet « Rivières d'Europe » est en ligne.\n".into(),
     };
@@ -379,4 +386,99 @@ async fn without_smtp_there_is_no_retry_and_stopping_is_immediate() {
     let st = state(site.path(), test_settings(), false);
     assert!(!vitrine_daemon::server::retry_outbox_in_background(&st));
     tokio::time::timeout(Duration::from_secs(60), st.stop_background()).await.expect("nothing to wait for");
+}
+
+#[test]
+fn a_permanent_refusal_parks_the_message_with_its_reason_and_it_is_never_retried() {
+    let (port, rx) = smtp_server();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox_dir = dir.path().join("outbox");
+    let mailer = Mailer::from_config(&config(port), |_| None).unwrap();
+    let mail = Mail {
+        to: "\"Dupont, Jean\" <inconnu.jean@example.org>".into(),
+        subject: "Votre proposition VT-AB12-CD34 : modifications demandées".into(),
+        body: "Bonjour".into(),
+    };
+    let path = outbox::write(&outbox_dir, "vitrine@example.org", &mail).unwrap();
+    let file = std::fs::read(&path).unwrap();
+
+    let err = mailer.deliver_file(&path).unwrap_err();
+    assert!(!err.is_transient(), "{err}");
+    let parked_path = outbox_dir.join(PARKED_DIR).join(path.file_name().unwrap());
+    assert!(matches!(&err, DeliveryError::Parked { path: p, reason } if *p == parked_path && reason.contains("550")), "{err}");
+    assert!(!path.exists(), "out of the outbox");
+    assert_eq!(std::fs::read(&parked_path).unwrap(), file, "parked as it was written");
+    assert!(rx.try_recv().is_err(), "nothing was accepted");
+
+    // The retry does not send it again, and does not count it as a failure.
+    let (n, failed) = mailer.deliver_pending(&outbox_dir);
+    assert_eq!((n, failed.len()), (0, 0), "{failed:?}");
+
+    // What the admins' page lists.
+    let parked = smtp::parked(&outbox_dir).unwrap();
+    assert_eq!(parked.len(), 1);
+    let p = &parked[0];
+    assert_eq!(p.file, path.file_name().unwrap().to_string_lossy());
+    assert_eq!(p.to, ["inconnu.jean@example.org"]);
+    assert_eq!(p.subject, mail.subject);
+    assert!(p.reason.contains("550") && p.reason.contains("User unknown") && p.reason.contains(&format!("127.0.0.1:{port}")), "{}", p.reason);
+    assert!(p.parked_at.parse::<jiff::Timestamp>().is_ok(), "{}", p.parked_at);
+
+    // A temporary failure (the server is gone) is not parked.
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let down = Mailer::from_config(&config(closed), |_| None).unwrap();
+    let path = outbox::write(&outbox_dir, "vitrine@example.org", &Mail { to: "inconnu@example.org".into(), ..mail }).unwrap();
+    let err = down.deliver_file(&path).unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert!(path.exists());
+    assert_eq!(smtp::parked(&outbox_dir).unwrap().len(), 1);
+}
+
+#[test]
+fn an_outbox_file_whose_recipients_cannot_be_used_is_parked() {
+    let (port, rx) = smtp_server();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox_dir = dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox_dir).unwrap();
+    // Written by hand (or by an older version): a To header lettre cannot use.
+    let path = outbox_dir.join("20260101T000000-abcdef.eml");
+    std::fs::write(&path, "From: vitrine@example.org\r\nTo: jean..dupont@-ecole.fr\r\nSubject: x\r\n\r\nBonjour\r\n").unwrap();
+    let mailer = Mailer::from_config(&config(port), |_| None).unwrap();
+    let (n, failed) = mailer.deliver_pending(&outbox_dir);
+    assert_eq!((n, failed.len()), (0, 0), "{failed:?}");
+    assert!(rx.try_recv().is_err());
+    let parked = smtp::parked(&outbox_dir).unwrap();
+    assert_eq!(parked.len(), 1);
+    assert!(parked[0].reason.contains("jean..dupont@-ecole.fr"), "{}", parked[0].reason);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_parked_messages_with_the_reason_and_moderators_do_not() {
+    let (port, _rx) = smtp_server();
+    let site = site_with_smtp(&format!("host: 127.0.0.1\nport: {port}\nfrom: vitrine@example.org\nmoderators: [alice@example.org]"));
+    let settings = vitrine_daemon::state::Settings { mail_from: "vitrine@example.org".into(), ..test_settings() };
+    let st = vitrine_daemon::AppState::new(site.path(), settings, None).unwrap();
+    let mailer = st.mailer.clone().expect("SMTP configured");
+    let mail = Mail { to: "inconnu@example.org".into(), subject: "Été <b>publié</b>".into(), body: "Bonjour".into() };
+    let path = outbox::write(&st.outbox_dir, "vitrine@example.org", &mail).unwrap();
+    let err = tokio::task::spawn_blocking(move || mailer.deliver_file(&path).unwrap_err()).await.unwrap();
+    assert!(!err.is_transient());
+
+    add_user(&st, "admin", "mot de passe très long", vitrine_daemon::auth::Role::Admin).await;
+    add_user(&st, "modo", "mot de passe très long", vitrine_daemon::auth::Role::Moderator).await;
+    let (cookie, _) = login(&st, "admin", "mot de passe très long").await;
+    let resp = send(&st, get("/moderation/courriels", Some(&cookie))).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = body(resp).await;
+    assert!(html.contains("<h1>Courriels refusés</h1>"), "{html}");
+    assert!(html.contains("inconnu@example.org") && html.contains("User unknown"), "{html}");
+    assert!(html.contains("Été &lt;b&gt;publié&lt;&#x2f;b&gt;") || html.contains("Été &lt;b&gt;publié&lt;/b&gt;"), "subject shown, escaped: {html}");
+    assert!(html.contains("href=\"/moderation/courriels\""), "linked from the admins' menu");
+
+    let (cookie, _) = login(&st, "modo", "mot de passe très long").await;
+    let resp = send(&st, get("/moderation/courriels", Some(&cookie))).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }

@@ -162,8 +162,8 @@ fn offset(o: jiff::tz::Offset) -> String {
 fn vtimezone(out: &mut String, name: &str, tz: &TimeZone, from: DateTime, to: DateTime) {
     line(out, "BEGIN:VTIMEZONE");
     line(out, &format!("TZID:{name}"));
-    let start = from.to_zoned(tz.clone()).map(|z| z.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
-    let end = to.to_zoned(tz.clone()).map(|z| z.timestamp()).unwrap_or(start);
+    let start = from.to_zoned_datetime(tz.clone()).map(|z| z.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH);
+    let end = to.to_zoned_datetime(tz.clone()).map(|z| z.timestamp()).unwrap_or(start);
     let start = start.checked_sub(jiff::SignedDuration::from_hours(24 * 366)).unwrap_or(start);
     let end = end.checked_add(jiff::SignedDuration::from_hours(24 * 366)).unwrap_or(end);
     // The transition in effect at `start`, then every one up to `end`.
@@ -235,7 +235,7 @@ pub fn calendar(name: &str, tz_name: &str, sessions: &[Session], stamp: Timestam
 }
 
 /// Every calendar file of the site: (output path, bytes).
-pub fn outputs(config: &Config, model: &Model, now: &jiff::Zoned) -> Vec<(String, Vec<u8>)> {
+pub fn outputs(config: &Config, model: &Model, now: &jiff::ZonedDateTime) -> Vec<(String, Vec<u8>)> {
     let stamp = now.timestamp();
     let today = now.datetime();
     let mut out = Vec::new();

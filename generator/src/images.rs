@@ -288,7 +288,7 @@ fn strip_metadata(bytes: &[u8], format: image::ImageFormat) -> Result<Vec<u8>, S
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    crate::write::write_atomic(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    crate::write::write_replace(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn encode(img: &image::DynamicImage, ext: &str) -> Result<Vec<u8>, String> {

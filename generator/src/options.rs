@@ -27,7 +27,7 @@ pub struct BuildOptions {
     pub drafts: bool,
     /// The moment of the build; entries dated later are not published. Defaults to now
     /// (or to `VITRINE_NOW`, an RFC 3339 timestamp, for reproducible builds).
-    pub now: Option<jiff::Zoned>,
+    pub now: Option<jiff::ZonedDateTime>,
     /// Inject the live-reload script into pages (`vitrine serve`).
     pub live_reload: bool,
 }
@@ -79,7 +79,7 @@ impl fmt::Display for BuildReport {
 }
 
 /// The moment a build considers "now", in the site's time zone.
-pub fn build_time(config: &Config, now: Option<jiff::Zoned>) -> jiff::Zoned {
+pub fn build_time(config: &Config, now: Option<jiff::ZonedDateTime>) -> jiff::ZonedDateTime {
     let tz = jiff::tz::TimeZone::get(&config.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     if let Some(n) = now {
         return n.with_time_zone(tz);
@@ -87,7 +87,7 @@ pub fn build_time(config: &Config, now: Option<jiff::Zoned>) -> jiff::Zoned {
     if let Ok(s) = std::env::var("VITRINE_NOW")
         && let Ok(ts) = s.parse::<jiff::Timestamp>()
     {
-        return ts.to_zoned(tz);
+        return ts.to_zoned_datetime(tz);
     }
-    jiff::Timestamp::now().to_zoned(tz)
+    jiff::Timestamp::now().to_zoned_datetime(tz)
 }

@@ -44,7 +44,7 @@ pub struct Prepared {
     /// The site's model, images processed, language versions linked.
     pub model: Model,
     /// The moment of the build, in the site's time zone.
-    pub now: jiff::Zoned,
+    pub now: jiff::ZonedDateTime,
     /// Translation files taken out of `sources` (`foo.en.md`).
     pub translation_files: i18n::Translations,
     /// Each other language's build.
@@ -102,7 +102,7 @@ fn model_with_images(
 }
 
 /// The options of the model stage for a build made with `opts` at `now`.
-pub fn model_options(opts: &BuildOptions, now: &jiff::Zoned) -> ModelOptions {
+pub fn model_options(opts: &BuildOptions, now: &jiff::ZonedDateTime) -> ModelOptions {
     ModelOptions { drafts: opts.drafts, today: now.date() }
 }
 

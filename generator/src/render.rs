@@ -38,7 +38,7 @@ use crate::search;
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
     /// The moment of the build (`today`, `now`, calendars).
-    pub now: jiff::Zoned,
+    pub now: jiff::ZonedDateTime,
     /// Inject the live-reload script (serve mode only).
     pub live_reload: bool,
 }
@@ -107,7 +107,7 @@ pub struct Renderer<'a> {
     /// Templates, data and theme strings.
     pub sources: &'a Sources,
     views: Views,
-    now: jiff::Zoned,
+    now: jiff::ZonedDateTime,
 }
 
 /// Everything the jobs share: templates with their globals, and the cards. Owned

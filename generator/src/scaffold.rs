@@ -91,7 +91,12 @@ pub fn new_entry(site: &Path, collection: &str, title: &str) -> Result<PathBuf, 
         }
     }
     fm.push_str("---\n\nÉcrivez ici le texte de la page, en Markdown.\n");
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| Error::io(&path, e))?;
-    file.write_all(fm.as_bytes()).map_err(|e| Error::io(&path, e))?;
+    // A unique temporary file beside it, linked to its name only when complete
+    // and only if no file of that name exists (nothing is overwritten; nothing
+    // is left on error).
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".new-").suffix(".tmp").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(fm.as_bytes()).map_err(|e| Error::io(&path, e))?;
+    tmp.persist_noclobber(&path).map_err(|e| Error::io(&path, e.error))?;
     Ok(path)
 }

@@ -783,17 +783,15 @@ pub fn is_http_url(s: &str) -> bool {
     }
 }
 
-/// Whether `s` looks like an e-mail address (`local@domain.tld`).
+/// Whether `s` is an e-mail address a message can be sent to: RFC 5322
+/// `local@domain` as the `email_address` crate parses it (no `..` or leading
+/// dot in the local part, domain labels of letters, digits and inner hyphens),
+/// with a top-level domain, no domain literal (`[192.0.2.1]`) and no display
+/// name. The daemon's mail builder (lettre) accepts every address this accepts.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else { return false };
-    !local.is_empty()
-        && local.len() <= 64
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && s.len() <= 254
-        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&*+-/=?^_{|}~.".contains(c))
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+    use email_address::{EmailAddress, Options};
+    let options = Options::default().with_required_tld().without_domain_literal().without_display_text();
+    s.len() <= 254 && EmailAddress::parse_with_options(s, options).is_ok()
 }
 
 /// Whether `s` is a slug: lowercase ASCII letters, digits and hyphens, at most 120
@@ -833,6 +831,32 @@ fn levenshtein(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
     use crate::node::parse;
+
+    #[test]
+    fn email_addresses_follow_rfc_5322() {
+        for ok in ["camille@example.org", "jean.dupont@ecole.fr", "a+b@sous.domaine.example.org", "o'brien@example.ie", "élève@école.fr"] {
+            assert!(is_email(ok), "{ok} refused");
+        }
+        for bad in [
+            "jean..dupont@-ecole.fr",
+            "jean..dupont@ecole.fr",
+            ".jean@ecole.fr",
+            "jean.@ecole.fr",
+            "jean@-ecole.fr",
+            "jean@ecole-.fr",
+            "jean@ecole",
+            "jean@[192.0.2.1]",
+            "Jean <jean@ecole.fr>",
+            "jean@ecole..fr",
+            "jean dupont@ecole.fr",
+            "@ecole.fr",
+            "jean@",
+            "",
+        ] {
+            assert!(!is_email(bad), "{bad} accepted");
+        }
+        assert!(!is_email(&format!("{}@example.org", "a".repeat(65))), "local part over 64");
+    }
 
     fn schema(yaml: &str) -> Schema {
         let raw: IndexMap<String, RawField> = serde_saphyr::from_str(yaml).unwrap();

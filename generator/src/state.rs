@@ -54,7 +54,7 @@ fn mtime_of(m: &std::fs::Metadata) -> String {
 }
 
 /// A hash of everything the build reads.
-pub fn fingerprint(opts: &BuildOptions, sources: &Sources, translations: &Translations, now: &jiff::Zoned) -> u64 {
+pub fn fingerprint(opts: &BuildOptions, sources: &Sources, translations: &Translations, now: &jiff::ZonedDateTime) -> u64 {
     let mut h = hasher();
     env!("CARGO_PKG_VERSION").hash(&mut h);
     opts.drafts.hash(&mut h);
@@ -139,6 +139,6 @@ pub fn save(opts: &BuildOptions, key: u64, outputs: &[Output], report: &BuildRep
     if let Some(dir) = path.parent()
         && std::fs::create_dir_all(dir).is_ok()
     {
-        let _ = crate::write::write_atomic(&path, state.to_string().as_bytes());
+        let _ = crate::write::write_replace(&path, state.to_string().as_bytes());
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! A file is written only when its bytes differ from what is already there
 //! (so a no-op rebuild writes nothing and rsync/CDN deploys upload only what
-//! changed), through a temporary file renamed into place so a reader never
-//! sees half a page. Files that the build no longer produces are removed, so
+//! changed), through a uniquely named temporary file renamed into place so a
+//! reader never sees half a page and concurrent builds of one site never
+//! trip over each other's temporary files. Files that the build no longer produces are removed, so
 //! no stale page survives a deleted entry.
 //!
 //! It does not decide *what* to write: it gets the complete list of outputs.
@@ -46,29 +47,62 @@ fn same_file(path: &Path, src: &Path) -> bool {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temp file in the same directory, then rename)
-/// when the file exists, so that a reader never sees half of it; a new file is
-/// written directly (nobody can be reading it yet), which halves the file-system
-/// work of a first build.
+/// Writes `bytes` to `path` atomically when the file exists: a temporary file
+/// with a unique name in the same directory (`.<name>.XXXXXX.vitrine-tmp`,
+/// tempfile), then renamed over it, so a reader never sees half of it and two
+/// processes writing the same site (`build` and `serve`) never share a
+/// temporary file; on error the temporary file is removed. A new file is
+/// written directly (nobody can be reading it yet), which halves the
+/// file-system work of a first build; if that write fails, the partial file is
+/// removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    match fs::OpenOptions::new().write(true).create_new(true).open(path) {
-        Ok(mut f) => return f.write_all(bytes),
+    let new_file = |path: &Path| -> std::io::Result<Option<()>> {
+        match fs::OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(mut f) => match f.write_all(bytes) {
+                Ok(()) => Ok(Some(())),
+                Err(e) => {
+                    drop(f);
+                    let _ = fs::remove_file(path);
+                    Err(e)
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    match new_file(path) {
+        Ok(Some(())) => return Ok(()),
+        Ok(None) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             fs::create_dir_all(dir)?;
-            if let Ok(mut f) = fs::OpenOptions::new().write(true).create_new(true).open(path) {
-                return f.write_all(bytes);
+            if new_file(path)?.is_some() {
+                return Ok(());
             }
         }
-        Err(_) => {}
+        Err(e) => return Err(e),
     }
+    write_replace(path, bytes)
+}
+
+/// Writes `bytes` to `path` through a uniquely named temporary file in the same
+/// directory, renamed over `path`, whether or not it exists: for files another
+/// process may read while they are written (the image cache and its manifests,
+/// the build state), where even a new file must never be seen half-written.
+/// The temporary file is removed on error.
+pub fn write_replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.vitrine-tmp"));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-    }
-    fs::rename(&tmp, path)
+    let mut tmp = match tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".vitrine-tmp").tempfile_in(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir)?;
+            tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".vitrine-tmp").tempfile_in(dir)?
+        }
+        r => r?,
+    };
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Writes one output if it changed; returns whether it wrote.
@@ -155,4 +189,66 @@ pub fn remove_stale(out_dir: &Path, keep: &HashSet<PathBuf>) -> Result<usize, Er
         let _ = fs::remove_dir(d); // fails, harmlessly, when not empty
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn writes_replace_whole_files_and_leave_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sous/page.html");
+        write_atomic(&p, b"un").unwrap();
+        write_atomic(&p, b"deux").unwrap();
+        write_replace(&dir.path().join("sous/cache.txt"), b"trois").unwrap();
+        write_replace(&dir.path().join("sous/cache.txt"), b"quatre").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"deux");
+        assert_eq!(fs::read(dir.path().join("sous/cache.txt")).unwrap(), b"quatre");
+        assert_eq!(names(&dir.path().join("sous")), ["cache.txt", "page.html"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        // The target is a directory: the rename fails after the temporary file was written.
+        fs::create_dir(dir.path().join("page.html")).unwrap();
+        fs::write(dir.path().join("page.html/x"), b"x").unwrap();
+        assert!(write_atomic(&dir.path().join("page.html"), b"contenu").is_err());
+        assert!(write_replace(&dir.path().join("page.html"), b"contenu").is_err());
+        assert_eq!(names(dir.path()), ["page.html"], "no temporary file left");
+        // A parent that is a file: nothing can be created.
+        fs::write(dir.path().join("fichier"), b"x").unwrap();
+        assert!(write_atomic(&dir.path().join("fichier/page.html"), b"contenu").is_err());
+        assert_eq!(names(dir.path()), ["fichier", "page.html"]);
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_file_never_fail_or_mix_their_bytes() {
+        // As `build` and `serve` rewriting the same page at the same moment.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("page.html");
+        fs::write(&p, b"ancienne version").unwrap();
+        let contents: Vec<Vec<u8>> = (0..8u8).map(|i| vec![b'a' + i; 64 * 1024]).collect();
+        std::thread::scope(|s| {
+            for c in &contents {
+                let (p, c) = (&p, c);
+                s.spawn(move || {
+                    for round in 0..200 {
+                        let r = if round % 2 == 0 { write_atomic(p, c) } else { write_replace(p, c) };
+                        r.unwrap_or_else(|e| panic!("a concurrent write failed: {e}"));
+                    }
+                });
+            }
+        });
+        let end = fs::read(&p).unwrap();
+        assert!(contents.contains(&end), "the file is one writer's whole content");
+        assert_eq!(names(dir.path()), ["page.html"], "no temporary file left");
+    }
 }

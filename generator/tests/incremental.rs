@@ -161,7 +161,7 @@ fn random_edits_match_full_builds() {
         write(&site, &format!("content/labels/l{n}.md"), label(&mut rng, n, &slugs, &site).as_bytes());
     }
 
-    let now: jiff::Zoned = "2026-11-28T12:00:00+01:00[Europe/Paris]".parse().unwrap();
+    let now: jiff::ZonedDateTime = "2026-11-28T12:00:00+01:00[Europe/Paris]".parse().unwrap();
     let mut opts = BuildOptions::new(&site);
     opts.out = dir.path().join("incremental");
     opts.now = Some(now.clone());

@@ -118,7 +118,7 @@ pub fn collection_singular(config: &vitrine_generator::config::Config, name: &st
 pub fn human_time(config: &vitrine_generator::config::Config, ts: &str) -> String {
     let Ok(t) = ts.parse::<jiff::Timestamp>() else { return human_date(ts) };
     let tz = jiff::tz::TimeZone::get(&config.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let local = t.to_zoned(tz).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
+    let local = t.to_zoned_datetime(tz).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
     vitrine_generator::locale::format_date(&config.language, &local, "datetime").unwrap_or_else(|| human_date(ts))
 }
 

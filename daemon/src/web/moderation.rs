@@ -54,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/item/{id}/preview", get(preview))
         .route("/moderation/users", get(users_page).post(user_add))
         .route("/moderation/users/{id}/remove", post(user_remove))
+        .route("/moderation/courriels", get(super::mail::parked_page))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -77,7 +78,7 @@ pub(crate) async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): 
     let newest = q.order.as_deref() == Some("newest");
     let filter = queue::Filter { collection: collection.clone(), status, newest_first: newest };
     let (items, counts) = state.db.read(move |c| Ok((queue::list(c, &filter, 500)?, queue::counts(c)?))).await?;
-    let today = jiff::Zoned::now().date();
+    let today = jiff::ZonedDateTime::now().date();
     let items: Vec<Json> = items
         .iter()
         .map(|s| {
@@ -189,7 +190,7 @@ pub(crate) async fn item_view(
     let open = matches!(sub.status, Status::Pending | Status::ChangesRequested);
     let due = crate::rules::is_label_collection(&sub.collection).then(|| queue::label_due_date(&sub.created_at)).flatten();
     ctx.insert("due", &due.filter(|_| open).map(|d| d.strftime("%d/%m/%Y").to_string()));
-    ctx.insert("overdue", &(open && due.is_some_and(|d| jiff::Zoned::now().date() > d)));
+    ctx.insert("overdue", &(open && due.is_some_and(|d| jiff::ZonedDateTime::now().date() > d)));
     ctx.insert("open", &open);
     let mut preview = Vec::new();
     if let Some(c) = collection {

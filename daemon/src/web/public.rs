@@ -274,6 +274,10 @@ pub fn send_mail(state: &AppState, mail: crate::outbox::Mail) {
         if let Some(m) = &state.mailer
             && let Err(e) = m.deliver_file(&path)
         {
+            if !e.is_transient() {
+                tracing::warn!("{e}");
+                return;
+            }
             tracing::warn!("courriel gardé dans la boîte d'envoi (nouvel essai plus tard) : {e}");
             state.delivery_failed();
         }
