@@ -56,10 +56,22 @@ fn search_error(message: impl std::fmt::Display) -> Error {
 
 /// Indexes `pages` (output path, HTML) and returns the bundle as outputs under `pagefind/`.
 pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<Output>, Error> {
-    let pages: Vec<(String, String)> = pages
+    use rayon::prelude::*;
+    let pages: Vec<(&str, &[u8])> = pages
         .into_iter()
         .filter(|(p, _)| p.ends_with(".html") && !p.starts_with(&format!("{BUNDLE_DIR}/")) && *p != "404.html")
-        .map(|(p, b)| (p.to_string(), for_index(&String::from_utf8_lossy(b)).into_owned()))
+        .collect();
+    // Pagefind parses the pages one by one; their copies for it are made in parallel.
+    let pages: Vec<(String, String)> = pages
+        .par_iter()
+        .map(|(p, b)| {
+            let text = String::from_utf8_lossy(b);
+            let changed = match for_index(&text) {
+                std::borrow::Cow::Owned(s) => Some(s),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            (p.to_string(), changed.unwrap_or_else(|| text.into_owned()))
+        })
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread().build().map_err(search_error)?;
     let files = rt.block_on(async move {
@@ -182,8 +194,17 @@ pub fn for_index(html: &str) -> std::borrow::Cow<'_, str> {
             continue;
         }
         if name == "script" || name == "style" {
-            let close = format!("</{name}");
-            let end = html[i..].to_ascii_lowercase().find(&close).map_or(b.len(), |n| i + n);
+            // Raw text up to its end tag, whatever its case.
+            let mut end = b.len();
+            let mut k = i;
+            while let Some(n) = html[k..].find("</") {
+                let at = k + n;
+                if b[at + 2..].len() >= name.len() && b[at + 2..at + 2 + name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+                    end = at;
+                    break;
+                }
+                k = at + 2;
+            }
             out.push_str(&html[i..end]);
             i = end;
         } else if ["data-pagefind-filter", "data-pagefind-meta", "data-pagefind-sort"].iter().any(|a| tag.contains(a)) {
@@ -289,7 +310,7 @@ mod tests {
 
     #[test]
     fn apostrophes_between_letters_become_ascii_in_text_only() {
-        let html = "<html lang=\"fr\"><head><title>L’eau</title><script>var s = 'l’eau';</script></head><body>\
+        let html = "<html lang=\"fr\"><head><title>L’eau</title><script>var s = '</p>l’eau';</SCRIPT></head><body>\
             <p title=\"d’abord\">De l’eau, jusqu’à l’Europe ; aujourdʼhui. Rock’n’roll. « l’ » seul, ’ tout seul.</p>\
             <span data-pagefind-filter=\"disciplines\">Lettres d’hier<b>l’x</b></span><p>qu’il</p>\
             <div data-pagefind-meta=\"summary\">L’été</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
@@ -297,7 +318,7 @@ mod tests {
         let out = for_index(html);
         assert_eq!(
             out,
-            "<html lang=\"fr\"><head><title>L'eau</title><script>var s = 'l’eau';</script></head><body>\
+            "<html lang=\"fr\"><head><title>L'eau</title><script>var s = '</p>l’eau';</SCRIPT></head><body>\
             <p title=\"d’abord\">De l'eau, jusqu'à l'Europe ; aujourd'hui. Rock'n'roll. « l’ » seul, ’ tout seul.</p>\
             <span data-pagefind-filter=\"disciplines\">Lettres d’hier<b>l’x</b></span><p>qu'il</p>\
             <div data-pagefind-meta=\"summary\">L’été</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
