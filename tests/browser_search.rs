@@ -5,7 +5,7 @@
 //! hard-coded.
 //!
 //! `french_query_corpus` runs the queries of `tests/fixtures/search_queries.json`
-//! (elision, accents, plurals, several words, facets) through the page as a
+//! (elision, accents, ligatures, plurals, several words, facets) through the page as a
 //! visitor would, and checks what each result card shows: its type, the entry's
 //! summary and image, an excerpt with no fact-sheet label glued to a value, and
 //! facets listing values with results first and hiding those without. It reports
@@ -166,6 +166,8 @@ struct Query {
     found: Vec<String>,
     not_found: Vec<String>,
     max: Option<usize>,
+    /// Text no excerpt of the results may contain.
+    excerpt_not: Vec<String>,
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
@@ -189,6 +191,7 @@ fn read_corpus() -> Vec<Query> {
             found: strings(&q["found"]),
             not_found: strings(&q["not_found"]),
             max: q["max"].as_u64().map(|n| n as usize),
+            excerpt_not: strings(&q["excerpt_not"]),
         })
         .collect()
 }
@@ -318,6 +321,11 @@ async fn french_query_corpus() {
             }
             if c.summary.is_none() && c.excerpt.is_none() {
                 failures.push(format!("{label}: {} shows neither summary nor excerpt", c.url));
+            }
+            if let Some(e) = &c.excerpt
+                && let Some(bad) = query.excerpt_not.iter().find(|x| e.contains(x.as_str()))
+            {
+                failures.push(format!("{label}: {} excerpt has {bad:?}: {e:?}", c.url));
             }
             if let Some(e) = &c.excerpt
                 && let Some(g) = GLUED.iter().find(|g| e.contains(*g))

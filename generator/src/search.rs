@@ -21,7 +21,10 @@
 //!   text of `data-pagefind-filter`/`-meta`/`-sort` elements, so facet values
 //!   still equal the search page's). The published pages keep their ’; the
 //!   theme's script puts ’ back in excerpts and strips elided articles from the
-//!   query. The `#` of the heading anchors the Markdown renderer adds are left
+//!   query. Ligatures are spelled out the same way (œ → oe, æ → ae: "oeuvre"
+//!   finds "œuvre"; the script does it to the query), and a space follows each
+//!   table cell (pagefind glued "Principe" and "Mise en œuvre" into
+//!   "PrincipeMise"). The `#` of the heading anchors the Markdown renderer adds are left
 //!   out of that copy too, so excerpts do not read "… l’eau # Aux Pays-Bas".
 //!   Accents and stemming are pagefind's own (`lang="fr"`: diacritics
 //!   folded on both sides, Snowball French stemmer, prefix matching).
@@ -102,6 +105,10 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result
 /// Apostrophes pagefind should split words at: the typographic one and the
 /// modifier letter some keyboards type.
 const APOSTROPHES: [char; 2] = ['\u{2019}', '\u{2BC}'];
+/// Ligatures, spelled out in the indexed copy.
+const LIGATURES: [(char, &str); 4] = [('œ', "oe"), ('Œ', "Oe"), ('æ', "ae"), ('Æ', "Ae")];
+/// What the text of the indexed copy may have to change.
+const REWRITTEN: [char; 6] = ['\u{2019}', '\u{2BC}', 'œ', 'Œ', 'æ', 'Æ'];
 /// The class of the `#` links `markdown` puts in headings.
 const HEADING_ANCHOR: &str = "class=\"heading-anchor\"";
 
@@ -109,11 +116,12 @@ const HEADING_ANCHOR: &str = "class=\"heading-anchor\"";
 /// [`APOSTROPHES`] between two letters becomes `'`, so `l’eau` is indexed as
 /// `eau` too. Tags, comments, `<script>`/`<style>` and the text of elements
 /// carrying `data-pagefind-filter`, `data-pagefind-meta` or `data-pagefind-sort`
-/// are copied as they are. The text of the heading anchors the Markdown
+/// are copied as they are. Ligatures are spelled out (`œuvre` → `oeuvre`) in
+/// the same text, a space follows each `</td>` and `</th>`, and the text of the heading anchors the Markdown
 /// renderer adds (`<a class="heading-anchor">#</a>`) is left out. Borrowed when
 /// there is nothing to change.
 pub fn for_index(html: &str) -> std::borrow::Cow<'_, str> {
-    if !html.contains(APOSTROPHES) && !html.contains(HEADING_ANCHOR) {
+    if !html.contains(REWRITTEN) && !html.contains(HEADING_ANCHOR) && !html.contains("</td") && !html.contains("</th") {
         return html.into();
     }
     let mut out = String::with_capacity(html.len());
@@ -129,14 +137,17 @@ pub fn for_index(html: &str) -> std::borrow::Cow<'_, str> {
             let text = &html[i..end];
             if matches!(verbatim, Some((_, _, true))) {
                 // Anchor text: left out.
-            } else if verbatim.is_none() && text.contains(APOSTROPHES) {
+            } else if verbatim.is_none() && text.contains(REWRITTEN) {
                 let mut prev: Option<char> = None;
                 let mut chars = text.chars().peekable();
                 while let Some(c) = chars.next() {
                     let elided = APOSTROPHES.contains(&c)
                         && prev.is_some_and(char::is_alphabetic)
                         && chars.peek().is_some_and(|n| n.is_alphabetic());
-                    out.push(if elided { '\'' } else { c });
+                    match LIGATURES.iter().find(|(l, _)| *l == c) {
+                        Some((_, spelled)) => out.push_str(spelled),
+                        None => out.push(if elided { '\'' } else { c }),
+                    }
                     prev = Some(c);
                 }
             } else {
@@ -189,6 +200,9 @@ pub fn for_index(html: &str) -> std::borrow::Cow<'_, str> {
                 }
             }
             continue;
+        }
+        if closing && (name == "td" || name == "th") {
+            out.push(' ');
         }
         if closing || self_closing {
             continue;
@@ -313,16 +327,18 @@ mod tests {
         let html = "<html lang=\"fr\"><head><title>L’eau</title><script>var s = '</p>l’eau';</SCRIPT></head><body>\
             <p title=\"d’abord\">De l’eau, jusqu’à l’Europe ; aujourdʼhui. Rock’n’roll. « l’ » seul, ’ tout seul.</p>\
             <span data-pagefind-filter=\"disciplines\">Lettres d’hier<b>l’x</b></span><p>qu’il</p>\
-            <div data-pagefind-meta=\"summary\">L’été</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
-            <!-- l’commentaire --><p>c’est</p><h2 id=\"a\">À l’eau <a class=\"heading-anchor\" href=\"#a\">#</a></h2></body></html>";
+            <div data-pagefind-meta=\"summary\">L’été, œuvre</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
+            <!-- l’commentaire --><p>c’est</p><h2 id=\"a\">À l’eau <a class=\"heading-anchor\" href=\"#a\">#</a></h2>\
+            <table><tr><th>Principe</th><td>Mise en œuvre, Œdipe, ex æquo</td></tr></table></body></html>";
         let out = for_index(html);
         assert_eq!(
             out,
             "<html lang=\"fr\"><head><title>L'eau</title><script>var s = '</p>l’eau';</SCRIPT></head><body>\
             <p title=\"d’abord\">De l'eau, jusqu'à l'Europe ; aujourd'hui. Rock'n'roll. « l’ » seul, ’ tout seul.</p>\
             <span data-pagefind-filter=\"disciplines\">Lettres d’hier<b>l’x</b></span><p>qu'il</p>\
-            <div data-pagefind-meta=\"summary\">L’été</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
-            <!-- l’commentaire --><p>c'est</p><h2 id=\"a\">À l'eau <a class=\"heading-anchor\" href=\"#a\"></a></h2></body></html>"
+            <div data-pagefind-meta=\"summary\">L’été, œuvre</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
+            <!-- l’commentaire --><p>c'est</p><h2 id=\"a\">À l'eau <a class=\"heading-anchor\" href=\"#a\"></a></h2>\
+            <table><tr><th>Principe</th> <td>Mise en oeuvre, Oedipe, ex aequo</td> </tr></table></body></html>"
         );
         // Nothing to change: the page itself, not a copy.
         assert!(matches!(for_index("<p>l'eau</p>"), std::borrow::Cow::Borrowed(_)));

@@ -6,7 +6,8 @@
    search can be shared. Without JavaScript the page keeps its list of links.
    French: the query loses its elided articles (l', d', qu', jusqu'… with ' or ’),
    so "l’eau" finds what "eau" finds (the index has "eau" for every "l’eau", see
-   the generator's search module); ’ is put back in titles and excerpts.
+   the generator's search module); ’ is put back in excerpts. Ligatures are
+   spelled out on both sides ("oeuvre" and "œuvre" find "œuvre").
    Results show the entry's image, type, summary, and an excerpt of its text when
    the summary does not already hold it. Facet values with results come first,
    most results first; values without any are hidden, their number noted. */
@@ -32,9 +33,11 @@
   // Elided words: an article or pronoun glued to the next word by an apostrophe.
   var ELIDED = /(^|[^\p{L}])(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu)'(?=\p{L})/giu;
 
-  /* The query as pagefind should get it: apostrophes made plain, elided words dropped. */
+  /* The query as pagefind should get it: apostrophes made plain, elided words dropped,
+     ligatures spelled out as in the index (œ → oe, æ → ae). */
   function normalize(q) {
-    return q.replace(/[\u2019\u02bc\u2018`\u00b4]/g, "'").replace(ELIDED, '$1').trim();
+    return q.replace(/[\u2019\u02bc\u2018`\u00b4]/g, "'").replace(ELIDED, '$1')
+      .replace(/œ/g, 'oe').replace(/Œ/g, 'Oe').replace(/æ/g, 'ae').replace(/Æ/g, 'Ae').trim();
   }
 
   /* French typography back on text the index holds with plain apostrophes. */
