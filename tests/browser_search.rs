@@ -305,10 +305,8 @@ async fn french_query_corpus() {
             if !["Projet", "Formation", "Label", "Page"].contains(&c.kind.as_str()) {
                 failures.push(format!("{label}: {} shows the type {:?}", c.url, c.kind));
             }
-            if c.url.starts_with("/projets/") || c.url.starts_with("/formations/") {
-                if c.summary.as_deref().is_none_or(|s| s.len() < 20) {
-                    failures.push(format!("{label}: {} shows no summary", c.url));
-                }
+            if (c.url.starts_with("/projets/") || c.url.starts_with("/formations/")) && c.summary.as_deref().is_none_or(|s| s.len() < 20) {
+                failures.push(format!("{label}: {} shows no summary", c.url));
             }
             if with_cover.contains(&c.url.as_str()) {
                 match &c.image {
