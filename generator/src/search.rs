@@ -221,13 +221,29 @@ pub fn for_index(html: &str) -> std::borrow::Cow<'_, str> {
             }
             out.push_str(&html[i..end]);
             i = end;
-        } else if ["data-pagefind-filter", "data-pagefind-meta", "data-pagefind-sort"].iter().any(|a| tag.contains(a)) {
+        } else if reads_text(tag) {
             verbatim = Some((name, 1, false));
         } else if tag.contains(HEADING_ANCHOR) {
             verbatim = Some((name, 1, true));
         }
     }
     out.into()
+}
+
+/// Whether pagefind takes a filter, meta or sort value from the text of the
+/// element `tag` opens: one of those attributes names a key alone (`summary`),
+/// not an attribute (`image[src]`) nor a fixed value (`kind:Projet`).
+fn reads_text(tag: &str) -> bool {
+    ["data-pagefind-filter=", "data-pagefind-meta=", "data-pagefind-sort="].iter().any(|attr| {
+        tag.match_indices(attr).any(|(at, _)| {
+            let rest = &tag[at + attr.len()..];
+            let value = match rest.chars().next() {
+                Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
+                _ => rest.split([' ', '>']).next().unwrap_or(""),
+            };
+            value.split(',').any(|key| !key.trim().is_empty() && !key.contains(['[', ':']))
+        })
+    })
 }
 
 /// Indexes the HTML among `outputs` (a full build's outputs).
@@ -339,6 +355,11 @@ mod tests {
             <div data-pagefind-meta=\"summary\">L’été, œuvre</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
             <!-- l’commentaire --><p>c'est</p><h2 id=\"a\">À l'eau <a class=\"heading-anchor\" href=\"#a\"></a></h2>\
             <table><tr><th>Principe</th> <td>Mise en oeuvre, Oedipe, ex aequo</td> </tr></table></body></html>"
+        );
+        // An element giving meta from an attribute or a fixed value: its text is text.
+        assert_eq!(
+            for_index("<div data-pagefind-meta=\"image[data-src], kind:Projet\" data-src=\"x.jpg\"><p>l’eau</p></div><p data-pagefind-sort='date'>l’an</p>"),
+            "<div data-pagefind-meta=\"image[data-src], kind:Projet\" data-src=\"x.jpg\"><p>l'eau</p></div><p data-pagefind-sort='date'>l’an</p>"
         );
         // Nothing to change: the page itself, not a copy.
         assert!(matches!(for_index("<p>l'eau</p>"), std::borrow::Cow::Borrowed(_)));
