@@ -13,6 +13,22 @@
 //! - Pagefind is async (tokio); a private current-thread runtime runs it, so the
 //!   generator stays synchronous for its callers.
 //!
+//! - French elision: pagefind splits a word into parts only at ASCII punctuation,
+//!   so `l'eau` is indexed as `leau` *and* `eau`, but the typographic `l’eau` the
+//!   typography stage writes only as `leau`, and "eau" missed it. [`for_index`]
+//!   turns an apostrophe between two letters (’ or ʼ) into `'` in the copy of the
+//!   page given to pagefind (text only: never tags, attributes, scripts, nor the
+//!   text of `data-pagefind-filter`/`-meta`/`-sort` elements, so facet values
+//!   still equal the search page's). The published pages keep their ’; the
+//!   theme's script puts ’ back in excerpts and strips elided articles from the
+//!   query. Ligatures are spelled out the same way (œ → oe, æ → ae: "oeuvre"
+//!   finds "œuvre"; the script does it to the query), and a space follows each
+//!   table cell (pagefind glued "Principe" and "Mise en œuvre" into
+//!   "PrincipeMise"). The `#` of the heading anchors the Markdown renderer adds are left
+//!   out of that copy too, so excerpts do not read "… l’eau # Aux Pays-Bas".
+//!   Accents and stemming are pagefind's own (`lang="fr"`: diacritics
+//!   folded on both sides, Snowball French stemmer, prefix matching).
+//!
 //! What it does not do: search on the server, or load anything from outside the
 //! site (the bundle is self-contained; no Node, no external binary, no network).
 
@@ -43,10 +59,22 @@ fn search_error(message: impl std::fmt::Display) -> Error {
 
 /// Indexes `pages` (output path, HTML) and returns the bundle as outputs under `pagefind/`.
 pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<Output>, Error> {
-    let pages: Vec<(String, String)> = pages
+    use rayon::prelude::*;
+    let pages: Vec<(&str, &[u8])> = pages
         .into_iter()
         .filter(|(p, _)| p.ends_with(".html") && !p.starts_with(&format!("{BUNDLE_DIR}/")) && *p != "404.html")
-        .map(|(p, b)| (p.to_string(), String::from_utf8_lossy(b).into_owned()))
+        .collect();
+    // Pagefind parses the pages one by one; their copies for it are made in parallel.
+    let pages: Vec<(String, String)> = pages
+        .par_iter()
+        .map(|(p, b)| {
+            let text = String::from_utf8_lossy(b);
+            let changed = match for_index(&text) {
+                std::borrow::Cow::Owned(s) => Some(s),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            (p.to_string(), changed.unwrap_or_else(|| text.into_owned()))
+        })
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread().build().map_err(search_error)?;
     let files = rt.block_on(async move {
@@ -72,6 +100,150 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result
         .collect();
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// Apostrophes pagefind should split words at: the typographic one and the
+/// modifier letter some keyboards type.
+const APOSTROPHES: [char; 2] = ['\u{2019}', '\u{2BC}'];
+/// Ligatures, spelled out in the indexed copy.
+const LIGATURES: [(char, &str); 4] = [('œ', "oe"), ('Œ', "Oe"), ('æ', "ae"), ('Æ', "Ae")];
+/// What the text of the indexed copy may have to change.
+const REWRITTEN: [char; 6] = ['\u{2019}', '\u{2BC}', 'œ', 'Œ', 'æ', 'Æ'];
+/// The class of the `#` links `markdown` puts in headings.
+const HEADING_ANCHOR: &str = "class=\"heading-anchor\"";
+
+/// The page as pagefind should read it: in text, an apostrophe of
+/// [`APOSTROPHES`] between two letters becomes `'`, so `l’eau` is indexed as
+/// `eau` too. Tags, comments, `<script>`/`<style>` and the text of elements
+/// carrying `data-pagefind-filter`, `data-pagefind-meta` or `data-pagefind-sort`
+/// are copied as they are. Ligatures are spelled out (`œuvre` → `oeuvre`) in
+/// the same text, a space follows each `</td>` and `</th>`, and the text of the heading anchors the Markdown
+/// renderer adds (`<a class="heading-anchor">#</a>`) is left out. Borrowed when
+/// there is nothing to change.
+pub fn for_index(html: &str) -> std::borrow::Cow<'_, str> {
+    if !html.contains(REWRITTEN) && !html.contains(HEADING_ANCHOR) && !html.contains("</td") && !html.contains("</th") {
+        return html.into();
+    }
+    let mut out = String::with_capacity(html.len());
+    let b = html.as_bytes();
+    let mut i = 0;
+    // While inside an element whose text is a value (filter, meta, sort), or a
+    // heading anchor: its name, how many elements of that name are open, and
+    // whether its text is dropped (anchor) rather than copied as it is.
+    let mut verbatim: Option<(String, usize, bool)> = None;
+    while i < b.len() {
+        if b[i] != b'<' {
+            let end = html[i..].find('<').map_or(b.len(), |n| i + n);
+            let text = &html[i..end];
+            if matches!(verbatim, Some((_, _, true))) {
+                // Anchor text: left out.
+            } else if verbatim.is_none() && text.contains(REWRITTEN) {
+                let mut prev: Option<char> = None;
+                let mut chars = text.chars().peekable();
+                while let Some(c) = chars.next() {
+                    let elided = APOSTROPHES.contains(&c)
+                        && prev.is_some_and(char::is_alphabetic)
+                        && chars.peek().is_some_and(|n| n.is_alphabetic());
+                    match LIGATURES.iter().find(|(l, _)| *l == c) {
+                        Some((_, spelled)) => out.push_str(spelled),
+                        None => out.push(if elided { '\'' } else { c }),
+                    }
+                    prev = Some(c);
+                }
+            } else {
+                out.push_str(text);
+            }
+            i = end;
+            continue;
+        }
+        if html[i..].starts_with("<!--") {
+            let end = html[i..].find("-->").map_or(b.len(), |n| i + n + 3);
+            out.push_str(&html[i..end]);
+            i = end;
+            continue;
+        }
+        // A tag: up to the `>` outside quotes.
+        let mut j = i + 1;
+        let mut quote = None;
+        while j < b.len() {
+            match (quote, b[j]) {
+                (None, b'"' | b'\'') => quote = Some(b[j]),
+                (Some(q), c) if c == q => quote = None,
+                (None, b'>') => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        let end = (j + 1).min(b.len());
+        let tag = &html[i..end];
+        out.push_str(tag);
+        i = end;
+        let closing = tag.starts_with("</");
+        let name: String = tag[if closing { 2 } else { 1 }..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        let self_closing = tag.ends_with("/>") || matches!(name.as_str(), "area" | "base" | "br" | "col" | "embed" | "hr" | "img" | "input" | "link" | "meta" | "source" | "track" | "wbr");
+        if let Some((open, depth, _)) = &mut verbatim {
+            if *open == name && !self_closing {
+                if closing {
+                    *depth -= 1;
+                } else {
+                    *depth += 1;
+                }
+                if *depth == 0 {
+                    verbatim = None;
+                }
+            }
+            continue;
+        }
+        if closing && (name == "td" || name == "th") {
+            out.push(' ');
+        }
+        if closing || self_closing {
+            continue;
+        }
+        if name == "script" || name == "style" {
+            // Raw text up to its end tag, whatever its case.
+            let mut end = b.len();
+            let mut k = i;
+            while let Some(n) = html[k..].find("</") {
+                let at = k + n;
+                if b[at + 2..].len() >= name.len() && b[at + 2..at + 2 + name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+                    end = at;
+                    break;
+                }
+                k = at + 2;
+            }
+            out.push_str(&html[i..end]);
+            i = end;
+        } else if reads_text(tag) {
+            verbatim = Some((name, 1, false));
+        } else if tag.contains(HEADING_ANCHOR) {
+            verbatim = Some((name, 1, true));
+        }
+    }
+    out.into()
+}
+
+/// Whether pagefind takes a filter, meta or sort value from the text of the
+/// element `tag` opens: one of those attributes names a key alone (`summary`),
+/// not an attribute (`image[src]`) nor a fixed value (`kind:Projet`).
+fn reads_text(tag: &str) -> bool {
+    ["data-pagefind-filter=", "data-pagefind-meta=", "data-pagefind-sort="].iter().any(|attr| {
+        tag.match_indices(attr).any(|(at, _)| {
+            let rest = &tag[at + attr.len()..];
+            let value = match rest.chars().next() {
+                Some(q @ ('"' | '\'')) => rest[1..].split(q).next().unwrap_or(""),
+                _ => rest.split([' ', '>']).next().unwrap_or(""),
+            };
+            value.split(',').any(|key| !key.trim().is_empty() && !key.contains(['[', ':']))
+        })
+    })
 }
 
 /// Indexes the HTML among `outputs` (a full build's outputs).
@@ -164,6 +336,33 @@ mod tests {
     fn page(title: &str, body: &str, filters: &[(&str, &str)]) -> Vec<u8> {
         let f: String = filters.iter().map(|(k, v)| format!("<span data-pagefind-filter=\"{k}\">{v}</span>")).collect();
         format!("<!doctype html><html lang=\"fr\"><head><title>{title}</title></head><body><nav>menu</nav><article data-pagefind-body><h1>{title}</h1><p>{body}</p><div hidden data-pagefind-ignore>{f}</div></article></body></html>").into_bytes()
+    }
+
+    #[test]
+    fn apostrophes_between_letters_become_ascii_in_text_only() {
+        let html = "<html lang=\"fr\"><head><title>L’eau</title><script>var s = '</p>l’eau';</SCRIPT></head><body>\
+            <p title=\"d’abord\">De l’eau, jusqu’à l’Europe ; aujourdʼhui. Rock’n’roll. « l’ » seul, ’ tout seul.</p>\
+            <span data-pagefind-filter=\"disciplines\">Lettres d’hier<b>l’x</b></span><p>qu’il</p>\
+            <div data-pagefind-meta=\"summary\">L’été, œuvre</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
+            <!-- l’commentaire --><p>c’est</p><h2 id=\"a\">À l’eau <a class=\"heading-anchor\" href=\"#a\">#</a></h2>\
+            <table><tr><th>Principe</th><td>Mise en œuvre, Œdipe, ex æquo</td></tr></table></body></html>";
+        let out = for_index(html);
+        assert_eq!(
+            out,
+            "<html lang=\"fr\"><head><title>L'eau</title><script>var s = '</p>l’eau';</SCRIPT></head><body>\
+            <p title=\"d’abord\">De l'eau, jusqu'à l'Europe ; aujourd'hui. Rock'n'roll. « l’ » seul, ’ tout seul.</p>\
+            <span data-pagefind-filter=\"disciplines\">Lettres d’hier<b>l’x</b></span><p>qu'il</p>\
+            <div data-pagefind-meta=\"summary\">L’été, œuvre</div><img alt=\"l’arbre\" data-pagefind-meta=\"image[src]\" src=\"a.jpg\">\
+            <!-- l’commentaire --><p>c'est</p><h2 id=\"a\">À l'eau <a class=\"heading-anchor\" href=\"#a\"></a></h2>\
+            <table><tr><th>Principe</th> <td>Mise en oeuvre, Oedipe, ex aequo</td> </tr></table></body></html>"
+        );
+        // An element giving meta from an attribute or a fixed value: its text is text.
+        assert_eq!(
+            for_index("<div data-pagefind-meta=\"image[data-src], kind:Projet\" data-src=\"x.jpg\"><p>l’eau</p></div><p data-pagefind-sort='date'>l’an</p>"),
+            "<div data-pagefind-meta=\"image[data-src], kind:Projet\" data-src=\"x.jpg\"><p>l'eau</p></div><p data-pagefind-sort='date'>l’an</p>"
+        );
+        // Nothing to change: the page itself, not a copy.
+        assert!(matches!(for_index("<p>l'eau</p>"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]
