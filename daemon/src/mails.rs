@@ -64,34 +64,32 @@ pub enum Decision<'a> {
 
 /// The e-mail telling the author about a decision.
 pub fn decision(to: &str, reference: &str, title: &str, status_url: &str, d: &Decision<'_>) -> Mail {
-    let (what, detail) = match d {
+    let (subject, text) = match d {
         Decision::Changes(m) => (
             "modifications demandées",
             format!(
-                "Le correspondant vous demande des modifications :\n\n{m}\n\n\
-                 Vous pouvez modifier votre proposition depuis la page de suivi ; elle retournera ensuite en relecture.\n"
+                "le correspondant vous demande des modifications sur votre proposition « {title} » (référence {reference}) :\n\n{m}\n\n\
+                 Vous pouvez modifier votre proposition depuis votre page de suivi ; elle retournera ensuite en relecture.\n"
             ),
         ),
-        Decision::Rejected(m) => ("refusée", format!("Le correspondant ne l'a pas retenue, pour cette raison :\n\n{m}\n")),
+        Decision::Rejected(m) => (
+            "refusée",
+            format!("votre proposition « {title} » (référence {reference}) est refusée. Le correspondant en donne la raison :\n\n{m}\n"),
+        ),
         Decision::Published { url, changed } => {
-            let mut s = String::from("Elle est maintenant publiée sur le site");
+            let mut s = format!("votre proposition « {title} » (référence {reference}) est publiée sur le site");
             match url {
                 Some(u) => s.push_str(&format!(" :\n{u}\n")),
                 None => s.push_str(".\n"),
             }
             if !changed.is_empty() {
-                s.push_str(&format!(
-                    "\nAvant de la publier, le correspondant a modifié : {}.\n",
-                    changed.join(", ")
-                ));
+                s.push_str(&format!("\nAvant de la publier, le correspondant a modifié : {}.\n", changed.join(", ")));
             }
             ("publiée", s)
         }
     };
-    let body = format!(
-        "Bonjour,\n\nvotre proposition « {title} » (référence {reference}) est {what}.\n\n{detail}\nSuivi : {status_url}\n"
-    );
-    Mail { to: to.to_string(), subject: format!("Votre proposition {reference} : {what}"), body }
+    let body = format!("Bonjour,\n\n{text}\nSuivi : {status_url}\n");
+    Mail { to: to.to_string(), subject: format!("Votre proposition {reference} : {subject}"), body }
 }
 
 fn short(s: &str) -> String {

@@ -289,6 +289,21 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     for a in ["Proposition reçue", "Modifiée par la modération", "Acceptée", "Publiée"] {
         assert!(item.contains(&format!("<td data-label=\"Action\">{a}</td>")), "audit {a} missing");
     }
+    // The author was told at each step, by e-mail (read back from the outbox).
+    let mails: Vec<String> = std::fs::read_dir(&st.outbox_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .filter(|m| m.contains("To: camille.enseignante@example.org"))
+        .map(|m| vitrine_daemon::outbox::decode_body(&m).unwrap())
+        .collect();
+    let ack = mails.iter().find(|m| m.contains("bien reçu")).expect("acknowledgement");
+    assert!(ack.contains(&sub.reference) && ack.contains(&format!("/suivi/{}", sub.status_token)), "{ack}");
+    assert!(ack.contains("Pays partenaires : France, Italie, Espagne") && ack.contains("mesuré"), "what was sent: {ack}");
+    let live = mails.iter().find(|m| m.contains("est publiée")).expect("publication e-mail");
+    assert!(live.contains(&format!("http://127.0.0.1:8080{url}")), "the public page: {live}");
+    assert!(live.contains("le correspondant a modifié : Année scolaire"), "the fields a moderator changed: {live}");
     // Approving again is a conflict, not a second file.
     let r = send(&st, post_form(&format!("/moderation/item/{}/approve", sub.id), &[("csrf", &csrf)], Some(&cookie))).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -646,6 +661,10 @@ async fn revision_is_refused_unless_changes_were_requested_or_without_the_right_
     // Rejected: no form any more and a revision is refused.
     let r = send(&st, post_form(&format!("/moderation/item/{id}/reject"), &[("csrf", &csrf), ("reason", "Hors académie.")], Some(&cookie))).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Each decision reached the author by e-mail, with the moderator's words.
+    let mails = outbox_bodies(&st.outbox_dir);
+    assert!(mails.iter().any(|m| m.contains("est refusée") && m.contains("Hors académie.") && m.contains(&status_url)), "{mails:#?}");
+    assert!(mails.iter().any(|m| m.contains("modifications demandées") && m.contains("Précisez la ville.")), "{mails:#?}");
     let page = body(send(&st, get(&status_url, None)).await).await;
     assert!(!page.contains("/modifier\""));
     let tok = scope_token(id);

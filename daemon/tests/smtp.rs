@@ -239,7 +239,17 @@ async fn a_new_submission_notifies_the_configured_moderators_over_smtp() {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let sub = st.db.read(|c| vitrine_daemon::queue::list(c, &Default::default(), 10)).await.unwrap().remove(0);
 
-    let msg = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30))).await.unwrap().expect("notification sent");
+    // Two messages: the moderators' notice and the author's acknowledgement.
+    let mut got = tokio::task::spawn_blocking(move || {
+        (0..2).map(|_| rx.recv_timeout(Duration::from_secs(30)).expect("notification sent")).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    got.sort_by_key(|m| m.rcpt.len());
+    let (ack, msg) = (got.remove(0), got.remove(0));
+    assert_eq!(ack.rcpt, ["<camille.enseignante@example.org>"]);
+    let ack_body = outbox::decode_body(&ack.data).unwrap();
+    assert!(ack_body.contains(&sub.reference) && ack_body.contains("/suivi/"), "{ack_body}");
     assert_eq!(msg.mail_from, "<vitrine@example.org>");
     assert_eq!(msg.rcpt, ["<alice@example.org>", "<bob@example.org>"]);
     let subject = subject_of(&msg.data);
@@ -253,13 +263,14 @@ async fn a_new_submission_notifies_the_configured_moderators_over_smtp() {
     let mut moved = Vec::new();
     for _ in 0..500 {
         moved = eml_files(&sent_dir);
-        if !moved.is_empty() {
+        if moved.len() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(moved.len(), 1, "the delivered file is in outbox/sent/");
-    assert_eq!(std::fs::read_to_string(&moved[0]).unwrap(), msg.data);
+    assert_eq!(moved.len(), 2, "the delivered files are in outbox/sent/");
+    let sent: Vec<String> = moved.iter().map(|m| std::fs::read_to_string(m).unwrap()).collect();
+    assert!(sent.contains(&msg.data) && sent.contains(&ack.data), "the files are what was sent");
     assert!(eml_files(&st.outbox_dir).is_empty(), "nothing left in the outbox");
 }
 
@@ -324,7 +335,7 @@ async fn a_notification_that_failed_is_delivered_by_the_background_retry_without
     }
     assert!(st.delivery_failure_count() >= 2, "the server was down: deliveries failed");
     let pending = eml_files(&st.outbox_dir);
-    assert_eq!(pending.len(), 1, "the notification waits in the outbox");
+    assert_eq!(pending.len(), 2, "the notice and the acknowledgement wait in the outbox");
     assert!(eml_files(&st.outbox_dir.join(SENT_DIR)).is_empty());
 
     // The server comes up on that port; the daemon is not restarted.
@@ -333,19 +344,19 @@ async fn a_notification_that_failed_is_delivered_by_the_background_retry_without
         .await
         .unwrap()
         .expect("the background retry delivered the notification");
-    assert_eq!(msg.rcpt, ["<alice@example.org>"]);
     assert!(subject_of(&msg.data).contains(&sub.reference));
     let mut moved = Vec::new();
     for _ in 0..1500 {
         moved = eml_files(&st.outbox_dir.join(SENT_DIR));
-        if !moved.is_empty() {
+        if moved.len() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(moved.len(), 1, "moved to outbox/sent/");
-    assert_eq!(moved[0].file_name(), pending[0].file_name());
-    assert_eq!(std::fs::read_to_string(&moved[0]).unwrap(), msg.data, "the outbox file is what was sent");
+    assert_eq!(moved.len(), 2, "both moved to outbox/sent/");
+    let names = |v: &[std::path::PathBuf]| { let mut n: Vec<_> = v.iter().map(|p| p.file_name().unwrap().to_owned()).collect(); n.sort(); n };
+    assert_eq!(names(&moved), names(&pending));
+    assert!(moved.iter().any(|m| std::fs::read_to_string(m).unwrap() == msg.data), "the outbox file is what was sent");
     assert!(eml_files(&st.outbox_dir).is_empty(), "nothing left in the outbox");
 
     // Shutdown stops the retry (it is idle now); the bound is only there to fail instead of hanging.
@@ -377,7 +388,7 @@ async fn shutdown_interrupts_a_long_backoff_wait_and_the_message_stays_in_the_ou
     }
     assert!(st.delivery_failure_count() >= 1, "the first delivery failed");
     tokio::time::timeout(Duration::from_secs(60), st.stop_background()).await.expect("the retry task stopped during its wait");
-    assert_eq!(eml_files(&st.outbox_dir).len(), 1, "the message waits in the outbox for the next start");
+    assert_eq!(eml_files(&st.outbox_dir).len(), 2, "the messages wait in the outbox for the next start");
 }
 
 #[tokio::test]
