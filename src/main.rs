@@ -81,6 +81,36 @@ enum Command {
         #[arg(long, default_value = ".", global = true)]
         site: PathBuf,
     },
+    /// Sauvegarde la file de soumissions (copie cohérente, même démon en marche),
+    /// le secret, la boîte d'envoi et les sources du site dans DOSSIER.
+    Backup {
+        /// Dossier de la sauvegarde (nouveau ou vide).
+        #[arg(value_name = "DOSSIER")]
+        dir: PathBuf,
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
+        site: PathBuf,
+    },
+    /// Restaure une sauvegarde dans un site neuf ou vide (arrêtez le démon avant).
+    Restore {
+        /// Dossier de la sauvegarde (écrit par `vitrine backup`).
+        #[arg(value_name = "DOSSIER")]
+        dir: PathBuf,
+        /// Dossier du site à restaurer (créé au besoin).
+        #[arg(long, value_name = "DOSSIER")]
+        site: PathBuf,
+        /// Remplace la file de soumissions et les fichiers déjà présents.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Données personnelles des auteurs (RGPD) : export et effacement.
+    Privacy {
+        #[command(subcommand)]
+        action: PrivacyAction,
+        /// Dossier du site.
+        #[arg(long, default_value = ".", global = true, value_name = "DOSSIER")]
+        site: PathBuf,
+    },
     /// Create a new entry of a collection, filled from its schema.
     New {
         collection: String,
@@ -103,6 +133,42 @@ enum UserAction {
     Passwd { username: String },
     /// Remove an account.
     Remove { username: String },
+}
+
+#[derive(Subcommand)]
+enum PrivacyAction {
+    /// Affiche en JSON tout ce que le site garde sur cette adresse (soumissions, journal, courriels).
+    Export {
+        /// Adresse électronique de l'auteur.
+        #[arg(value_name = "COURRIEL")]
+        email: String,
+    },
+    /// Efface le nom, l'adresse et les courriels de cet auteur (le contenu publié et le journal restent).
+    Purge {
+        /// Adresse électronique de l'auteur.
+        #[arg(value_name = "COURRIEL")]
+        email: String,
+    },
+}
+
+fn privacy(site: &std::path::Path, action: PrivacyAction) -> Result<(), Box<dyn std::error::Error>> {
+    use vitrine_daemon::privacy;
+    match action {
+        PrivacyAction::Export { email } => {
+            let v = privacy::export(site, &email)?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        PrivacyAction::Purge { email } => {
+            let r = privacy::purge(site, &email)?;
+            println!(
+                "{} soumission(s) et {} courriel(s) : données personnelles de {} effacées",
+                r.submissions.len(),
+                r.mails_removed.len(),
+                email.trim()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
@@ -187,6 +253,16 @@ fn main() -> ExitCode {
             min_fill_secs: limits.min_fill_secs,
         }),
         Command::User { action, site } => user(&site, action),
+        Command::Privacy { action, site } => privacy(&site, action),
+        Command::Backup { dir, site } => vitrine_daemon::backup::backup(&site, &dir)
+            .map(|s| println!("sauvegarde écrite dans {} : {} soumission(s), {} fichier(s)", dir.display(), s.submissions, s.files))
+            .map_err(Into::into),
+        Command::Restore { dir, site, force } => vitrine_daemon::backup::restore(&dir, &site, force)
+            .map(|s| {
+                println!("sauvegarde restaurée dans {} : {} soumission(s), {} fichier(s)", site.display(), s.submissions, s.files);
+                eprintln!("Reconstruisez le site (vitrine build) avant de lancer le démon.");
+            })
+            .map_err(Into::into),
         Command::New { collection, title, site } => vitrine_generator::scaffold::new_entry(&site, &collection, &title)
             .map(|p| {
                 println!("{}", p.display());

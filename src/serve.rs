@@ -337,6 +337,7 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         println!("Modération : http://{local}/moderation");
         vitrine_daemon::server::announce_setup(&state)?;
         vitrine_daemon::server::retry_unpublished_in_background(&state);
+        vitrine_daemon::server::retention_in_background(&state);
         println!("Surveillance des fichiers active ; Ctrl+C pour arrêter.");
         vitrine_daemon::server::serve_router(listener, router, state.settings.header_read_timeout, vitrine_daemon::server::shutdown_signal()).await;
         // Background tasks (SMTP retries) stop before the database closes.

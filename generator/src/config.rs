@@ -164,6 +164,20 @@ pub struct DaemonConfig {
     pub secure_cookies: bool,
     /// Outgoing mail for notifications; none: `.eml` files only.
     pub smtp: Option<Smtp>,
+    /// Months after a final decision (published or rejected) at which the
+    /// submitter's name, e-mail address and notifications are erased by the
+    /// daemon (at start and daily); 12 when absent, 0 never erases.
+    pub retention_months: Option<u32>,
+}
+
+impl DaemonConfig {
+    /// Default of [`DaemonConfig::retention_months`].
+    pub const DEFAULT_RETENTION_MONTHS: u32 = 12;
+
+    /// The retention period in months (0: no automatic erasure).
+    pub fn retention_months(&self) -> u32 {
+        self.retention_months.unwrap_or(Self::DEFAULT_RETENTION_MONTHS)
+    }
 }
 
 /// How the daemon sends notifications by e-mail (`daemon.smtp`).
