@@ -15,8 +15,23 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "vitrine", version, about = "Portail statique et modération pour les réseaux d'écoles")]
+#[command(
+    name = "vitrine",
+    version,
+    about = "Portail statique et modération pour les réseaux d'écoles",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "Commandes",
+    after_help = AFTER_HELP
+)]
 struct Cli {
+    /// Affiche l'aide.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help, global = true)]
+    help: Option<bool>,
+    /// Affiche la version.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,60 +40,70 @@ struct Cli {
 /// per address, forms sent no sooner than 3 s after they were shown).
 #[derive(clap::Args, Clone, Copy)]
 struct Limits {
-    /// Submissions a minute per client address on the public forms and API (0: no limit).
+    /// Soumissions par minute et par client sur les formulaires publics et l'API (0 : sans limite ; 20 par défaut).
     #[arg(long, value_name = "N")]
     rate_limit: Option<u32>,
-    /// Seconds a form must have been open before it is accepted (spam bots send at once).
+    /// Secondes pendant lesquelles un formulaire doit rester ouvert avant d'être accepté (3 par défaut).
     #[arg(long, value_name = "SECONDES")]
     min_fill_secs: Option<u32>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the site into public/ (or --out).
+    /// Construit le site dans public/ (ou --out).
     Build {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
-        #[arg(long)]
+        /// Dossier de sortie (public/ du site par défaut).
+        #[arg(long, value_name = "DOSSIER")]
         out: Option<PathBuf>,
-        /// Include entries marked `draft: true`.
+        /// Inclut les brouillons (`draft: true`).
         #[arg(long)]
         drafts: bool,
     },
-    /// Validate everything and check internal links; writes nothing.
+    /// Valide tout et vérifie les liens internes ; n'écrit rien.
     Check {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
+        /// Inclut les brouillons (`draft: true`).
         #[arg(long)]
         drafts: bool,
     },
-    /// Build, then serve the site, its forms and moderation pages on one port,
-    /// rebuilding incrementally and reloading browsers when files change.
+    /// Construit puis sert le site, ses formulaires et la modération sur un seul port,
+    /// avec reconstruction incrémentale et rechargement des pages ouvertes.
     Serve {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
-        /// Address to listen on (default: daemon.listen of vitrine.yaml, or 127.0.0.1:8080).
-        #[arg(long)]
+        /// Adresse d'écoute (par défaut daemon.listen de vitrine.yaml, sinon 127.0.0.1:8080).
+        #[arg(long, value_name = "ADRESSE")]
         listen: Option<String>,
+        /// Inclut les brouillons (`draft: true`).
         #[arg(long)]
         drafts: bool,
         #[command(flatten)]
         limits: Limits,
     },
-    /// Production mode: the daemon's routes and the file watcher, with nginx serving public/.
+    /// Production : le démon (formulaires, modération, publication) et la surveillance
+    /// des fichiers ; nginx sert public/.
     Daemon {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
-        #[arg(long)]
+        /// Adresse d'écoute (par défaut daemon.listen de vitrine.yaml, sinon 127.0.0.1:8080).
+        #[arg(long, value_name = "ADRESSE")]
         listen: Option<String>,
         #[command(flatten)]
         limits: Limits,
     },
-    /// Manage moderator accounts (the password is read from standard input).
+    /// Gère les comptes de modération (mot de passe lu dans VITRINE_PASSWORD ou sur l'entrée standard).
     User {
         #[command(subcommand)]
         action: UserAction,
-        #[arg(long, default_value = ".", global = true)]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", global = true, value_name = "DOSSIER")]
         site: PathBuf,
     },
     /// Sauvegarde la file de soumissions (copie cohérente, même démon en marche),
@@ -111,28 +136,55 @@ enum Command {
         #[arg(long, default_value = ".", global = true, value_name = "DOSSIER")]
         site: PathBuf,
     },
-    /// Create a new entry of a collection, filled from its schema.
+    /// Crée un brouillon dans une collection, rempli d'après son schéma.
     New {
+        /// Nom de la collection (dans vitrine.yaml).
+        #[arg(value_name = "COLLECTION")]
         collection: String,
+        /// Titre de l'entrée.
+        #[arg(value_name = "TITRE")]
         title: String,
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
     },
 }
 
+/// Text after the top-level help: the environment.
+const AFTER_HELP: &str = "Environnement :\n  RUST_LOG          niveau du journal sur la sortie d'erreur : error, warn, info (défaut), debug, trace ;\n                    par module : RUST_LOG=vitrine_daemon=debug,info\n  NO_COLOR          pas de couleurs (il n'y en a jamais hors d'un terminal)\n  VITRINE_PASSWORD  mot de passe pour « vitrine user add|passwd »";
+
+/// Role of a moderation account (`vitrine user add --role`).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    /// Relit et décide des propositions.
+    Moderator,
+    /// Comme moderator, et gère les comptes et les courriels refusés.
+    Admin,
+}
+
 #[derive(Subcommand)]
 enum UserAction {
-    /// Add an account.
+    /// Ajoute un compte.
     Add {
+        /// Nom du compte.
+        #[arg(value_name = "NOM")]
         username: String,
-        /// moderator or admin
-        #[arg(long, default_value = "moderator")]
-        role: String,
+        /// Rôle du compte.
+        #[arg(long, value_enum, default_value_t = RoleArg::Moderator)]
+        role: RoleArg,
     },
-    /// Change an account's password.
-    Passwd { username: String },
-    /// Remove an account.
-    Remove { username: String },
+    /// Change le mot de passe d'un compte.
+    Passwd {
+        /// Nom du compte.
+        #[arg(value_name = "NOM")]
+        username: String,
+    },
+    /// Supprime un compte.
+    Remove {
+        /// Nom du compte.
+        #[arg(value_name = "NOM")]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -175,7 +227,10 @@ fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::e
     use vitrine_daemon::auth;
     match action {
         UserAction::Add { username, role } => {
-            let role = auth::Role::parse(&role).ok_or("rôle inconnu : moderator ou admin")?;
+            let role = match role {
+                RoleArg::Moderator => auth::Role::Moderator,
+                RoleArg::Admin => auth::Role::Admin,
+            };
             auth::cli_add(site, &username, role, &auth::read_password()?)?;
             println!("compte « {username} » créé");
         }
@@ -191,11 +246,18 @@ fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
+/// Prints the error and its causes, each once: a cause whose text the
+/// previous message already includes is not repeated.
 fn print_error(e: &dyn std::error::Error) {
     eprintln!("erreur : {e}");
+    let mut last = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        eprintln!("  cause : {s}");
+        let text = s.to_string();
+        if !last.contains(&text) {
+            eprintln!("  cause : {text}");
+        }
+        last = text;
         source = s.source();
     }
 }
@@ -207,7 +269,9 @@ fn print_warnings(w: &[vitrine_generator::Diagnostic]) {
 }
 
 fn main() -> ExitCode {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
