@@ -136,6 +136,15 @@ enum Command {
         #[arg(long, default_value = ".", global = true, value_name = "DOSSIER")]
         site: PathBuf,
     },
+    /// Écrit sur la sortie standard le script de complétion pour un shell
+    /// (par ex. `vitrine completions bash > /etc/bash_completion.d/vitrine`).
+    Completions {
+        /// Le shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Écrit sur la sortie standard la page de manuel (roff) : `vitrine man > vitrine.1`.
+    Man,
     /// Crée un brouillon dans une collection, rempli d'après son schéma.
     New {
         /// Nom de la collection (dans vitrine.yaml).
@@ -318,6 +327,14 @@ fn main() -> ExitCode {
         }),
         Command::User { action, site } => user(&site, action),
         Command::Privacy { action, site } => privacy(&site, action),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "vitrine", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map_err(Into::into),
         Command::Backup { dir, site } => vitrine_daemon::backup::backup(&site, &dir)
             .map(|s| println!("sauvegarde écrite dans {} : {} soumission(s), {} fichier(s)", dir.display(), s.submissions, s.files))
             .map_err(Into::into),

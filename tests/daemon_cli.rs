@@ -104,3 +104,24 @@ fn help_is_french_and_documented_and_errors_name_the_address() {
     assert_eq!(err.matches("Address already in use").count(), 1, "cause printed once: {err}");
     assert!(!err.contains('\u{1b}'), "colour codes in a pipe: {err}");
 }
+
+/// Completions and the man page come from the same CLI definition.
+#[test]
+fn completions_and_man_page_are_generated_from_the_cli() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vitrine")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bash = run(&["completions", "bash"]);
+    assert!(bash.starts_with("_vitrine()") && bash.contains("complete -F _vitrine"), "{bash}");
+    for word in ["backup", "restore", "privacy", "--force", "moderator admin"] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    let fish = run(&["completions", "fish"]);
+    assert!(fish.contains("complete -c vitrine") && fish.contains("Sauvegarde la file"), "{fish}");
+    let man = run(&["man"]);
+    assert!(man.contains(".TH vitrine 1") && man.contains("privacy") && man.contains("RUST_LOG"), "{man}");
+    let out = Command::new(env!("CARGO_BIN_EXE_vitrine")).args(["completions", "tcsh"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("bash"));
+}
