@@ -2,6 +2,7 @@
 //! moderating a site. It only parses arguments, calls the libraries and prints
 //! their results; every error's chain is printed once, here.
 
+mod init;
 mod serve;
 
 // Builds allocate many small strings and maps in parallel; mimalloc cuts the
@@ -135,6 +136,12 @@ enum Command {
         /// Dossier du site.
         #[arg(long, default_value = ".", global = true, value_name = "DOSSIER")]
         site: PathBuf,
+    },
+    /// Crée un nouveau site prêt à construire (configuration, pages, thème par défaut).
+    Init {
+        /// Dossier du nouveau site (créé au besoin ; doit être vide).
+        #[arg(default_value = ".", value_name = "DOSSIER")]
+        dir: PathBuf,
     },
     /// Écrit sur la sortie standard le script de complétion pour un shell
     /// (par ex. `vitrine completions bash > /etc/bash_completion.d/vitrine`).
@@ -332,6 +339,12 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "vitrine", &mut std::io::stdout());
             Ok(())
         }
+        Command::Init { dir } => init::init(&dir)
+            .map(|n| {
+                println!("site créé dans {} ({n} fichiers)", dir.display());
+                eprintln!("Pour le voir : vitrine serve --site {}", dir.display());
+            })
+            .map_err(Into::into),
         Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
             .render(&mut std::io::stdout())
             .map_err(Into::into),

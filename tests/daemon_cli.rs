@@ -66,7 +66,7 @@ fn user_commands_add_change_and_remove_accounts() {
 fn help_is_french_and_documented_and_errors_name_the_address() {
     let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_vitrine")).args(args).env_remove("NO_COLOR").output().unwrap();
     let mut pages = vec![vec!["--help"]];
-    for c in ["build", "check", "serve", "daemon", "new", "backup", "restore", "user add", "user passwd", "user remove", "privacy export", "privacy purge"] {
+    for c in ["build", "check", "serve", "daemon", "new", "backup", "restore", "user add", "user passwd", "user remove", "privacy export", "privacy purge", "init", "completions", "man"] {
         let mut a: Vec<&str> = c.split(' ').collect();
         a.push("--help");
         pages.push(a);
