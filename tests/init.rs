@@ -17,6 +17,19 @@ fn init_makes_a_site_that_builds_and_serves() {
     let (ok, out) = vitrine(&["init", s]);
     assert!(ok, "{out}");
     assert!(site.join("vitrine.yaml").is_file() && site.join("themes/default/templates/base.html").is_file());
+    // The embedded theme is the repository's, file for file (a new theme file must be added to src/init.rs).
+    let files = |root: &std::path::Path| {
+        let mut v: Vec<_> = walkdir::WalkDir::new(root)
+            .into_iter()
+            .map(Result::unwrap)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().strip_prefix(root).unwrap().to_owned(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let repo_theme = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("themes/default");
+    assert!(files(&site.join("themes/default")) == files(&repo_theme), "embedded theme differs from themes/default");
     let (ok, out) = vitrine(&["build", "--site", s]);
     assert!(ok && out.contains("0 avertissement"), "{out}");
     assert!(std::fs::read_to_string(site.join("public/index.html")).unwrap().contains("Bienvenue"));
