@@ -150,6 +150,9 @@ enum Command {
         #[arg(value_name = "SHELL")]
         shell: clap_complete::Shell,
     },
+    /// Écrit sur la sortie standard le schéma JSON de vitrine.yaml, pour les éditeurs :
+    /// `vitrine schema > vitrine.schema.json`.
+    Schema,
     /// Écrit sur la sortie standard la page de manuel (roff) : `vitrine man > vitrine.1`.
     Man,
     /// Crée un brouillon dans une collection, rempli d'après son schéma.
@@ -344,6 +347,9 @@ fn main() -> ExitCode {
                 println!("site créé dans {} ({n} fichiers)", dir.display());
                 eprintln!("Pour le voir : vitrine serve --site {}", dir.display());
             })
+            .map_err(Into::into),
+        Command::Schema => serde_json::to_string_pretty(&vitrine_generator::config::json_schema())
+            .map(|s| println!("{s}"))
             .map_err(Into::into),
         Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
             .render(&mut std::io::stdout())

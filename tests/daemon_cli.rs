@@ -66,7 +66,7 @@ fn user_commands_add_change_and_remove_accounts() {
 fn help_is_french_and_documented_and_errors_name_the_address() {
     let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_vitrine")).args(args).env_remove("NO_COLOR").output().unwrap();
     let mut pages = vec![vec!["--help"]];
-    for c in ["build", "check", "serve", "daemon", "new", "backup", "restore", "user add", "user passwd", "user remove", "privacy export", "privacy purge", "init", "completions", "man"] {
+    for c in ["build", "check", "serve", "daemon", "new", "backup", "restore", "user add", "user passwd", "user remove", "privacy export", "privacy purge", "init", "completions", "man", "schema"] {
         let mut a: Vec<&str> = c.split(' ').collect();
         a.push("--help");
         pages.push(a);
@@ -124,4 +124,24 @@ fn completions_and_man_page_are_generated_from_the_cli() {
     assert!(man.contains(".TH vitrine 1") && man.contains("privacy") && man.contains("RUST_LOG"), "{man}");
     let out = Command::new(env!("CARGO_BIN_EXE_vitrine")).args(["completions", "tcsh"]).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("bash"));
+}
+
+/// `vitrine schema` prints the JSON Schema of vitrine.yaml, generated from the config types.
+#[test]
+fn schema_of_the_config_covers_the_example_site() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vitrine")).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(s["additionalProperties"], false, "unknown keys are errors, as in the config reader");
+    let yaml = std::fs::read_to_string(common::repo_root().join("vitrine.yaml")).unwrap();
+    let top: Vec<&str> = yaml.lines().filter(|l| !l.starts_with([' ', '#', '-']) && l.contains(':')).map(|l| l.split(':').next().unwrap()).collect();
+    assert!(top.len() >= 8, "{top:?}");
+    for key in top {
+        assert!(s["properties"].get(key).is_some(), "{key} missing from the schema");
+    }
+    let defs = &s["$defs"];
+    assert!(defs["DaemonConfig"]["properties"].get("retention_months").is_some());
+    assert!(defs["RawField"]["properties"].get("type").is_some());
+    assert_eq!(s["required"], serde_json::json!(["title", "base_url", "collections"]));
 }
