@@ -2,6 +2,7 @@
 //! moderating a site. It only parses arguments, calls the libraries and prints
 //! their results; every error's chain is printed once, here.
 
+mod init;
 mod serve;
 
 // Builds allocate many small strings and maps in parallel; mimalloc cuts the
@@ -15,8 +16,23 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "vitrine", version, about = "Portail statique et modération pour les réseaux d'écoles")]
+#[command(
+    name = "vitrine",
+    version,
+    about = "Portail statique et modération pour les réseaux d'écoles",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "Commandes",
+    after_help = AFTER_HELP
+)]
 struct Cli {
+    /// Affiche l'aide.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help, global = true)]
+    help: Option<bool>,
+    /// Affiche la version.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,91 +41,215 @@ struct Cli {
 /// per address, forms sent no sooner than 3 s after they were shown).
 #[derive(clap::Args, Clone, Copy)]
 struct Limits {
-    /// Submissions a minute per client address on the public forms and API (0: no limit).
+    /// Soumissions par minute et par client sur les formulaires publics et l'API (0 : sans limite ; 20 par défaut).
     #[arg(long, value_name = "N")]
     rate_limit: Option<u32>,
-    /// Seconds a form must have been open before it is accepted (spam bots send at once).
+    /// Secondes pendant lesquelles un formulaire doit rester ouvert avant d'être accepté (3 par défaut).
     #[arg(long, value_name = "SECONDES")]
     min_fill_secs: Option<u32>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build the site into public/ (or --out).
+    /// Construit le site dans public/ (ou --out).
     Build {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
-        #[arg(long)]
+        /// Dossier de sortie (public/ du site par défaut).
+        #[arg(long, value_name = "DOSSIER")]
         out: Option<PathBuf>,
-        /// Include entries marked `draft: true`.
+        /// Inclut les brouillons (`draft: true`).
         #[arg(long)]
         drafts: bool,
     },
-    /// Validate everything and check internal links; writes nothing.
+    /// Valide tout et vérifie les liens internes ; n'écrit rien.
     Check {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
+        /// Inclut les brouillons (`draft: true`).
         #[arg(long)]
         drafts: bool,
     },
-    /// Build, then serve the site, its forms and moderation pages on one port,
-    /// rebuilding incrementally and reloading browsers when files change.
+    /// Construit puis sert le site, ses formulaires et la modération sur un seul port,
+    /// avec reconstruction incrémentale et rechargement des pages ouvertes.
     Serve {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
-        /// Address to listen on (default: daemon.listen of vitrine.yaml, or 127.0.0.1:8080).
-        #[arg(long)]
+        /// Adresse d'écoute (par défaut daemon.listen de vitrine.yaml, sinon 127.0.0.1:8080).
+        #[arg(long, value_name = "ADRESSE")]
         listen: Option<String>,
+        /// Inclut les brouillons (`draft: true`).
         #[arg(long)]
         drafts: bool,
         #[command(flatten)]
         limits: Limits,
     },
-    /// Production mode: the daemon's routes and the file watcher, with nginx serving public/.
+    /// Production : le démon (formulaires, modération, publication) et la surveillance
+    /// des fichiers ; nginx sert public/.
     Daemon {
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
-        #[arg(long)]
+        /// Adresse d'écoute (par défaut daemon.listen de vitrine.yaml, sinon 127.0.0.1:8080).
+        #[arg(long, value_name = "ADRESSE")]
         listen: Option<String>,
         #[command(flatten)]
         limits: Limits,
     },
-    /// Manage moderator accounts (the password is read from standard input).
+    /// Gère les comptes de modération (mot de passe lu dans VITRINE_PASSWORD ou sur l'entrée standard).
     User {
         #[command(subcommand)]
         action: UserAction,
-        #[arg(long, default_value = ".", global = true)]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", global = true, value_name = "DOSSIER")]
         site: PathBuf,
     },
-    /// Create a new entry of a collection, filled from its schema.
+    /// Sauvegarde la file de soumissions (copie cohérente, même démon en marche),
+    /// le secret, la boîte d'envoi et les sources du site dans DOSSIER.
+    Backup {
+        /// Dossier de la sauvegarde (nouveau ou vide).
+        #[arg(value_name = "DOSSIER")]
+        dir: PathBuf,
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
+        site: PathBuf,
+    },
+    /// Restaure une sauvegarde dans un site neuf ou vide (arrêtez le démon avant).
+    Restore {
+        /// Dossier de la sauvegarde (écrit par `vitrine backup`).
+        #[arg(value_name = "DOSSIER")]
+        dir: PathBuf,
+        /// Dossier du site à restaurer (créé au besoin).
+        #[arg(long, value_name = "DOSSIER")]
+        site: PathBuf,
+        /// Remplace la file de soumissions et les fichiers déjà présents.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Données personnelles des auteurs (RGPD) : export et effacement.
+    Privacy {
+        #[command(subcommand)]
+        action: PrivacyAction,
+        /// Dossier du site.
+        #[arg(long, default_value = ".", global = true, value_name = "DOSSIER")]
+        site: PathBuf,
+    },
+    /// Crée un nouveau site prêt à construire (configuration, pages, thème par défaut).
+    Init {
+        /// Dossier du nouveau site (créé au besoin ; doit être vide).
+        #[arg(default_value = ".", value_name = "DOSSIER")]
+        dir: PathBuf,
+    },
+    /// Écrit sur la sortie standard le script de complétion pour un shell
+    /// (par ex. `vitrine completions bash > /etc/bash_completion.d/vitrine`).
+    Completions {
+        /// Le shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Écrit sur la sortie standard le schéma JSON de vitrine.yaml, pour les éditeurs :
+    /// `vitrine schema > vitrine.schema.json`.
+    Schema,
+    /// Écrit sur la sortie standard la page de manuel (roff) : `vitrine man > vitrine.1`.
+    Man,
+    /// Crée un brouillon dans une collection, rempli d'après son schéma.
     New {
+        /// Nom de la collection (dans vitrine.yaml).
+        #[arg(value_name = "COLLECTION")]
         collection: String,
+        /// Titre de l'entrée.
+        #[arg(value_name = "TITRE")]
         title: String,
-        #[arg(long, default_value = ".")]
+        /// Dossier du site.
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
         site: PathBuf,
     },
 }
 
+/// Text after the top-level help: the environment.
+const AFTER_HELP: &str = "Environnement :\n  RUST_LOG          niveau du journal sur la sortie d'erreur : error, warn, info (défaut), debug, trace ;\n                    par module : RUST_LOG=vitrine_daemon=debug,info\n  NO_COLOR          pas de couleurs (il n'y en a jamais hors d'un terminal)\n  VITRINE_PASSWORD  mot de passe pour « vitrine user add|passwd »";
+
+/// Role of a moderation account (`vitrine user add --role`).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    /// Relit et décide des propositions.
+    Moderator,
+    /// Comme moderator, et gère les comptes et les courriels refusés.
+    Admin,
+}
+
 #[derive(Subcommand)]
 enum UserAction {
-    /// Add an account.
+    /// Ajoute un compte.
     Add {
+        /// Nom du compte.
+        #[arg(value_name = "NOM")]
         username: String,
-        /// moderator or admin
-        #[arg(long, default_value = "moderator")]
-        role: String,
+        /// Rôle du compte.
+        #[arg(long, value_enum, default_value_t = RoleArg::Moderator)]
+        role: RoleArg,
     },
-    /// Change an account's password.
-    Passwd { username: String },
-    /// Remove an account.
-    Remove { username: String },
+    /// Change le mot de passe d'un compte.
+    Passwd {
+        /// Nom du compte.
+        #[arg(value_name = "NOM")]
+        username: String,
+    },
+    /// Supprime un compte.
+    Remove {
+        /// Nom du compte.
+        #[arg(value_name = "NOM")]
+        username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyAction {
+    /// Affiche en JSON tout ce que le site garde sur cette adresse (soumissions, journal, courriels).
+    Export {
+        /// Adresse électronique de l'auteur.
+        #[arg(value_name = "COURRIEL")]
+        email: String,
+    },
+    /// Efface le nom, l'adresse et les courriels de cet auteur (le contenu publié et le journal restent).
+    Purge {
+        /// Adresse électronique de l'auteur.
+        #[arg(value_name = "COURRIEL")]
+        email: String,
+    },
+}
+
+fn privacy(site: &std::path::Path, action: PrivacyAction) -> Result<(), Box<dyn std::error::Error>> {
+    use vitrine_daemon::privacy;
+    match action {
+        PrivacyAction::Export { email } => {
+            let v = privacy::export(site, &email)?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        PrivacyAction::Purge { email } => {
+            let r = privacy::purge(site, &email)?;
+            println!(
+                "{} soumission(s) et {} courriel(s) : données personnelles de {} effacées",
+                r.submissions.len(),
+                r.mails_removed.len(),
+                email.trim()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
     use vitrine_daemon::auth;
     match action {
         UserAction::Add { username, role } => {
-            let role = auth::Role::parse(&role).ok_or("rôle inconnu : moderator ou admin")?;
+            let role = match role {
+                RoleArg::Moderator => auth::Role::Moderator,
+                RoleArg::Admin => auth::Role::Admin,
+            };
             auth::cli_add(site, &username, role, &auth::read_password()?)?;
             println!("compte « {username} » créé");
         }
@@ -125,11 +265,18 @@ fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
+/// Prints the error and its causes, each once: a cause whose text the
+/// previous message already includes is not repeated.
 fn print_error(e: &dyn std::error::Error) {
     eprintln!("erreur : {e}");
+    let mut last = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        eprintln!("  cause : {s}");
+        let text = s.to_string();
+        if !last.contains(&text) {
+            eprintln!("  cause : {text}");
+        }
+        last = text;
         source = s.source();
     }
 }
@@ -141,7 +288,9 @@ fn print_warnings(w: &[vitrine_generator::Diagnostic]) {
 }
 
 fn main() -> ExitCode {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
@@ -187,6 +336,33 @@ fn main() -> ExitCode {
             min_fill_secs: limits.min_fill_secs,
         }),
         Command::User { action, site } => user(&site, action),
+        Command::Privacy { action, site } => privacy(&site, action),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "vitrine", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Init { dir } => init::init(&dir)
+            .map(|n| {
+                println!("site créé dans {} ({n} fichiers)", dir.display());
+                eprintln!("Pour le voir : vitrine serve --site {}", dir.display());
+            })
+            .map_err(Into::into),
+        Command::Schema => serde_json::to_string_pretty(&vitrine_generator::config::json_schema())
+            .map(|s| println!("{s}"))
+            .map_err(Into::into),
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map_err(Into::into),
+        Command::Backup { dir, site } => vitrine_daemon::backup::backup(&site, &dir)
+            .map(|s| println!("sauvegarde écrite dans {} : {} soumission(s), {} fichier(s)", dir.display(), s.submissions, s.files))
+            .map_err(Into::into),
+        Command::Restore { dir, site, force } => vitrine_daemon::backup::restore(&dir, &site, force)
+            .map(|s| {
+                println!("sauvegarde restaurée dans {} : {} soumission(s), {} fichier(s)", site.display(), s.submissions, s.files);
+                eprintln!("Reconstruisez le site (vitrine build) avant de lancer le démon.");
+            })
+            .map_err(Into::into),
         Command::New { collection, title, site } => vitrine_generator::scaffold::new_entry(&site, &collection, &title)
             .map(|p| {
                 println!("{}", p.display());

@@ -327,7 +327,7 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
                 .route("/_vitrine/live.js", get(live_js))
                 .fallback(move |req: Request| static_files(live.clone(), req));
         }
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| BindError { addr, source })?;
         let local = listener.local_addr()?;
         if static_site {
             println!("Site : http://{local}/");
@@ -337,6 +337,7 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         println!("Modération : http://{local}/moderation");
         vitrine_daemon::server::announce_setup(&state)?;
         vitrine_daemon::server::retry_unpublished_in_background(&state);
+        vitrine_daemon::server::retention_in_background(&state);
         println!("Surveillance des fichiers active ; Ctrl+C pour arrêter.");
         vitrine_daemon::server::serve_router(listener, router, state.settings.header_read_timeout, vitrine_daemon::server::shutdown_signal()).await;
         // Background tasks (SMTP retries) stop before the database closes.
@@ -344,4 +345,26 @@ pub fn run(opts: ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         state.db.close();
         Ok::<(), Box<dyn std::error::Error>>(())
     })
+}
+
+/// The listening socket could not be opened (address in use, not allowed…):
+/// the message names the address.
+#[derive(Debug)]
+pub struct BindError {
+    /// The address asked for (`--listen` or `daemon.listen`).
+    pub addr: std::net::SocketAddr,
+    /// The system's error.
+    pub source: std::io::Error,
+}
+
+impl std::fmt::Display for BindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "impossible d'écouter sur {}", self.addr)
+    }
+}
+
+impl std::error::Error for BindError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }

@@ -32,6 +32,9 @@ pub enum DbError {
         /// SQLite's error.
         source: rusqlite::Error
     },
+    /// The database file does not exist (backup of a site without a queue).
+    #[error("base de données introuvable : {}", .0.display())]
+    Missing(PathBuf),
     /// A SQLite statement failed (including a failed migration or savepoint).
     #[error("base de données: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -347,4 +350,47 @@ pub fn opt<T: rusqlite::types::FromSql>(
     p: impl rusqlite::Params,
 ) -> Result<Option<T>, DbError> {
     Ok(conn.query_row(sql, p, |r| r.get(0)).optional()?)
+}
+
+/// Copies the database at `src` into a new file `dest` with SQLite's online
+/// backup API, while other processes (the daemon) keep reading and writing
+/// it: one step copies every page inside a single read transaction, so the
+/// copy is the database as of one commit (WAL readers never block the
+/// writer). Returns the number of submissions in the copy. `dest` must not
+/// exist.
+pub fn backup_to(src: &Path, dest: &Path) -> Result<i64, DbError> {
+    use rusqlite::backup::{Backup, StepResult};
+    if !src.is_file() {
+        return Err(DbError::Missing(src.to_owned()));
+    }
+    let from = open_conn(src, true)?;
+    let mut to = Connection::open_with_flags(dest, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
+        .map_err(|source| DbError::Open { path: dest.to_owned(), source })?;
+    {
+        let b = Backup::new(&from, &mut to)?;
+        loop {
+            match b.step(-1)? {
+                StepResult::Done => break,
+                // Busy or locked (a checkpoint in the daemon): try again shortly.
+                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+    }
+    if !integrity_ok(&to)? {
+        return Err(DbError::Conflict(format!("la copie {} ne passe pas le contrôle d'intégrité", dest.display())));
+    }
+    let n: i64 = to.query_row("SELECT count(*) FROM submissions", [], |r| r.get(0))?;
+    // Leave one self-contained file (no -wal beside it).
+    to.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    Ok(n)
+}
+
+/// Number of submissions in the database file at `path` (read-only; used to
+/// check a backup before restoring it).
+pub fn count_submissions(path: &Path) -> Result<i64, DbError> {
+    let conn = open_conn(path, true)?;
+    if !integrity_ok(&conn)? {
+        return Err(DbError::Conflict(format!("{} ne passe pas le contrôle d'intégrité", path.display())));
+    }
+    Ok(conn.query_row("SELECT count(*) FROM submissions", [], |r| r.get(0))?)
 }

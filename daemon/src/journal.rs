@@ -61,6 +61,7 @@ pub fn action_label(action: &str) -> String {
         "user_added" => "Compte ajouté",
         "user_removed" => "Compte supprimé",
         "password_changed" => "Mot de passe changé",
+        "personal_data_erased" => "Données personnelles de l’auteur effacées",
         other => return humanize(other),
     };
     known.to_string()

@@ -15,6 +15,7 @@
 //! only ever creates new files).
 
 pub mod auth;
+pub mod backup;
 pub mod db;
 pub mod error;
 pub mod images;
@@ -24,6 +25,7 @@ pub mod markdown;
 pub mod outbox;
 pub mod payload;
 pub mod preview;
+pub mod privacy;
 pub mod publish;
 pub mod queue;
 pub mod rules;

@@ -630,3 +630,88 @@ mod tests {
         assert!(label_due_date("garbage").is_none());
     }
 }
+
+/// Written in place of a submitter's erased name and e-mail address.
+pub const ERASED: &str = "effacé";
+
+/// Why a submitter's personal data was erased (recorded in the journal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    /// At the person's request (`vitrine privacy purge`).
+    Request,
+    /// The retention period after the final decision has passed.
+    Retention,
+}
+
+/// One submission whose submitter's personal data was erased.
+#[derive(Debug, Clone, Serialize)]
+pub struct Erased {
+    /// Row id.
+    pub id: i64,
+    /// Reference number (kept: it names the journal's entries and e-mails).
+    pub reference: String,
+    /// The e-mail address that was erased.
+    pub email: String,
+}
+
+/// The submissions sent with the e-mail address `email` (compared without
+/// case), oldest first.
+pub fn by_submitter(conn: &Connection, email: &str) -> Result<Vec<Submission>, DbError> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {COLS} FROM submissions WHERE submitter_email = ?1 COLLATE NOCASE ORDER BY id"
+    ))?;
+    let rows = st.query_map([email], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Erases the name and e-mail address of every submission sent with `email`
+/// (writer job): both become [`ERASED`], the pictures of decided submissions
+/// (published: they are in `content/`; rejected) are deleted, and each gets
+/// a journal entry. Content, status, decisions and the journal stay.
+pub fn erase_submitter(conn: &Connection, email: &str, actor: &str) -> Result<Vec<Erased>, DbError> {
+    let ids: Vec<(i64, String, String)> = {
+        let mut st = conn.prepare(
+            "SELECT id, reference, submitter_email FROM submissions WHERE submitter_email = ?1 COLLATE NOCASE ORDER BY id",
+        )?;
+        st.query_map([email], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?
+    };
+    erase(conn, ids, actor, Erasure::Request)
+}
+
+/// Erases the personal data (as [`erase_submitter`]) of every submission
+/// published or rejected before `cutoff` (`YYYY-MM-DDTHH:MM:SSZ`, compared
+/// with the last change, which for a decided submission is its decision)
+/// and not erased yet (writer job).
+pub fn erase_decided_before(conn: &Connection, cutoff: &str, actor: &str) -> Result<Vec<Erased>, DbError> {
+    let ids: Vec<(i64, String, String)> = {
+        let mut st = conn.prepare(
+            "SELECT id, reference, submitter_email FROM submissions \
+             WHERE status IN ('published', 'rejected') AND updated_at < ?1 AND submitter_email <> ?2 ORDER BY id",
+        )?;
+        st.query_map(params![cutoff, ERASED], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    erase(conn, ids, actor, Erasure::Retention)
+}
+
+fn erase(conn: &Connection, rows: Vec<(i64, String, String)>, actor: &str, why: Erasure) -> Result<Vec<Erased>, DbError> {
+    let reason = match why {
+        Erasure::Request => "demande de la personne",
+        Erasure::Retention => "durée de conservation écoulée",
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, reference, email) in rows {
+        conn.execute(
+            "UPDATE submissions SET submitter_name = ?2, submitter_email = ?2 WHERE id = ?1",
+            params![id, ERASED],
+        )?;
+        let pictures = conn.execute(
+            "DELETE FROM images WHERE submission_id = ?1 AND \
+             (SELECT status FROM submissions WHERE id = ?1) IN ('published', 'rejected')",
+            [id],
+        )?;
+        audit(conn, Some(id), actor, "personal_data_erased", &serde_json::json!({"reason": reason, "pictures_deleted": pictures}))?;
+        out.push(Erased { id, reference, email });
+    }
+    Ok(out)
+}

@@ -154,6 +154,41 @@ pub fn retry_unpublished_in_background(state: &AppState) {
     });
 }
 
+/// Erases submitters' personal data once `daemon.retention_months` (12 by
+/// default; 0: never) have passed since the decision: now, then every day
+/// while the daemon runs ([`crate::privacy::apply_retention`]). Ends on
+/// [`AppState::stop_background`].
+pub fn retention_in_background(state: &AppState) {
+    let months = state.config().daemon.retention_months();
+    if months == 0 {
+        return;
+    }
+    let (db, outbox, mut stop) = (state.db.clone(), state.outbox_dir.clone(), state.stop_signal());
+    let task = tokio::spawn(async move {
+        loop {
+            let (db, outbox) = (db.clone(), outbox.clone());
+            let run = tokio::task::spawn_blocking(move || {
+                crate::privacy::apply_retention(&db, &outbox, months, jiff::Timestamp::now())
+            })
+            .await;
+            match run {
+                Ok(Ok(erased)) if !erased.is_empty() => println!(
+                    "{} soumission(s) décidée(s) il y a plus de {months} mois : données personnelles effacées",
+                    erased.len()
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!("effacement après la durée de conservation : {e}"),
+                Err(e) => tracing::warn!("effacement après la durée de conservation : {e}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(24 * 3600)) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    });
+    state.add_background(task);
+}
+
 /// With SMTP configured, starts the outbox retry and returns `true`: the
 /// `.eml` files still in the outbox are sent now, and again while the daemon
 /// runs whenever a delivery failed, after waits of `outbox_retry_min`, doubled

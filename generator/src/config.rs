@@ -27,7 +27,7 @@ use crate::schema::{self, DataLists, Kind, RawField, Schema};
 /// The config file's name, at the site's root.
 pub const CONFIG_FILE: &str = "vitrine.yaml";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     title: String,
@@ -58,6 +58,17 @@ struct RawConfig {
     image_hosts: Vec<String>,
 }
 
+/// The JSON Schema of `vitrine.yaml` (draft 2020-12), generated from the
+/// types the file is read into, so editors can complete and check it.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or_default();
+    if let Some(o) = schema.as_object_mut() {
+        o.insert("title".into(), "vitrine.yaml".into());
+        o.insert("description".into(), "Configuration d'un site vitrine".into());
+    }
+    schema
+}
+
 fn default_language() -> String {
     "fr".into()
 }
@@ -71,7 +82,7 @@ fn default_timezone() -> String {
     "Europe/Paris".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTaxonomy {
     name: String,
@@ -79,7 +90,7 @@ struct RawTaxonomy {
     path: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCollection {
     title: String,
@@ -100,7 +111,7 @@ struct RawCollection {
 
 /// The names of the site in one other language (`translations.<code>`); every
 /// key is optional and what is left out keeps the site language's name.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Translation {
     /// The site's title in this language.
@@ -116,7 +127,7 @@ pub struct Translation {
 }
 
 /// The title of a collection or taxonomy in another language.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TranslatedName {
     /// The title.
@@ -124,7 +135,7 @@ pub struct TranslatedName {
 }
 
 /// Order of a collection's listing.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// Newest first (the default).
@@ -137,7 +148,7 @@ pub enum Sort {
 }
 
 /// A collection that teachers may submit entries to through the daemon.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Submit {
     /// Title of the form page.
@@ -148,7 +159,7 @@ pub struct Submit {
 }
 
 /// Settings of the moderation daemon (all optional).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonConfig {
     /// Address to bind, `127.0.0.1:8080` by default.
@@ -164,10 +175,24 @@ pub struct DaemonConfig {
     pub secure_cookies: bool,
     /// Outgoing mail for notifications; none: `.eml` files only.
     pub smtp: Option<Smtp>,
+    /// Months after a final decision (published or rejected) at which the
+    /// submitter's name, e-mail address and notifications are erased by the
+    /// daemon (at start and daily); 12 when absent, 0 never erases.
+    pub retention_months: Option<u32>,
+}
+
+impl DaemonConfig {
+    /// Default of [`DaemonConfig::retention_months`].
+    pub const DEFAULT_RETENTION_MONTHS: u32 = 12;
+
+    /// The retention period in months (0: no automatic erasure).
+    pub fn retention_months(&self) -> u32 {
+        self.retention_months.unwrap_or(Self::DEFAULT_RETENTION_MONTHS)
+    }
 }
 
 /// How the daemon sends notifications by e-mail (`daemon.smtp`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Smtp {
     /// The relay's host name.
@@ -189,7 +214,7 @@ pub struct Smtp {
 }
 
 /// How the daemon talks to the SMTP server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
     /// TLS from the first byte (port 465).

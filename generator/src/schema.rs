@@ -25,7 +25,7 @@ use crate::field_path;
 use crate::node::{Node, Pos, Value};
 
 /// A field as written in the config file, before compilation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawField {
     /// `type`: the field's kind (`string`, `list`, `reference`…).
@@ -70,7 +70,7 @@ pub struct RawField {
 }
 
 /// `derive` of a field, as written in the config file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDerive {
     /// `from`: `list.field`, the sibling list of objects and the member read.
