@@ -223,6 +223,12 @@ async fn listings_filter_and_cards_show_what_people_choose_by() {
             assert!(pos[2] > pos[3], "fact sheet to the right of the text on a desktop: {pos:?}");
         }
         no_overflow(&b, &projects[0].0).await;
+        b.execute("document.querySelector('.entry__layout').scrollIntoView({block: 'start', behavior: 'instant'}); return null").await.unwrap();
+        b.screenshot(format!("target/shots/listing-projet-faits-{width}.png")).await.unwrap();
+        b.goto(&server.url("/projets/")).await.unwrap();
+        b.execute("document.querySelector('.grid').scrollIntoView({block: 'start', behavior: 'instant'}); return null").await.unwrap();
+        b.screenshot(format!("target/shots/listing-cartes-{width}.png")).await.unwrap();
+        b.goto(&server.url(&projects[0].0)).await.unwrap();
         b.screenshot_full_page(format!("target/shots/listing-projet-{width}.png"), width).await.unwrap();
     }
     let violations = b.csp_violations().await.unwrap();
