@@ -183,6 +183,18 @@ async fn listings_filter_and_cards_show_what_people_choose_by() {
             "subscription built from base_url"
         );
         assert_eq!(b.attr(".catalogue__calendar a[download]", "href").await.unwrap().as_deref(), Some("/formations/calendrier.ics"));
+        // A training's own calendar too, on its page.
+        let html = std::fs::read_to_string(out.join("formations/index.html")).unwrap();
+        let first = html.split("data-slug=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        b.goto(&server.url(&format!("/formations/{first}/"))).await.unwrap();
+        let ics = b.attr(".entry__calendar a[download]", "href").await.unwrap().unwrap();
+        assert!(ics.starts_with(&format!("/formations/{first}/")) && ics.ends_with(".ics"), "{ics}");
+        assert_eq!(
+            b.attr("a[data-webcal]", "href").await.unwrap(),
+            Some(format!("webcal://vitrine.example.org{ics}")),
+            "a training's own subscription, the same file"
+        );
+        b.goto(&server.url("/formations/")).await.unwrap();
         assert_eq!(b.attr("form[data-training-filters]", "hidden").await.unwrap(), None);
         let all = b.find_all("[data-training]").await.unwrap().len();
         let visible = "return [...document.querySelectorAll('[data-training]')].filter(li => !li.hidden && li.offsetParent !== null).map(li => li.dataset.mode + '|' + li.dataset.scope + '|' + li.dataset.when)";
