@@ -56,6 +56,49 @@
     });
   });
 
+  // Training catalogue: the filter form (hidden without this script, where the
+  // "à venir" and "passées" sections split the catalogue) hides the trainings whose
+  // data-mode, data-scope or data-when does not match, and a section left empty.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-training-filters]"), function (form) {
+    var items = document.querySelectorAll("[data-training]");
+    var sections = document.querySelectorAll("[data-filter-section]");
+    var status = form.querySelector("[data-filter-status]");
+    function apply() {
+      var want = {};
+      ["mode", "scope", "when"].forEach(function (k) {
+        var c = form.querySelector("input[name='" + k + "']:checked");
+        want[k] = c ? c.value : "";
+      });
+      var shown = 0;
+      Array.prototype.forEach.call(items, function (li) {
+        var ok = ["mode", "scope", "when"].every(function (k) { return !want[k] || li.getAttribute("data-" + k) === want[k]; });
+        li.hidden = !ok;
+        if (ok) shown++;
+      });
+      Array.prototype.forEach.call(sections, function (sec) {
+        sec.hidden = sec.querySelector("[data-training]") !== null && sec.querySelector("[data-training]:not([hidden])") === null;
+      });
+      status.textContent = shown ? shown + " " + status.getAttribute(shown === 1 ? "data-one" : "data-many") : status.getAttribute("data-none");
+    }
+    form.hidden = false;
+    form.addEventListener("change", apply);
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    apply();
+  });
+
+  // Project listing: the form that combines criteria (it opens the search page with
+  // them ticked) needs the search script, so it is shown by this one.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-combined-filters]"), function (form) {
+    form.hidden = false;
+    // Only the chosen criteria go into the address.
+    form.addEventListener("submit", function () {
+      Array.prototype.forEach.call(form.querySelectorAll("select"), function (sel) { sel.disabled = !sel.value; });
+    });
+    window.addEventListener("pageshow", function () {
+      Array.prototype.forEach.call(form.querySelectorAll("select"), function (sel) { sel.disabled = false; });
+    });
+  });
+
   var nav = document.querySelector(".main-nav");
   var bar = document.querySelector(".site-header__inner");
   if (!nav || !bar || !window.matchMedia) return;
