@@ -290,18 +290,11 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
         assert!(item.contains(&format!("<td data-label=\"Action\">{a}</td>")), "audit {a} missing");
     }
     // The author was told at each step, by e-mail (read back from the outbox).
-    let mails: Vec<String> = std::fs::read_dir(&st.outbox_dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .filter(|m| m.contains("To: camille.enseignante@example.org"))
-        .map(|m| vitrine_daemon::outbox::decode_body(&m).unwrap())
-        .collect();
-    let ack = mails.iter().find(|m| m.contains("bien reçu")).expect("acknowledgement");
+    // (Mails are written in the background: wait for them, bounded.)
+    let ack = mail_containing(&st.outbox_dir, "To: camille.enseignante@example.org", "bien reçu").await.expect("acknowledgement");
     assert!(ack.contains(&sub.reference) && ack.contains(&format!("/suivi/{}", sub.status_token)), "{ack}");
     assert!(ack.contains("Pays partenaires : France, Italie, Espagne") && ack.contains("mesuré"), "what was sent: {ack}");
-    let live = mails.iter().find(|m| m.contains("est publiée")).expect("publication e-mail");
+    let live = mail_containing(&st.outbox_dir, "To: camille.enseignante@example.org", "est publiée").await.expect("publication e-mail");
     assert!(live.contains(&format!("http://127.0.0.1:8080{url}")), "the public page: {live}");
     assert!(live.contains("le correspondant a modifié : Année scolaire"), "the fields a moderator changed: {live}");
     // Approving again is a conflict, not a second file.
@@ -454,6 +447,27 @@ fn project_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         }
     }
     pairs
+}
+
+/// The decoded body of the first outbox mail whose raw text contains `header`
+/// and whose body contains `needle`, waiting up to 10 s for the background
+/// writer; `None` when no such mail arrived.
+async fn mail_containing(dir: &std::path::Path, header: &str, needle: &str) -> Option<String> {
+    for _ in 0..500 {
+        let found = std::fs::read_dir(dir).ok().and_then(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .filter(|m| m.contains(header))
+                .filter_map(|m| vitrine_daemon::outbox::decode_body(&m))
+                .find(|b| b.contains(needle))
+        });
+        if found.is_some() {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
 }
 
 fn outbox_bodies(dir: &std::path::Path) -> Vec<String> {
