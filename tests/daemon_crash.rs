@@ -5,39 +5,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[allow(clippy::zombie_processes)] // the caller kills and waits for the child
-fn start(site: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine"))
-        .args(["daemon", "--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0", "--rate-limit", "0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "daemon exited before listening");
-        if let Some(rest) = line.strip_prefix("Démon : http://") {
-            let addr = rest.split('/').next().unwrap().to_string();
-            // Keep draining stdout so the daemon never blocks on a full pipe.
-            std::thread::spawn(move || {
-                let mut sink = String::new();
-                let _ = out.read_to_string(&mut sink);
-            });
-            return (child, addr);
-        }
-    }
-}
 
 /// One POST /api/submissions; returns the HTTP status (None on connection errors).
 fn submit(addr: &str, key: &str) -> Option<u16> {
@@ -81,7 +56,7 @@ fn kill_9_during_submissions_loses_no_acknowledged_submission() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let counter = Arc::new(AtomicUsize::new(0));
     for round in 0..3 {
-        let (mut child, addr) = start(site.path());
+        let (mut child, addr) = common::start_daemon(site.path());
         let stop = Arc::new(AtomicBool::new(false));
         let acks_this_round = Arc::new(AtomicUsize::new(0));
         let mut clients = Vec::new();
@@ -123,7 +98,7 @@ fn kill_9_during_submissions_loses_no_acknowledged_submission() {
         assert!(missing.is_empty(), "round {round}: {} acknowledged submissions lost: {:?}", missing.len(), &missing[..missing.len().min(5)]);
     }
     // Restart: the daemon opens the database after the crashes and keeps working.
-    let (mut child, addr) = start(site.path());
+    let (mut child, addr) = common::start_daemon(site.path());
     assert_eq!(submit(&addr, "after-crash-0001"), Some(201));
     let (keys, integrity) = stored_keys(&db);
     assert_eq!(integrity, "ok");

@@ -6,38 +6,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[allow(clippy::zombie_processes)] // the caller stops and waits for the child
-fn start(site: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine"))
-        .args(["daemon", "--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0", "--rate-limit", "0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "daemon exited before listening");
-        if let Some(rest) = line.strip_prefix("Démon : http://") {
-            let addr = rest.split('/').next().unwrap().to_string();
-            std::thread::spawn(move || {
-                let mut sink = String::new();
-                let _ = out.read_to_string(&mut sink);
-            });
-            return (child, addr);
-        }
-    }
-}
 
 fn stop(mut child: Child) {
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
@@ -85,7 +61,7 @@ fn backup_under_load_then_restore_keeps_every_acknowledged_submission() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     common::copy_example_site(&site);
-    let (child, addr) = start(&site);
+    let (child, addr) = common::start_daemon(&site);
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let n = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -144,7 +120,7 @@ fn backup_under_load_then_restore_keeps_every_acknowledged_submission() {
     );
     let (ok, out, err) = vitrine(&["build", "--site", fresh.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
-    let (child, addr) = start(&fresh);
+    let (child, addr) = common::start_daemon(&fresh);
     assert!(before.len() >= 60);
     for (reference, url) in &before {
         let (status, page) = http(&addr, "GET", url, "", "x").expect("status page");
@@ -190,7 +166,7 @@ fn privacy_export_purge_and_retention() {
     let site = dir.path().join("site");
     common::copy_example_site(&site);
     let s = site.to_str().unwrap();
-    let (child, addr) = start(&site);
+    let (child, addr) = common::start_daemon(&site);
     let (a1, _) = submit(&addr, "alice-0000001", "Alice Martin", "alice@example.org").unwrap();
     let (a2, _) = submit(&addr, "alice-0000002", "Alice Martin", "Alice@Example.org").unwrap();
     let (b1, _) = submit(&addr, "bob-000000001", "Bob Durand", "bob@example.org").unwrap();
@@ -241,7 +217,7 @@ fn privacy_export_purge_and_retention() {
         c.execute("UPDATE submissions SET status = 'rejected', updated_at = '2000-01-01T00:00:00Z' WHERE reference = ?1", [&b1]).unwrap();
         c.execute("UPDATE submissions SET status = 'rejected', updated_at = ?2 WHERE reference = ?1", [&c1, &jiff_now()]).unwrap();
     }
-    let (child, _) = start(&site);
+    let (child, _) = common::start_daemon(&site);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while row(&db, &b1).1 != "effacé" {
         assert!(std::time::Instant::now() < deadline, "retention did not erase Bob's data");

@@ -442,3 +442,32 @@ pub fn file_url(file: &str) -> String {
         None => format!("/{file}"),
     }
 }
+
+/// Starts `vitrine daemon` on `site`, listening on a free port of 127.0.0.1
+/// (no rate limit); returns the child and its `host:port` once it listens.
+/// Its stdout is drained in the background so it never blocks on a full pipe.
+#[allow(clippy::zombie_processes)] // the caller stops (or kills) and waits for the child
+pub fn start_daemon(site: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine"))
+        .args(["daemon", "--site", site.to_str().unwrap(), "--listen", "127.0.0.1:0", "--rate-limit", "0"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "daemon exited before listening");
+        if let Some(rest) = line.strip_prefix("Démon : http://") {
+            let addr = rest.split('/').next().unwrap().to_string();
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                let _ = out.read_to_string(&mut sink);
+            });
+            return (child, addr);
+        }
+    }
+}
