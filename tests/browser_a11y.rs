@@ -95,10 +95,7 @@ async fn press(b: &browser::Browser, key: Key) {
 async fn every_page_type_passes_the_basic_accessibility_checks() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
     b.watch_csp().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("public");
-    let root = common::repo_root();
-    common::vitrine(&["build", "--site", root.to_str().unwrap(), "--out", out.to_str().unwrap()]).assert_ok();
+    let (_dir, out) = common::build_example_site();
 
     let mut pages: Vec<String> = vec!["/".into()];
     for listing in ["/projets/", "/formations/", "/labels/"] {

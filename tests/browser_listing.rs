@@ -97,10 +97,7 @@ async fn combined_search(b: &browser::Browser, server: &browser::StaticServer, c
 async fn listings_filter_and_cards_show_what_people_choose_by() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
     b.watch_csp().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("public");
-    let root = common::repo_root();
-    common::vitrine(&["build", "--site", root.to_str().unwrap(), "--out", out.to_str().unwrap()]).assert_ok();
+    let (_dir, out) = common::build_example_site();
     let projects = project_pages(&out);
     assert!(projects.len() > 10);
     let server = browser::StaticServer::serve(&out).unwrap();

@@ -78,10 +78,7 @@ async fn wait_for_results(b: &browser::Browser, not: &str) -> String {
 async fn query_then_facet_narrows_results() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
     b.watch_csp().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("public");
-    let root = common::repo_root();
-    common::vitrine(&["build", "--site", root.to_str().unwrap(), "--out", out.to_str().unwrap()]).assert_ok();
+    let (_dir, out) = common::build_example_site();
     let pages = indexed_pages(&out);
     assert!(pages.len() > 10, "entry pages are indexed");
 
@@ -214,14 +211,11 @@ async fn french_query_corpus() {
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
     let corpus = read_corpus();
     assert!(corpus.len() >= 30, "at least 30 queries");
-    let dir = tempfile::tempdir().unwrap();
-    let out = match std::env::var_os("VITRINE_SEARCH_OUT") {
-        Some(d) => std::path::PathBuf::from(d),
+    let (_dir, out) = match std::env::var_os("VITRINE_SEARCH_OUT") {
+        Some(d) => (None, std::path::PathBuf::from(d)),
         None => {
-            let out = dir.path().join("public");
-            let root = common::repo_root();
-            common::vitrine(&["build", "--site", root.to_str().unwrap(), "--out", out.to_str().unwrap()]).assert_ok();
-            out
+            let (dir, out) = common::build_example_site();
+            (Some(dir), out)
         }
     };
     // Entries with a cover image and a summary, from the built pages.

@@ -471,3 +471,13 @@ pub fn start_daemon(site: &Path) -> (std::process::Child, String) {
         }
     }
 }
+
+/// Builds the example site (the repository's own `content/` and theme) into
+/// `public/` of a fresh temp dir; returns the dir (keep it alive) and that path.
+pub fn build_example_site() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("public");
+    let root = repo_root();
+    vitrine(&["build", "--site", root.to_str().unwrap(), "--out", out.to_str().unwrap()]).assert_ok();
+    (dir, out)
+}
