@@ -243,6 +243,30 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     assert!(preview.contains("Collège Jean Moulin") && preview.contains("<strong>mesuré</strong>"), "{preview}");
     assert!(preview.contains("/css/"), "site stylesheet expected in the preview");
     assert!(!preview.contains("camille.enseignante@example.org"));
+    // Every picture of the preview is served (the cover and its variants are
+    // not in public/ before approval), and only with a session.
+    let mut pictures = Vec::new();
+    for attr in [" src=\"", " srcset=\""] {
+        for (i, _) in preview.match_indices(attr) {
+            let value = preview[i + attr.len()..].split('"').next().unwrap();
+            pictures.extend(value.split(',').filter_map(|item| item.split_whitespace().next()).map(str::to_string));
+        }
+    }
+    let own: Vec<&String> = pictures.iter().filter(|u| u.starts_with(&format!("/moderation/item/{}/", sub.id))).collect();
+    assert!(own.len() >= 3, "cover, its WebP and fallback variants expected: {pictures:?}");
+    assert!(!pictures.iter().any(|u| u.contains("apercu-")), "no address of the unpublished bundle left: {pictures:?}");
+    for u in &own {
+        let r = send(&st, get(u, Some(&cookie))).await;
+        assert_eq!(r.status(), StatusCode::OK, "{u}");
+        let ct = r.headers()[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        assert!(ct.starts_with("image/"), "{u}: {ct}");
+        assert!(!axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap().is_empty(), "{u}");
+        assert_eq!(send(&st, get(u, None)).await.status(), StatusCode::SEE_OTHER, "{u} without a session");
+    }
+    for bad in ["..%2Fqueue.sqlite3", "x.png", "0123456789abcdef01234567-original.svg"] {
+        let r = send(&st, get(&format!("/moderation/item/{}/apercu/{bad}", sub.id), Some(&cookie))).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
     assert_eq!(content_snapshot(site.path()), before);
     let r = send(&st, get(&format!("/moderation/item/{}/preview", sub.id), None)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "no session: to the login page");

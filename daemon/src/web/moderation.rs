@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/item/{id}/retry", post(retry))
         .route("/moderation/item/{id}/image/{image}", get(image))
         .route("/moderation/item/{id}/preview", get(preview))
+        .route("/moderation/item/{id}/apercu/{file}", get(preview_asset))
         .route("/moderation/users", get(users_page).post(user_add))
         .route("/moderation/users/{id}/remove", post(user_remove))
         .route("/moderation/courriels", get(super::mail::parked_page))
@@ -394,6 +395,14 @@ pub(crate) async fn image(State(state): State<AppState>, _m: Mod, UrlPath((id, i
         img.data,
     )
         .into_response())
+}
+
+/// A picture of the preview (a resized variant or the cleaned original, from
+/// the image cache; see [`crate::preview::cached_asset`]).
+pub(crate) async fn preview_asset(State(state): State<AppState>, _m: Mod, UrlPath((_id, file)): UrlPath<(i64, String)>) -> Result<Response, AppError> {
+    let site = state.site_dir.clone();
+    let (mime, bytes) = tokio::task::spawn_blocking(move || crate::preview::cached_asset(&site, &file)).await?.ok_or(AppError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "private, no-store")], bytes).into_response())
 }
 
 /// The page rendered by the generator with the site's templates, as it will be published.
