@@ -48,6 +48,13 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+    /// The role's French name, as the moderation pages and the command line show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Moderator => "modérateur",
+            Role::Admin => "administrateur",
+        }
+    }
     /// The role named by [`Role::as_str`]; `None` for any other text.
     pub fn parse(s: &str) -> Option<Role> {
         match s {

@@ -1000,6 +1000,15 @@ async fn the_journal_shows_french_labels_and_readable_details_never_json() {
         assert!(journal.contains(&format!("<td data-label=\"Action\">{action}</td>")), "action {action} missing: {journal}");
         assert!(journal.contains(detail), "detail {detail} missing: {journal}");
     }
+    // Times in the site's time zone (Europe/Paris here), in French words, never « UTC ».
+    let config = st.config();
+    assert_eq!(config.timezone, "Europe/Paris");
+    for a in &stored_before {
+        let local = a.at.parse::<jiff::Timestamp>().unwrap().to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Paris").unwrap());
+        let when = format!("{} à {} h {:02}</td>", local.year(), local.hour(), local.minute());
+        assert!(journal.contains(&when), "{when} expected (Paris time of {}): {journal}", a.at);
+    }
+    assert!(!item.contains("UTC"), "no UTC time shown");
     // Never JSON, never raw action names or paths, never internal values.
     for raw in ["{", "&quot;", "<code>", "submitted", "changes_requested", "revised", "fields.", "vt_body", "nonce-secret-123", "cle-secrete", "Form", "Idempotency"] {
         assert!(!journal.contains(raw), "{raw} shown in the journal: {journal}");

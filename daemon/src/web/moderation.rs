@@ -24,7 +24,7 @@ use serde_json::{Value as Json, json};
 use vitrine_generator::forms;
 use vitrine_generator::schema::{FieldError, Kind};
 
-use super::{AppError, Draft, check_draft, collection_title, error_summary, human_date, render, send_mail};
+use super::{AppError, Draft, check_draft, collection_title, error_summary, human_date, human_time, render, send_mail};
 use crate::queue::{self, Status};
 use crate::state::AppState;
 
@@ -90,7 +90,7 @@ pub(crate) async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): 
                 "reference": s.reference,
                 "collection_title": collection_title(&config, &s.collection),
                 "title": s.payload.title,
-                "created": human_date(&s.created_at),
+                "created": human_date(&config, &s.created_at),
                 "status": s.status.as_str(),
                 "status_label": s.status_label,
                 "due": due.filter(|_| open).map(|d| d.strftime("%d/%m/%Y").to_string()),
@@ -187,7 +187,7 @@ pub(crate) async fn item_view(
     let mut ctx = base_ctx(m, &format!("{} — {}", sub.reference, title));
     ctx.insert("title", &title);
     ctx.insert("collection_title", &collection_title(&config, &sub.collection));
-    ctx.insert("created", &human_date(&sub.created_at));
+    ctx.insert("created", &human_time(&config, &sub.created_at));
     let open = matches!(sub.status, Status::Pending | Status::ChangesRequested);
     let due = crate::rules::is_label_collection(&sub.collection).then(|| queue::label_due_date(&sub.created_at)).flatten();
     ctx.insert("due", &due.filter(|_| open).map(|d| d.strftime("%d/%m/%Y").to_string()));
@@ -240,7 +240,7 @@ pub(crate) async fn item_view(
     let body_errors: Vec<&str> = errors.iter().filter(|e| e.field == "vt_body").map(|e| e.message.as_str()).collect();
     ctx.insert("body_error", &if body_errors.is_empty() { Json::Null } else { Json::String(body_errors.join(" ; ")) });
     ctx.insert("errors", &collection.map(|c| error_summary(&c.schema, &errors)).unwrap_or_default());
-    let journal = crate::journal::lines(&audit, collection.map(|c| &c.schema), &collection_title(&config, &sub.collection));
+    let journal = crate::journal::lines(&config, &audit, collection.map(|c| &c.schema), &collection_title(&config, &sub.collection));
     ctx.insert("audit", &journal);
     ctx.insert("sub", &sub);
     Ok((status, Html(render(state, "item.html", ctx)?)).into_response())

@@ -27,7 +27,7 @@ pub(crate) async fn users_render(state: &AppState, m: &Mod, status: StatusCode, 
         .read(auth::list_users)
         .await?
         .into_iter()
-        .map(|u| json!({"id": u.id, "username": u.username, "role": u.role.as_str()}))
+        .map(|u| json!({"id": u.id, "username": u.username, "role": u.role.as_str(), "role_label": u.role.label()}))
         .collect();
     let mut ctx = base_ctx(m, "Comptes");
     ctx.insert("users", &users);
