@@ -99,7 +99,8 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
-    /// Gère les comptes de modération (mot de passe lu dans VITRINE_PASSWORD ou sur l'entrée standard).
+    /// Gère les comptes de modération (mot de passe lu dans VITRINE_PASSWORD, sinon tapé deux fois
+    /// sans écho au terminal, ou une ligne de l'entrée standard).
     User {
         #[command(subcommand)]
         action: UserAction,
@@ -170,7 +171,7 @@ enum Command {
 }
 
 /// Text after the top-level help: the environment.
-const AFTER_HELP: &str = "Environnement :\n  RUST_LOG          niveau du journal sur la sortie d'erreur : error, warn, info (défaut), debug, trace ;\n                    par module : RUST_LOG=vitrine_daemon=debug,info\n  NO_COLOR          pas de couleurs (il n'y en a jamais hors d'un terminal)\n  VITRINE_PASSWORD  mot de passe pour « vitrine user add|passwd »";
+const AFTER_HELP: &str = "Environnement :\n  RUST_LOG          niveau du journal sur la sortie d'erreur : error, warn, info (défaut), debug, trace ;\n                    par module : RUST_LOG=vitrine_daemon=debug,info\n  NO_COLOR          pas de couleurs (il n'y en a jamais hors d'un terminal)\n  VITRINE_PASSWORD  mot de passe pour « vitrine user add|passwd » (sinon demandé deux fois, sans écho)";
 
 /// Role of a moderation account (`vitrine user add --role`).
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -183,6 +184,8 @@ enum RoleArg {
 
 #[derive(Subcommand)]
 enum UserAction {
+    /// Liste les comptes (nom et rôle).
+    List,
     /// Ajoute un compte.
     Add {
         /// Nom du compte.
@@ -245,6 +248,16 @@ fn privacy(site: &std::path::Path, action: PrivacyAction) -> Result<(), Box<dyn 
 fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
     use vitrine_daemon::auth;
     match action {
+        UserAction::List => {
+            let users = auth::cli_list(site)?;
+            let width = users.iter().map(|u| u.username.chars().count()).max().unwrap_or(0);
+            for u in &users {
+                println!("{:<width$}  {}", u.username, u.role.label());
+            }
+            if users.is_empty() {
+                eprintln!("aucun compte (vitrine user add NOM --role admin en crée un)");
+            }
+        }
         UserAction::Add { username, role } => {
             let role = match role {
                 RoleArg::Moderator => auth::Role::Moderator,
@@ -265,18 +278,18 @@ fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
-/// Prints the error and its causes, each once: a cause whose text the
-/// previous message already includes is not repeated.
+/// Prints the error and its causes, each once: a cause whose text a message
+/// already printed includes (the same text, or a part of it) is not repeated.
 fn print_error(e: &dyn std::error::Error) {
-    eprintln!("erreur : {e}");
-    let mut last = e.to_string();
+    let mut printed = vec![e.to_string()];
+    eprintln!("erreur : {}", printed[0]);
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string();
-        if !last.contains(&text) {
+        if !text.trim().is_empty() && !printed.iter().any(|p| p.contains(text.trim())) {
             eprintln!("  cause : {text}");
+            printed.push(text);
         }
-        last = text;
         source = s.source();
     }
 }

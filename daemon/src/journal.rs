@@ -62,6 +62,7 @@ pub fn action_label(action: &str) -> String {
         "user_added" => "Compte ajouté",
         "user_removed" => "Compte supprimé",
         "password_changed" => "Mot de passe changé",
+        "password_reset_link" => "Lien pour un nouveau mot de passe envoyé",
         "personal_data_erased" => "Données personnelles de l’auteur effacées",
         other => return humanize(other),
     };
@@ -178,7 +179,7 @@ pub fn details(action: &str, detail: &str, schema: Option<&Schema>, collection_t
                 push(&mut out, "Erreur", plain(e));
             }
         }
-        "user_added" | "user_removed" | "password_changed" => {
+        "user_added" | "user_removed" | "password_changed" | "password_reset_link" => {
             if let Some(u) = take("username") {
                 push(&mut out, "Compte", plain(u));
             }

@@ -55,6 +55,9 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/item/{id}/apercu/{file}", get(preview_asset))
         .route("/moderation/users", get(users_page).post(user_add))
         .route("/moderation/users/{id}/remove", post(user_remove))
+        .route("/moderation/users/{id}/reset", post(user_reset))
+        .route("/moderation/compte", get(account_page))
+        .route("/moderation/compte/mot-de-passe", post(account_password))
         .route("/moderation/courriels", get(super::mail::parked_page))
 }
 
