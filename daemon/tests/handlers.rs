@@ -938,7 +938,7 @@ async fn moderation_pages_without_a_session_go_to_the_login_and_come_back_never_
 
 /// The journal table of an item page.
 fn journal_of(item: &str) -> String {
-    let a = item.find("<table class=\"audit\">").expect("journal table");
+    let a = item.find("<table class=\"audit stack\">").expect("journal table");
     let b = item[a..].find("</table>").unwrap() + a;
     item[a..b].to_string()
 }
