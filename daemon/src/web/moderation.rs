@@ -8,7 +8,7 @@
 //!
 //! Login: [`auth::LoginThrottle`] reserves each attempt before the password is
 //! checked (per account and address, and per address: failures from one
-//! address never refuse the owner elsewhere); every argon2 run (login, setup,
+//! address never refuse the owner elsewhere); every argon2 run (login, setup and reset links, password change,
 //! new account) waits for a permit of [`security::HashLimiter`], and without
 //! one in time (`Settings::hash_wait`) the answer is a 503 page. An account
 //! failing from many addresses warns the admins once per window: a journal
