@@ -233,6 +233,7 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
     assert!(item.contains("Rivières d&#39;Europe") || item.contains("Rivières d'Europe") || item.contains("Rivières d&#x27;Europe"));
     assert!(item.contains("<strong>mesuré</strong>"), "preview renders the Markdown");
+    assert!(item.contains("<figcaption>Image de couverture — 32 × 32 pixels</figcaption>"), "pictures named by their label: {item}");
 
     // The preview is the generator's page with the site's templates; nothing is written.
     let before = content_snapshot(site.path());

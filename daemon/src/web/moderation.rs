@@ -210,7 +210,8 @@ pub(crate) async fn item_view(
         .iter()
         .map(|i| {
             let alt = fields.get(i.field.split('[').next().unwrap_or("")).and_then(|v| v.get("alt")).and_then(Json::as_str).unwrap_or("");
-            json!({"id": i.id, "field": i.field, "width": i.width, "height": i.height, "alt": alt})
+            let label = crate::journal::path_label(collection.map(|c| &c.schema), &i.field);
+            json!({"id": i.id, "field": i.field, "label": label, "width": i.width, "height": i.height, "alt": alt})
         })
         .collect();
     ctx.insert("images", &imgs);
