@@ -234,3 +234,58 @@ fn schema_of_the_config_covers_the_example_site() {
     assert!(defs["RawField"]["properties"].get("type").is_some());
     assert_eq!(s["required"], serde_json::json!(["title", "base_url", "collections"]));
 }
+
+/// Runs `vitrine user ARGS --site SITE` at a terminal (a pseudo-terminal made
+/// by util-linux's `script`), without `VITRINE_PASSWORD`, typing each answer
+/// once its prompt is shown. Returns whether it succeeded and what it showed.
+fn at_a_terminal(site: &std::path::Path, args: &[&str], answers: &[&str]) -> (bool, String) {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let line = format!("{} user {} --site {}", env!("CARGO_BIN_EXE_vitrine"), args.join(" "), site.display());
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("VITRINE_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut input, mut output) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    for (prompt, answer) in ["Mot de passe : ", "Mot de passe, à nouveau : "].iter().zip(answers) {
+        // Wait for the prompt (the end of the output ends the wait too).
+        let mut buf = [0u8; 256];
+        while !String::from_utf8_lossy(&seen).contains(prompt) {
+            let n = output.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        input.write_all(format!("{answer}\n").as_bytes()).unwrap();
+    }
+    output.read_to_end(&mut seen).unwrap();
+    drop(input);
+    let ok = child.wait().unwrap().success();
+    (ok, String::from_utf8_lossy(&seen).into_owned())
+}
+
+/// At a terminal the password is asked twice, and two different ones are refused.
+#[test]
+fn at_a_terminal_the_password_is_typed_twice() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: this test needs `script` (util-linux) for a pseudo-terminal");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(common::repo_root().join("vitrine.yaml"), dir.path().join("vitrine.yaml")).unwrap();
+    let (ok, shown) = at_a_terminal(dir.path(), &["add", "tty"], &["mot de passe au clavier", "mot de passe au clavier"]);
+    assert!(ok, "{shown}");
+    assert!(shown.contains("Mot de passe, à nouveau : ") && shown.contains("compte « tty » créé"), "{shown}");
+    let a = accounts(dir.path());
+    assert!(vitrine_daemon::security::verify_password("mot de passe au clavier", &a[0].2));
+    let (ok, shown) = at_a_terminal(dir.path(), &["passwd", "tty"], &["un nouveau mot de passe", "un autre mot de passe"]);
+    assert!(!ok);
+    assert!(shown.contains("erreur : les deux mots de passe diffèrent"), "{shown}");
+    assert!(vitrine_daemon::security::verify_password("mot de passe au clavier", &accounts(dir.path())[0].2), "unchanged");
+}
