@@ -898,6 +898,29 @@ mod tests {
     }
 
     #[test]
+    fn a_first_admin_link_made_before_reset_links_existed_still_works() {
+        // A queue of the first schema (before `setup_tokens.user_id`), with an unused link.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, \
+                 role TEXT NOT NULL, created_at TEXT NOT NULL);
+                 CREATE TABLE setup_tokens (token_hash TEXT PRIMARY KEY, created_at TEXT NOT NULL, used_at TEXT);",
+            )
+            .unwrap();
+            c.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?1, ?2)", params![security::sha256_hex(b"ancien"), now_string()])
+                .unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let link = db.read_blocking(|c| setup_link(c, "ancien")).unwrap();
+        assert!(matches!(link, Some(SetupLink::FirstAdmin)), "{link:?}");
+        db.close();
+    }
+
+    #[test]
     fn expired_windows_are_forgotten() {
         let t = LoginThrottle::new(LoginLimits { window: Duration::ZERO, ..LoginLimits::default() });
         let a = ip("127.0.0.2");
