@@ -14,6 +14,19 @@ fn local(config: &Config, ts: &str) -> Option<String> {
     Some(t.to_zoned_datetime(tz).datetime().strftime("%Y-%m-%dT%H:%M").to_string())
 }
 
+/// The day of a stored UTC timestamp in the site's time zone, `YYYY-MM-DD`
+/// (for rules counted in days, such as a label's due date); anything that is
+/// not a timestamp is returned as it is.
+pub fn local_day(config: &Config, ts: &str) -> String {
+    local(config, ts).map(|l| l[..10].to_string()).unwrap_or_else(|| ts.to_string())
+}
+
+/// Today in the site's time zone.
+pub fn today(config: &Config) -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get(&config.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::now().to_zoned_datetime(tz).date()
+}
+
 /// A stored UTC timestamp with its time, in the site's time zone:
 /// `2026-11-28T14:13:39Z` → « 28 novembre 2026 à 15 h 13 » (Europe/Paris).
 /// Anything that is not a timestamp goes through [`human_date`].
@@ -54,5 +67,6 @@ mod tests {
         assert_eq!(human_date(&c, "2026-11-28"), "28/11/2026");
         assert_eq!(human_date(&c, "hier"), "hier");
         assert_eq!(human_time(&c, "hier"), "hier");
+        assert_eq!(local_day(&c, "2026-11-30T23:30:00Z"), "2026-12-01");
     }
 }

@@ -82,11 +82,11 @@ pub(crate) async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): 
     let newest = q.order.as_deref() == Some("newest");
     let filter = queue::Filter { collection: collection.clone(), status, newest_first: newest };
     let (items, counts) = state.db.read(move |c| Ok((queue::list(c, &filter, 500)?, queue::counts(c)?))).await?;
-    let today = jiff::ZonedDateTime::now().date();
+    let today = crate::dates::today(&config);
     let items: Vec<Json> = items
         .iter()
         .map(|s| {
-            let due = (crate::rules::is_label_collection(&s.collection)).then(|| queue::label_due_date(&s.created_at)).flatten();
+            let due = (crate::rules::is_label_collection(&s.collection)).then(|| queue::label_due_date(&crate::dates::local_day(&config, &s.created_at))).flatten();
             let open = matches!(s.status, Status::Pending | Status::ChangesRequested);
             json!({
                 "id": s.id,
@@ -96,7 +96,7 @@ pub(crate) async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): 
                 "created": human_date(&config, &s.created_at),
                 "status": s.status.as_str(),
                 "status_label": s.status_label,
-                "due": due.filter(|_| open).map(|d| d.strftime("%d/%m/%Y").to_string()),
+                "due": due.filter(|_| open).map(|d| human_date(&config, &d.to_string())),
                 "overdue": open && due.is_some_and(|d| today > d),
             })
         })
@@ -192,9 +192,9 @@ pub(crate) async fn item_view(
     ctx.insert("collection_title", &collection_title(&config, &sub.collection));
     ctx.insert("created", &human_time(&config, &sub.created_at));
     let open = matches!(sub.status, Status::Pending | Status::ChangesRequested);
-    let due = crate::rules::is_label_collection(&sub.collection).then(|| queue::label_due_date(&sub.created_at)).flatten();
-    ctx.insert("due", &due.filter(|_| open).map(|d| d.strftime("%d/%m/%Y").to_string()));
-    ctx.insert("overdue", &(open && due.is_some_and(|d| jiff::ZonedDateTime::now().date() > d)));
+    let due = crate::rules::is_label_collection(&sub.collection).then(|| queue::label_due_date(&crate::dates::local_day(&config, &sub.created_at))).flatten();
+    ctx.insert("due", &due.filter(|_| open).map(|d| human_date(&config, &d.to_string())));
+    ctx.insert("overdue", &(open && due.is_some_and(|d| crate::dates::today(&config) > d)));
     ctx.insert("open", &open);
     let mut preview = Vec::new();
     if let Some(c) = collection {
