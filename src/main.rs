@@ -99,7 +99,8 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
-    /// Gère les comptes de modération (mot de passe lu dans VITRINE_PASSWORD ou sur l'entrée standard).
+    /// Gère les comptes de modération (mot de passe lu dans VITRINE_PASSWORD, sinon tapé deux fois
+    /// sans écho au terminal, ou une ligne de l'entrée standard).
     User {
         #[command(subcommand)]
         action: UserAction,
@@ -170,7 +171,7 @@ enum Command {
 }
 
 /// Text after the top-level help: the environment.
-const AFTER_HELP: &str = "Environnement :\n  RUST_LOG          niveau du journal sur la sortie d'erreur : error, warn, info (défaut), debug, trace ;\n                    par module : RUST_LOG=vitrine_daemon=debug,info\n  NO_COLOR          pas de couleurs (il n'y en a jamais hors d'un terminal)\n  VITRINE_PASSWORD  mot de passe pour « vitrine user add|passwd »";
+const AFTER_HELP: &str = "Environnement :\n  RUST_LOG          niveau du journal sur la sortie d'erreur : error, warn, info (défaut), debug, trace ;\n                    par module : RUST_LOG=vitrine_daemon=debug,info\n  NO_COLOR          pas de couleurs (il n'y en a jamais hors d'un terminal)\n  VITRINE_PASSWORD  mot de passe pour « vitrine user add|passwd » (sinon demandé deux fois, sans écho)";
 
 /// Role of a moderation account (`vitrine user add --role`).
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -183,6 +184,8 @@ enum RoleArg {
 
 #[derive(Subcommand)]
 enum UserAction {
+    /// Liste les comptes (nom et rôle).
+    List,
     /// Ajoute un compte.
     Add {
         /// Nom du compte.
@@ -245,6 +248,16 @@ fn privacy(site: &std::path::Path, action: PrivacyAction) -> Result<(), Box<dyn 
 fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
     use vitrine_daemon::auth;
     match action {
+        UserAction::List => {
+            let users = auth::cli_list(site)?;
+            let width = users.iter().map(|u| u.username.chars().count()).max().unwrap_or(0);
+            for u in &users {
+                println!("{:<width$}  {}", u.username, u.role.label());
+            }
+            if users.is_empty() {
+                eprintln!("aucun compte (vitrine user add NOM --role admin en crée un)");
+            }
+        }
         UserAction::Add { username, role } => {
             let role = match role {
                 RoleArg::Moderator => auth::Role::Moderator,
@@ -265,20 +278,126 @@ fn user(site: &std::path::Path, action: UserAction) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
-/// Prints the error and its causes, each once: a cause whose text the
-/// previous message already includes is not repeated.
+/// Prints the error and its causes, each once: a cause whose text a message
+/// already printed includes (the same text, or a part of it) is not repeated.
 fn print_error(e: &dyn std::error::Error) {
-    eprintln!("erreur : {e}");
-    let mut last = e.to_string();
+    let mut printed = vec![e.to_string()];
+    eprintln!("erreur : {}", printed[0]);
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string();
-        if !last.contains(&text) {
+        if !text.trim().is_empty() && !printed.iter().any(|p| p.contains(text.trim())) {
             eprintln!("  cause : {text}");
+            printed.push(text);
         }
-        last = text;
         source = s.source();
     }
+}
+
+/// The CLI definition with clap's own words in French, for every command:
+/// the headings (« Utilisation », « Commandes », « Arguments », « Options »),
+/// the default values and the possible values (written into each option's
+/// help instead of clap's `[default: …]` and `[possible values: …]`).
+fn command() -> clap::Command {
+    french(<Cli as clap::CommandFactory>::command())
+}
+
+fn french(cmd: clap::Command) -> clap::Command {
+    let has_subcommands = cmd.has_subcommands();
+    let has_positionals = cmd.get_positionals().any(|a| !a.is_hide_set());
+    let mut template = String::from("{before-help}{about-with-newline}\nUtilisation : {usage}\n");
+    if has_subcommands {
+        template.push_str("\nCommandes :\n{subcommands}\n");
+    }
+    if has_positionals {
+        template.push_str("\nArguments :\n{positionals}\n");
+    }
+    template.push_str("\nOptions :\n{options}{after-help}");
+    cmd.help_template(template)
+        .subcommand_value_name("COMMANDE")
+        .subcommand_help_heading("Commandes")
+        .mut_args(french_arg)
+        .mut_subcommands(french)
+}
+
+/// An argument's help with its default and possible values in French.
+fn french_arg(a: clap::Arg) -> clap::Arg {
+    if a.is_hide_set() || !a.get_action().takes_values() {
+        return a;
+    }
+    let mut extra = Vec::new();
+    let values = a.get_possible_values();
+    let values: Vec<String> = values
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| match v.get_help() {
+            Some(h) => format!("{} — {}", v.get_name(), h.to_string().trim_end_matches('.').to_lowercase()),
+            None => v.get_name().to_string(),
+        })
+        .collect();
+    if !values.is_empty() {
+        extra.push(format!("valeurs : {}", values.join(", ")));
+    }
+    let defaults: Vec<String> = a.get_default_values().iter().map(|d| d.to_string_lossy().into_owned()).collect();
+    if !defaults.is_empty() {
+        extra.push(format!("défaut : {}", defaults.join(", ")));
+    }
+    if extra.is_empty() {
+        return a;
+    }
+    let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+    let help = format!("{} ({})", help.trim_end_matches('.'), extra.join(" ; "));
+    a.help(help).long_help(None).hide_default_value(true).hide_possible_values(true)
+}
+
+/// Parses the command line; clap's errors in French (help and version are
+/// printed as they are: their text is already French).
+fn parse_args() -> Cli {
+    use clap::FromArgMatches;
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let mut cmd = command();
+    let err = match cmd.try_get_matches_from_mut(std::env::args_os()).and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => return cli,
+        Err(e) => e,
+    };
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        err.exit();
+    }
+    let ctx = |k: ContextKind| {
+        err.get(k).map(|v| match v {
+            ContextValue::String(s) => s.clone(),
+            ContextValue::Strings(v) => v.join(", "),
+            ContextValue::StyledStr(s) => s.to_string(),
+            ContextValue::StyledStrs(v) => v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            ContextValue::Number(n) => n.to_string(),
+            other => other.to_string(),
+        })
+    };
+    let arg = ctx(ContextKind::InvalidArg).unwrap_or_default();
+    let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
+    let mut msg = match err.kind() {
+        ErrorKind::InvalidValue if value.is_empty() => format!("{arg} attend une valeur"),
+        ErrorKind::InvalidValue => format!("valeur « {value} » invalide pour {arg}"),
+        ErrorKind::ValueValidation => format!("valeur « {value} » invalide pour {arg}"),
+        ErrorKind::UnknownArgument => format!("argument inattendu « {arg} »"),
+        ErrorKind::InvalidSubcommand => format!("commande inconnue « {} »", ctx(ContextKind::InvalidSubcommand).unwrap_or_default()),
+        ErrorKind::MissingRequiredArgument => format!("argument obligatoire manquant : {arg}"),
+        ErrorKind::MissingSubcommand => "commande manquante".to_string(),
+        ErrorKind::ArgumentConflict => format!("{arg} ne peut pas être utilisé avec {}", ctx(ContextKind::PriorArg).unwrap_or_default()),
+        ErrorKind::NoEquals => format!("{arg} s'écrit avec un signe égal (« {arg}=VALEUR »)"),
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
+            format!("nombre de valeurs incorrect pour {arg}")
+        }
+        _ => format!("ligne de commande invalide ({})", err.kind()),
+    };
+    if let Some(valid) = ctx(ContextKind::ValidValue) {
+        msg.push_str(&format!(" (valeurs possibles : {valid})"));
+    }
+    if let Some(s) = ctx(ContextKind::SuggestedArg).or_else(|| ctx(ContextKind::SuggestedSubcommand)) {
+        msg.push_str(&format!(" ; vouliez-vous dire « {s} » ?"));
+    }
+    eprintln!("erreur : {msg}\nPour l'aide : vitrine --help (ou vitrine COMMANDE --help)");
+    std::process::exit(2);
 }
 
 fn print_warnings(w: &[vitrine_generator::Diagnostic]) {
@@ -294,7 +413,7 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = parse_args();
     let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
         Command::Build { site, out, drafts } => {
             let mut opts = vitrine_generator::BuildOptions::new(&site);
@@ -338,7 +457,7 @@ fn main() -> ExitCode {
         Command::User { action, site } => user(&site, action),
         Command::Privacy { action, site } => privacy(&site, action),
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = command();
             clap_complete::generate(shell, &mut cmd, "vitrine", &mut std::io::stdout());
             Ok(())
         }
@@ -351,7 +470,7 @@ fn main() -> ExitCode {
         Command::Schema => serde_json::to_string_pretty(&vitrine_generator::config::json_schema())
             .map(|s| println!("{s}"))
             .map_err(Into::into),
-        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+        Command::Man => clap_mangen::Man::new(command())
             .render(&mut std::io::stdout())
             .map_err(Into::into),
         Command::Backup { dir, site } => vitrine_daemon::backup::backup(&site, &dir)

@@ -250,9 +250,24 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
         let journal = b.text("table.audit").await.unwrap();
         assert!(journal.contains("Modifications demandées") && journal.contains("Précisez l'année."), "{journal}");
         assert_eq!(b.find("#f-project").await.unwrap().tag_name().await.unwrap(), "select");
-        for page in ["/moderation/queue", "/moderation/item/999999", "/moderation/logout"] {
+        for page in ["/moderation/queue", "/moderation/compte", "/moderation/item/999999", "/moderation/logout"] {
             b.goto(&format!("{base}{page}")).await.unwrap();
             problems.extend(daemon_page_problems(&b, &format!("{page} at {width} px")).await);
+        }
+        // The queue's state column is in view at every width, without scrolling sideways.
+        b.goto(&format!("{base}/moderation/queue")).await.unwrap();
+        b.execute("document.getElementById('soumissions').scrollIntoView(); return null;").await.unwrap();
+        b.screenshot(format!("target/shots/moderation-queue-{width}.png")).await.unwrap();
+        let state = b
+            .execute(
+                "const c = document.querySelector('table.queue td[data-label=\"État\"]'); const r = c.getBoundingClientRect(); \
+                 return {text: c.innerText, left: r.left, right: r.right, width: window.innerWidth};",
+            )
+            .await
+            .unwrap();
+        let (left, right, inner) = (state["left"].as_f64().unwrap(), state["right"].as_f64().unwrap(), state["width"].as_f64().unwrap());
+        if !(state["text"].as_str().unwrap_or("").contains("modifications demandées") && left >= 0.0 && right <= inner) {
+            problems.push(format!("queue at {width} px: state column out of view: {state}"));
         }
         // The preview is a page of the site served by the daemon: the site's policy, no violation.
         b.goto(&format!("{base}/moderation/item/{id}/preview")).await.unwrap();

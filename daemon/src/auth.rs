@@ -1,6 +1,8 @@
 //! Moderators: accounts (argon2id hashes), login sessions with their CSRF
-//! token, login throttling, the one-time setup link, and the `vitrine user`
-//! command-line functions.
+//! token, login throttling, the one-time setup links (the first admin's, and
+//! an account's password reset link, [`SetupLink`]), password changes, and
+//! the `vitrine user` command-line functions (passwords read by
+//! [`read_password`], the one rule for every command that asks for one).
 //!
 //! Sessions are random 32-byte tokens; only their SHA-256 is stored, so a
 //! copy of the database does not let anyone log in.
@@ -46,6 +48,13 @@ impl Role {
         match self {
             Role::Moderator => "moderator",
             Role::Admin => "admin",
+        }
+    }
+    /// The role's French name, as the moderation pages and the command line show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Moderator => "modérateur",
+            Role::Admin => "administrateur",
         }
     }
     /// The role named by [`Role::as_str`]; `None` for any other text.
@@ -108,7 +117,6 @@ pub enum UserError {
     /// The database failed while creating the account.
     #[error("{0}")]
     Db(#[from] DbError),
-    /// The password read from standard input or `VITRINE_PASSWORD` is empty.
     /// The data folder could not be created, or standard input could not be read.
     #[error("{}: {source}", path.display())]
     Io {
@@ -120,6 +128,12 @@ pub enum UserError {
     /// `vitrine user add|passwd` read an empty password.
     #[error("mot de passe vide (il est lu sur l'entrée standard, ou dans VITRINE_PASSWORD)")]
     EmptyPassword,
+    /// The two passwords typed at the terminal differ.
+    #[error("les deux mots de passe diffèrent")]
+    Mismatch,
+    /// `VITRINE_PASSWORD` is not valid UTF-8.
+    #[error("VITRINE_PASSWORD n'est pas un texte UTF-8 valide")]
+    NotUtf8,
     /// Argon2 failed to hash the password.
     #[error("hachage du mot de passe : {0}")]
     Hash(String),
@@ -229,10 +243,12 @@ pub fn delete_session(conn: &Connection, token: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Creates a one-time setup token (writer job) when there is no user and no unused token younger than a day.
+/// Creates the one-time link of the first admin account (writer job; the
+/// daemon prints it at start while there is no account); earlier unused ones
+/// stop working.
 pub fn new_setup_token(conn: &Connection) -> Result<String, DbError> {
     let token = security::random_token(24);
-    conn.execute("DELETE FROM setup_tokens WHERE used_at IS NULL", [])?;
+    conn.execute("DELETE FROM setup_tokens WHERE used_at IS NULL AND user_id IS NULL", [])?;
     conn.execute(
         "INSERT INTO setup_tokens (token_hash, created_at) VALUES (?1, ?2)",
         params![security::sha256_hex(token.as_bytes()), now_string()],
@@ -240,29 +256,116 @@ pub fn new_setup_token(conn: &Connection) -> Result<String, DbError> {
     Ok(token)
 }
 
-/// Whether `token` is an unused setup token and there is still no account.
-pub fn setup_token_valid(conn: &Connection, token: &str) -> Result<bool, DbError> {
-    let found: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM setup_tokens WHERE token_hash = ?1 AND used_at IS NULL",
-            [security::sha256_hex(token.as_bytes())],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(found.is_some() && user_count(conn)? == 0)
+/// How long a password reset link works, in hours.
+pub const RESET_LINK_HOURS: i64 = 72;
+
+/// What an unused one-time link of `/moderation/setup/<token>` does.
+#[derive(Debug, Clone)]
+pub enum SetupLink {
+    /// Creates the first admin account (only while there is no account).
+    FirstAdmin,
+    /// Sets a new password for this account (an admin sent it; it works
+    /// [`RESET_LINK_HOURS`] hours).
+    Reset(User),
 }
 
-/// Uses the setup token to create the first admin (writer job).
-pub fn consume_setup_token(conn: &Connection, token: &str, username: &str, phc: &str) -> Result<i64, UserError> {
-    if !setup_token_valid(conn, token)? {
-        return Err(UserError::NotFound("lien d'installation".into()));
+/// The link `token` stands for, when it is unused and still valid: a first
+/// admin link while there is no account, a reset link younger than
+/// [`RESET_LINK_HOURS`] whose account still exists.
+pub fn setup_link(conn: &Connection, token: &str) -> Result<Option<SetupLink>, DbError> {
+    let found: Option<(Option<i64>, String)> = conn
+        .query_row(
+            "SELECT user_id, created_at FROM setup_tokens WHERE token_hash = ?1 AND used_at IS NULL",
+            [security::sha256_hex(token.as_bytes())],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match found {
+        None => Ok(None),
+        Some((None, _)) => Ok((user_count(conn)? == 0).then_some(SetupLink::FirstAdmin)),
+        Some((Some(user_id), created)) => {
+            let oldest = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(RESET_LINK_HOURS))
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            if created < oldest {
+                return Ok(None);
+            }
+            Ok(find_user_by_id(conn, user_id)?.map(SetupLink::Reset))
+        }
     }
+}
+
+/// The account of row `id`.
+pub fn find_user_by_id(conn: &Connection, id: i64) -> Result<Option<User>, DbError> {
+    Ok(conn
+        .query_row("SELECT id, username, role FROM users WHERE id = ?1", [id], |r| {
+            let role: String = r.get(2)?;
+            Ok(User { id: r.get(0)?, username: r.get(1)?, role: Role::parse(&role).unwrap_or(Role::Moderator) })
+        })
+        .optional()?)
+}
+
+/// Creates a password reset link for account `user_id` (writer job): the
+/// account's earlier unused links stop working; the journal records who sent
+/// it. Returns the token and the account.
+pub fn new_reset_token(conn: &Connection, user_id: i64, actor: &str) -> Result<(String, User), UserError> {
+    let user = find_user_by_id(conn, user_id)?.ok_or_else(|| UserError::NotFound(format!("n°{user_id}")))?;
+    let token = security::random_token(24);
+    conn.execute("DELETE FROM setup_tokens WHERE used_at IS NULL AND user_id = ?1", [user_id]).map_err(DbError::from)?;
+    conn.execute(
+        "INSERT INTO setup_tokens (token_hash, created_at, user_id) VALUES (?1, ?2, ?3)",
+        params![security::sha256_hex(token.as_bytes()), now_string(), user_id],
+    )
+    .map_err(DbError::from)?;
+    audit(conn, None, actor, "password_reset_link", &serde_json::json!({"username": user.username}))?;
+    Ok((token, user))
+}
+
+/// Uses a one-time link (writer job): creates the first admin
+/// ([`SetupLink::FirstAdmin`], named `username`), or sets the password of the
+/// link's account ([`SetupLink::Reset`]; `username` is ignored, every session
+/// of the account ends). Returns the account's id. An unknown, used or expired
+/// link is [`UserError::NotFound`] « lien d'installation ».
+pub fn consume_setup_token(conn: &Connection, token: &str, username: &str, phc: &str) -> Result<i64, UserError> {
+    let Some(link) = setup_link(conn, token)? else {
+        return Err(UserError::NotFound("lien d'installation".into()));
+    };
     conn.execute(
         "UPDATE setup_tokens SET used_at = ?2 WHERE token_hash = ?1",
         params![security::sha256_hex(token.as_bytes()), now_string()],
     )
     .map_err(DbError::from)?;
-    create_user(conn, username, phc, Role::Admin, "installation")
+    match link {
+        SetupLink::FirstAdmin => create_user(conn, username, phc, Role::Admin, "installation"),
+        SetupLink::Reset(user) => {
+            set_password(conn, user.id, phc, None, "lien de réinitialisation")?;
+            Ok(user.id)
+        }
+    }
+}
+
+/// Sets the password hash of account `user_id` and ends its sessions, except
+/// `keep` (the cookie token of the session that changed it), with a journal
+/// entry (writer job). The one rule for the command line, the account page
+/// and reset links.
+pub fn set_password(conn: &Connection, user_id: i64, phc: &str, keep: Option<&str>, actor: &str) -> Result<(), UserError> {
+    let user = find_user_by_id(conn, user_id)?.ok_or_else(|| UserError::NotFound(format!("n°{user_id}")))?;
+    conn.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user_id, phc]).map_err(DbError::from)?;
+    let kept = keep.map(|t| security::sha256_hex(t.as_bytes())).unwrap_or_default();
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2", params![user_id, kept]).map_err(DbError::from)?;
+    audit(conn, None, actor, "password_changed", &serde_json::json!({"username": user.username}))?;
+    Ok(())
+}
+
+/// Removes account `username` (its sessions and links go with it), with a
+/// journal entry (writer job).
+pub fn remove_user(conn: &Connection, username: &str, actor: &str) -> Result<(), UserError> {
+    let n = conn.execute("DELETE FROM users WHERE username = ?1", [username]).map_err(DbError::from)?;
+    if n == 0 {
+        return Err(UserError::NotFound(username.into()));
+    }
+    audit(conn, None, actor, "user_removed", &serde_json::json!({"username": username}))?;
+    Ok(())
 }
 
 // ---- login throttle ----
@@ -610,13 +713,8 @@ pub fn cli_passwd(site_dir: &Path, username: &str, password: &str) -> Result<(),
     let db = open_site_db(site_dir)?;
     let u = username.to_string();
     let r = db.write_blocking(move |c| {
-        let n = c.execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![u, phc])?;
-        if n == 0 {
-            return Err(DbError::Conflict(UserError::NotFound(u).to_string()));
-        }
-        c.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [&u])?;
-        audit(c, None, "ligne de commande", "password_changed", &serde_json::json!({"username": u}))?;
-        Ok(())
+        let id = find_user(c, &u)?.map(|(user, _)| user.id).ok_or_else(|| DbError::Conflict(UserError::NotFound(u.clone()).to_string()))?;
+        set_password(c, id, &phc, None, "ligne de commande").map_err(|e| DbError::Conflict(e.to_string()))
     });
     db.close();
     Ok(r?)
@@ -626,32 +724,45 @@ pub fn cli_passwd(site_dir: &Path, username: &str, password: &str) -> Result<(),
 pub fn cli_remove(site_dir: &Path, username: &str) -> Result<(), UserError> {
     let db = open_site_db(site_dir)?;
     let u = username.to_string();
-    let r = db.write_blocking(move |c| {
-        let n = c.execute("DELETE FROM users WHERE username = ?1", [&u])?;
-        if n == 0 {
-            return Err(DbError::Conflict(UserError::NotFound(u).to_string()));
-        }
-        audit(c, None, "ligne de commande", "user_removed", &serde_json::json!({"username": u}))?;
-        Ok(())
-    });
+    let r = db.write_blocking(move |c| remove_user(c, &u, "ligne de commande").map_err(|e| DbError::Conflict(e.to_string())));
     db.close();
     Ok(r?)
 }
 
-/// Reads a password for the command line: `VITRINE_PASSWORD` if set, else one line of standard input.
+/// `vitrine user list`: every account, by name.
+pub fn cli_list(site_dir: &Path) -> Result<Vec<User>, UserError> {
+    let db = open_site_db(site_dir)?;
+    let r = db.read_blocking(list_users);
+    db.close();
+    Ok(r?)
+}
+
+/// Reads a new password for the command line, the same way for every
+/// command that asks for one (`vitrine user add|passwd`):
+/// `VITRINE_PASSWORD` when set; else, at a terminal, typed twice without echo
+/// (both must match); else one line of standard input (scripts). A trailing
+/// end of line is dropped in every case; an empty password is refused.
 pub fn read_password() -> Result<String, UserError> {
     use std::io::IsTerminal;
-    if let Ok(p) = std::env::var("VITRINE_PASSWORD") {
-        return Ok(p);
-    }
-    if std::io::stdin().is_terminal() {
-        eprint!("Mot de passe : ");
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| UserError::Io { path: "<stdin>".into(), source: e })?;
-    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    let strip = |p: &str| p.trim_end_matches(['\r', '\n']).to_string();
+    let stdin_error = |e| UserError::Io { path: "<stdin>".into(), source: e };
+    let p = if let Some(p) = std::env::var_os("VITRINE_PASSWORD") {
+        strip(&p.into_string().map_err(|_| UserError::NotUtf8)?)
+    } else if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Mot de passe : ").map_err(stdin_error)?;
+        if first.is_empty() {
+            return Err(UserError::EmptyPassword);
+        }
+        let again = rpassword::prompt_password("Mot de passe, à nouveau : ").map_err(stdin_error)?;
+        if first != again {
+            return Err(UserError::Mismatch);
+        }
+        strip(&first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(stdin_error)?;
+        strip(&line)
+    };
     if p.is_empty() {
         return Err(UserError::EmptyPassword);
     }
@@ -784,6 +895,29 @@ mod tests {
         assert!(t.begin("corr", ip("2001:db8:1:3::1")).is_ok(), "another /64");
         assert_eq!(client_network(ip("::ffff:127.0.0.2")), ip("127.0.0.2"));
         assert_eq!(client_network(ip("127.0.0.2")), ip("127.0.0.2"));
+    }
+
+    #[test]
+    fn a_first_admin_link_made_before_reset_links_existed_still_works() {
+        // A queue of the first schema (before `setup_tokens.user_id`), with an unused link.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, \
+                 role TEXT NOT NULL, created_at TEXT NOT NULL);
+                 CREATE TABLE setup_tokens (token_hash TEXT PRIMARY KEY, created_at TEXT NOT NULL, used_at TEXT);",
+            )
+            .unwrap();
+            c.execute("INSERT INTO setup_tokens (token_hash, created_at) VALUES (?1, ?2)", params![security::sha256_hex(b"ancien"), now_string()])
+                .unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let link = db.read_blocking(|c| setup_link(c, "ancien")).unwrap();
+        assert!(matches!(link, Some(SetupLink::FirstAdmin)), "{link:?}");
+        db.close();
     }
 
     #[test]

@@ -112,6 +112,10 @@ CREATE TABLE audit_log (
     at TEXT NOT NULL
 );
 CREATE INDEX audit_submission ON audit_log(submission_id, id);
+"#, r#"
+-- Password reset links (issue 12): a setup token may name the account whose
+-- password it sets; without one it creates the first admin, as before.
+ALTER TABLE setup_tokens ADD COLUMN user_id INTEGER REFERENCES users(id) ON DELETE CASCADE;
 "#];
 
 type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;

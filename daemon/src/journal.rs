@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 use serde_json::Value as Json;
+use vitrine_generator::config::Config;
 use vitrine_generator::schema::Schema;
 
 use crate::queue::{AuditEntry, Status};
@@ -27,7 +28,7 @@ pub struct Detail {
 /// An audit entry ready for the item page.
 #[derive(Debug, Clone, Serialize)]
 pub struct JournalLine {
-    /// `JJ/MM/AAAA HH:MM` (UTC).
+    /// When, in the site's time zone ([`crate::dates::human_time`]).
     pub at: String,
     /// Who acted, as recorded: a moderator's user name, or the daemon's own
     /// name for the step (« soumission », « publication », « auteur (lien de suivi) »…).
@@ -61,6 +62,7 @@ pub fn action_label(action: &str) -> String {
         "user_added" => "Compte ajouté",
         "user_removed" => "Compte supprimé",
         "password_changed" => "Mot de passe changé",
+        "password_reset_link" => "Lien pour un nouveau mot de passe envoyé",
         "personal_data_erased" => "Données personnelles de l’auteur effacées",
         other => return humanize(other),
     };
@@ -75,14 +77,6 @@ fn humanize(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => "Action sans nom".into(),
-    }
-}
-
-/// `2026-11-28T14:13:39Z` → `28/11/2026 14:13`; anything else unchanged.
-fn human_time(at: &str) -> String {
-    match at.parse::<jiff::Timestamp>() {
-        Ok(t) => t.strftime("%d/%m/%Y %H:%M").to_string(),
-        Err(_) => at.to_string(),
     }
 }
 
@@ -185,16 +179,12 @@ pub fn details(action: &str, detail: &str, schema: Option<&Schema>, collection_t
                 push(&mut out, "Erreur", plain(e));
             }
         }
-        "user_added" | "user_removed" | "password_changed" => {
+        "user_added" | "user_removed" | "password_changed" | "password_reset_link" => {
             if let Some(u) = take("username") {
                 push(&mut out, "Compte", plain(u));
             }
             if let Some(r) = take("role") {
-                let role = match r.as_str() {
-                    Some("admin") => "administrateur".to_string(),
-                    Some("moderator") => "modérateur".to_string(),
-                    _ => plain(r),
-                };
+                let role = r.as_str().and_then(crate::auth::Role::parse).map(|r| r.label().to_string()).unwrap_or_else(|| plain(r));
                 push(&mut out, "Rôle", role);
             }
         }
@@ -219,12 +209,13 @@ pub fn details(action: &str, detail: &str, schema: Option<&Schema>, collection_t
     out
 }
 
-/// Every entry of a submission's journal, readable.
-pub fn lines(entries: &[AuditEntry], schema: Option<&Schema>, collection_title: &str) -> Vec<JournalLine> {
+/// Every entry of a submission's journal, readable; times in the site's time
+/// zone (`config`).
+pub fn lines(config: &Config, entries: &[AuditEntry], schema: Option<&Schema>, collection_title: &str) -> Vec<JournalLine> {
     entries
         .iter()
         .map(|e| JournalLine {
-            at: human_time(&e.at),
+            at: crate::dates::human_time(config, &e.at),
             actor: e.actor.clone(),
             action: action_label(&e.action),
             details: details(&e.action, &e.detail, schema, collection_title),
@@ -252,6 +243,5 @@ mod tests {
     fn paths_become_labels() {
         assert_eq!(path_label(None, "body"), "Présentation");
         assert_eq!(path_label(None, "title"), "Titre");
-        assert_eq!(human_time("2026-11-28T14:13:39Z"), "28/11/2026 14:13");
     }
 }

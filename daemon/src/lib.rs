@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod dates;
 pub mod db;
 pub mod error;
 pub mod images;

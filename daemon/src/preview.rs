@@ -23,7 +23,9 @@ use vitrine_generator::{BuildOptions, build_time};
 use crate::queue::{StoredImage, Submission};
 
 /// Renders the page of `sub` as it would be published; errors are readable (they
-/// are what the build would say after approval).
+/// are what the build would say after approval). The entry's own pictures (the
+/// uploads and their resized variants) point to [`asset_url`]: they are not in
+/// `public/` before approval.
 pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage]) -> Result<String, String> {
     let opts = BuildOptions::new(site_dir);
     let mut timings = Vec::new();
@@ -74,13 +76,91 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
             .into_iter()
             .find(|o| o.path.ends_with(".html"))
             .ok_or_else(|| "aucune page produite".to_string())?;
-        match page.body {
-            Body::Bytes(b) => String::from_utf8(b).map_err(|e| e.to_string()),
-            Body::Copy(p) => std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display())),
+        let html = match page.body {
+            Body::Bytes(b) => String::from_utf8(b).map_err(|e| e.to_string())?,
+            Body::Copy(p) => std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?,
+        };
+        // The entry's files: variants and cleaned originals live in the image
+        // cache; anything else is one of the uploads (the scratch copy goes away).
+        let cache = vitrine_generator::images::cache_dir(site_dir);
+        let entry_url = model.entries[idx].url.clone();
+        let mut urls = std::collections::HashMap::new();
+        for a in &model.assets {
+            let url = format!("/{}", a.rel);
+            let Some(file) = url.strip_prefix(&entry_url) else { continue };
+            let target = match a.src.strip_prefix(&cache).ok().and_then(|p| p.to_str()).filter(|n| is_cache_name(n)) {
+                Some(name) => asset_url(sub.id, name),
+                None => match images.iter().find(|i| crate::publish::image_file_name(&i.field, &i.ext) == file) {
+                    Some(i) => format!("/moderation/item/{}/image/{}", sub.id, i.id),
+                    None => continue,
+                },
+            };
+            urls.insert(file.to_string(), target);
         }
+        Ok(rewrite_urls(&html, &entry_url, &urls))
     })();
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// Where the preview page finds the cached picture `name` of submission `id`
+/// (served by [`cached_asset`]).
+pub fn asset_url(id: i64, name: &str) -> String {
+    format!("/moderation/item/{id}/apercu/{name}")
+}
+
+/// A file name of the generator's image cache: `<24 hex>-<width or
+/// "original">.<jpg|jpeg|png|webp>`, nothing else (no path, no dot segment).
+fn is_cache_name(name: &str) -> bool {
+    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
+    let Some((key, what)) = stem.split_once('-') else { return false };
+    key.len() == 24
+        && key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && (what == "original" || (!what.is_empty() && what.len() <= 5 && what.bytes().all(|b| b.is_ascii_digit())))
+        && matches!(ext, "jpg" | "jpeg" | "png" | "webp")
+}
+
+/// A picture of the image cache for the preview: its media type and bytes, or
+/// `None` when `name` is not a cache file name ([`is_cache_name`]) or the file
+/// is missing. The cache holds only pictures of the site and of previews.
+pub fn cached_asset(site_dir: &Path, name: &str) -> Option<(&'static str, Vec<u8>)> {
+    if !is_cache_name(name) {
+        return None;
+    }
+    let mime = match name.rsplit_once('.')?.1 {
+        "png" => "image/png",
+        "webp" => "image/webp",
+        _ => "image/jpeg",
+    };
+    let bytes = std::fs::read(vitrine_generator::images::cache_dir(site_dir).join(name)).ok()?;
+    Some((mime, bytes))
+}
+
+/// Replaces, in `html`, each address `<entry_url><file>` that starts an
+/// attribute value or a `srcset` item (after `"`, `'`, a space or a comma)
+/// and whose `<file>` is a key of `urls`, by its value. Absolute addresses
+/// (`https://…/projets/…`, in meta tags) are left alone.
+fn rewrite_urls(html: &str, entry_url: &str, urls: &std::collections::HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(entry_url) {
+        let prev = if i > 0 { rest[..i].chars().next_back() } else { out.chars().next_back() };
+        out.push_str(&rest[..i]);
+        let after = &rest[i + entry_url.len()..];
+        let end = after.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ')' | '<' | '>')).unwrap_or(after.len());
+        match urls.get(&after[..end]).filter(|_| matches!(prev, Some('"' | '\'' | ' ' | ','))) {
+            Some(to) => {
+                out.push_str(to);
+                rest = &after[end..];
+            }
+            None => {
+                out.push_str(entry_url);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Styles of the preview banner, served at `/_vitrine/preview.css` (the pages'

@@ -20,6 +20,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("item.html", include_str!("../templates/item.html")),
     ("users.html", include_str!("../templates/users.html")),
     ("mail.html", include_str!("../templates/mail.html")),
+    ("account.html", include_str!("../templates/account.html")),
 ];
 
 /// Compiles the embedded templates, with autoescaping on for `.html`; fails

@@ -220,10 +220,25 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
         ));
         cases.push(case(format!("GET {action}"), get(&uri, Some(&cookie)), Some(StatusCode::METHOD_NOT_ALLOWED)));
     }
+    // The account routes (issue 12): the same checks.
+    let pw = [("current", "mot de passe très long"), ("password", "<script>alert(1)</script>{{ x }}"), ("password2", "<script>alert(1)</script>{{ x }}")];
+    for (what, form, cookie_used, expect) in [
+        ("password change without CSRF", pw.to_vec(), Some(cookie.as_str()), StatusCode::FORBIDDEN),
+        ("password change with wrong CSRF", [&[("csrf", "0000")][..], &pw].concat(), Some(cookie.as_str()), StatusCode::FORBIDDEN),
+        ("password change unauthenticated", [&[("csrf", csrf.as_str())][..], &pw].concat(), None, StatusCode::UNAUTHORIZED),
+    ] {
+        cases.push(case(what, post_form("/moderation/compte/mot-de-passe", &form, cookie_used), Some(expect)));
+    }
+    cases.push(case("GET password change", get("/moderation/compte/mot-de-passe", Some(&cookie)), Some(StatusCode::METHOD_NOT_ALLOWED)));
+    cases.push(case("reset link as moderator", post_form("/moderation/users/1/reset", &[("csrf", &csrf), ("email", "a@example.org")], Some(&cookie)), Some(StatusCode::FORBIDDEN)));
+    cases.push(case("reset link unauthenticated", post_form("/moderation/users/1/reset", &[("csrf", &csrf), ("email", "a@example.org")], None), Some(StatusCode::UNAUTHORIZED)));
+    cases.push(case("reset link, path in the id", post_form("/moderation/users/..%2F1/reset", &[("csrf", &csrf), ("email", "a@example.org")], Some(&cookie)), None));
+    cases.push(case("GET reset link", get("/moderation/users/1/reset", Some(&cookie)), Some(StatusCode::METHOD_NOT_ALLOWED)));
+    cases.push(case("preview picture, path in the name", get("/moderation/item/1/apercu/..%2F..%2Fqueue.sqlite3", Some(&cookie)), Some(StatusCode::NOT_FOUND)));
     cases.push(case("GET logout", get("/moderation/logout", Some(&cookie)), Some(StatusCode::METHOD_NOT_ALLOWED)));
     cases.push(case("GET API", get("/api/submissions", None), Some(StatusCode::METHOD_NOT_ALLOWED)));
     // Pages without a session are not 4xx but a redirect to the login (checked below).
-    for uri in ["/moderation/queue", "/moderation/item/1", "/moderation/item/1/image/1", "/moderation/users"] {
+    for uri in ["/moderation/queue", "/moderation/item/1", "/moderation/item/1/image/1", "/moderation/users", "/moderation/compte", "/moderation/item/1/apercu/x.png"] {
         let r = send(&st, get(uri, None)).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "GET {uri} without a session");
         assert_eq!(r.headers()[header::LOCATION], format!("/moderation/login?next={uri}"));

@@ -233,6 +233,7 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     let item = body(send(&st, get(&format!("/moderation/item/{}", sub.id), Some(&cookie))).await).await;
     assert!(item.contains("Rivières d&#39;Europe") || item.contains("Rivières d'Europe") || item.contains("Rivières d&#x27;Europe"));
     assert!(item.contains("<strong>mesuré</strong>"), "preview renders the Markdown");
+    assert!(item.contains("<figcaption>Image de couverture — 32 × 32 pixels</figcaption>"), "pictures named by their label: {item}");
 
     // The preview is the generator's page with the site's templates; nothing is written.
     let before = content_snapshot(site.path());
@@ -243,6 +244,30 @@ async fn moderator_approves_and_the_page_is_built_without_personal_data() {
     assert!(preview.contains("Collège Jean Moulin") && preview.contains("<strong>mesuré</strong>"), "{preview}");
     assert!(preview.contains("/css/"), "site stylesheet expected in the preview");
     assert!(!preview.contains("camille.enseignante@example.org"));
+    // Every picture of the preview is served (the cover and its variants are
+    // not in public/ before approval), and only with a session.
+    let mut pictures = Vec::new();
+    for attr in [" src=\"", " srcset=\""] {
+        for (i, _) in preview.match_indices(attr) {
+            let value = preview[i + attr.len()..].split('"').next().unwrap();
+            pictures.extend(value.split(',').filter_map(|item| item.split_whitespace().next()).map(str::to_string));
+        }
+    }
+    let own: Vec<&String> = pictures.iter().filter(|u| u.starts_with(&format!("/moderation/item/{}/", sub.id))).collect();
+    assert!(own.len() >= 3, "cover, its WebP and fallback variants expected: {pictures:?}");
+    assert!(!pictures.iter().any(|u| u.contains("apercu-")), "no address of the unpublished bundle left: {pictures:?}");
+    for u in &own {
+        let r = send(&st, get(u, Some(&cookie))).await;
+        assert_eq!(r.status(), StatusCode::OK, "{u}");
+        let ct = r.headers()[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        assert!(ct.starts_with("image/"), "{u}: {ct}");
+        assert!(!axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap().is_empty(), "{u}");
+        assert_eq!(send(&st, get(u, None)).await.status(), StatusCode::SEE_OTHER, "{u} without a session");
+    }
+    for bad in ["..%2Fqueue.sqlite3", "x.png", "0123456789abcdef01234567-original.svg"] {
+        let r = send(&st, get(&format!("/moderation/item/{}/apercu/{bad}", sub.id), Some(&cookie))).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
     assert_eq!(content_snapshot(site.path()), before);
     let r = send(&st, get(&format!("/moderation/item/{}/preview", sub.id), None)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "no session: to the login page");
@@ -914,7 +939,7 @@ async fn moderation_pages_without_a_session_go_to_the_login_and_come_back_never_
 
 /// The journal table of an item page.
 fn journal_of(item: &str) -> String {
-    let a = item.find("<table class=\"audit\">").expect("journal table");
+    let a = item.find("<table class=\"audit stack\">").expect("journal table");
     let b = item[a..].find("</table>").unwrap() + a;
     item[a..b].to_string()
 }
@@ -976,6 +1001,15 @@ async fn the_journal_shows_french_labels_and_readable_details_never_json() {
         assert!(journal.contains(&format!("<td data-label=\"Action\">{action}</td>")), "action {action} missing: {journal}");
         assert!(journal.contains(detail), "detail {detail} missing: {journal}");
     }
+    // Times in the site's time zone (Europe/Paris here), in French words, never « UTC ».
+    let config = st.config();
+    assert_eq!(config.timezone, "Europe/Paris");
+    for a in &stored_before {
+        let local = a.at.parse::<jiff::Timestamp>().unwrap().to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Paris").unwrap());
+        let when = format!("{} à {} h {:02}</td>", local.year(), local.hour(), local.minute());
+        assert!(journal.contains(&when), "{when} expected (Paris time of {}): {journal}", a.at);
+    }
+    assert!(!item.contains("UTC"), "no UTC time shown");
     // Never JSON, never raw action names or paths, never internal values.
     for raw in ["{", "&quot;", "<code>", "submitted", "changes_requested", "revised", "fields.", "vt_body", "nonce-secret-123", "cle-secrete", "Form", "Idempotency"] {
         assert!(!journal.contains(raw), "{raw} shown in the journal: {journal}");

@@ -11,6 +11,9 @@ use serde_json::Value as Json;
 
 use crate::state::AppState;
 
+/// Dates and times as readers see them: the one rule is in [`crate::dates`].
+pub use crate::dates::{human_date, human_time};
+
 /// Renders one of the daemon's templates with the common variables. A template
 /// error becomes an internal error (`From<tera::Error> for AppError`).
 pub fn render(state: &AppState, name: &str, mut ctx: tera::Context) -> Result<String, tera::Error> {
@@ -113,28 +116,10 @@ pub fn collection_singular(config: &vitrine_generator::config::Config, name: &st
     config.collection(name).map(|c| c.singular.clone()).unwrap_or_else(|| name.to_string())
 }
 
-/// A stored UTC timestamp as French readers write it, in the site's time zone:
-/// `2026-11-28T14:13:39Z` → « 28 novembre 2026 à 15 h 13 » (Europe/Paris).
-pub fn human_time(config: &vitrine_generator::config::Config, ts: &str) -> String {
-    let Ok(t) = ts.parse::<jiff::Timestamp>() else { return human_date(ts) };
-    let tz = jiff::tz::TimeZone::get(&config.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let local = t.to_zoned_datetime(tz).datetime().strftime("%Y-%m-%dT%H:%M").to_string();
-    vitrine_generator::locale::format_date(&config.language, &local, "datetime").unwrap_or_else(|| human_date(ts))
-}
-
 /// The title `vitrine.yaml` gives collection `name`, or the name itself when
 /// the collection is unknown.
 pub fn collection_title(config: &vitrine_generator::config::Config, name: &str) -> String {
     config.collection(name).map(|c| c.title.clone()).unwrap_or_else(|| name.to_string())
-}
-
-/// The date of a stored timestamp as French readers write it
-/// (`2026-11-28T14:13:39Z` → `28/11/2026`); anything else unchanged.
-pub fn human_date(ts: &str) -> String {
-    ts.get(..10)
-        .and_then(|d| d.parse::<jiff::civil::Date>().ok())
-        .map(|d| d.strftime("%d/%m/%Y").to_string())
-        .unwrap_or_else(|| ts.to_string())
 }
 
 /// Body of a response, for tests and tools.

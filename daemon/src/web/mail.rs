@@ -15,9 +15,13 @@ use super::session::*;
 pub(crate) async fn parked_page(State(state): State<AppState>, m: Mod) -> Result<Response, AppError> {
     require_admin(&m)?;
     let outbox = state.outbox_dir.clone();
-    let parked = tokio::task::spawn_blocking(move || crate::smtp::parked(&outbox))
+    let mut parked = tokio::task::spawn_blocking(move || crate::smtp::parked(&outbox))
         .await?
         .map_err(|e| AppError::Internal(Box::new(e)))?;
+    let config = state.config();
+    for p in &mut parked {
+        p.parked_at = super::human_time(&config, &p.parked_at);
+    }
     let mut ctx = base_ctx(&m, "Courriels refusés");
     ctx.insert("parked", &parked);
     ctx.insert("smtp", &state.mailer.is_some());

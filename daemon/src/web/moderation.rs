@@ -8,7 +8,7 @@
 //!
 //! Login: [`auth::LoginThrottle`] reserves each attempt before the password is
 //! checked (per account and address, and per address: failures from one
-//! address never refuse the owner elsewhere); every argon2 run (login, setup,
+//! address never refuse the owner elsewhere); every argon2 run (login, setup and reset links, password change,
 //! new account) waits for a permit of [`security::HashLimiter`], and without
 //! one in time (`Settings::hash_wait`) the answer is a 503 page. An account
 //! failing from many addresses warns the admins once per window: a journal
@@ -24,7 +24,7 @@ use serde_json::{Value as Json, json};
 use vitrine_generator::forms;
 use vitrine_generator::schema::{FieldError, Kind};
 
-use super::{AppError, Draft, check_draft, collection_title, error_summary, human_date, render, send_mail};
+use super::{AppError, Draft, check_draft, collection_title, error_summary, human_date, human_time, render, send_mail};
 use crate::queue::{self, Status};
 use crate::state::AppState;
 
@@ -52,8 +52,12 @@ pub fn routes() -> Router<AppState> {
         .route("/moderation/item/{id}/retry", post(retry))
         .route("/moderation/item/{id}/image/{image}", get(image))
         .route("/moderation/item/{id}/preview", get(preview))
+        .route("/moderation/item/{id}/apercu/{file}", get(preview_asset))
         .route("/moderation/users", get(users_page).post(user_add))
         .route("/moderation/users/{id}/remove", post(user_remove))
+        .route("/moderation/users/{id}/reset", post(user_reset))
+        .route("/moderation/compte", get(account_page))
+        .route("/moderation/compte/mot-de-passe", post(account_password))
         .route("/moderation/courriels", get(super::mail::parked_page))
 }
 
@@ -78,21 +82,21 @@ pub(crate) async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): 
     let newest = q.order.as_deref() == Some("newest");
     let filter = queue::Filter { collection: collection.clone(), status, newest_first: newest };
     let (items, counts) = state.db.read(move |c| Ok((queue::list(c, &filter, 500)?, queue::counts(c)?))).await?;
-    let today = jiff::ZonedDateTime::now().date();
+    let today = crate::dates::today(&config);
     let items: Vec<Json> = items
         .iter()
         .map(|s| {
-            let due = (crate::rules::is_label_collection(&s.collection)).then(|| queue::label_due_date(&s.created_at)).flatten();
+            let due = (crate::rules::is_label_collection(&s.collection)).then(|| queue::label_due_date(&crate::dates::local_day(&config, &s.created_at))).flatten();
             let open = matches!(s.status, Status::Pending | Status::ChangesRequested);
             json!({
                 "id": s.id,
                 "reference": s.reference,
                 "collection_title": collection_title(&config, &s.collection),
                 "title": s.payload.title,
-                "created": human_date(&s.created_at),
+                "created": human_date(&config, &s.created_at),
                 "status": s.status.as_str(),
                 "status_label": s.status_label,
-                "due": due.filter(|_| open).map(|d| d.strftime("%d/%m/%Y").to_string()),
+                "due": due.filter(|_| open).map(|d| human_date(&config, &d.to_string())),
                 "overdue": open && due.is_some_and(|d| today > d),
             })
         })
@@ -186,11 +190,11 @@ pub(crate) async fn item_view(
     let mut ctx = base_ctx(m, &format!("{} — {}", sub.reference, title));
     ctx.insert("title", &title);
     ctx.insert("collection_title", &collection_title(&config, &sub.collection));
-    ctx.insert("created", &human_date(&sub.created_at));
+    ctx.insert("created", &human_time(&config, &sub.created_at));
     let open = matches!(sub.status, Status::Pending | Status::ChangesRequested);
-    let due = crate::rules::is_label_collection(&sub.collection).then(|| queue::label_due_date(&sub.created_at)).flatten();
-    ctx.insert("due", &due.filter(|_| open).map(|d| d.strftime("%d/%m/%Y").to_string()));
-    ctx.insert("overdue", &(open && due.is_some_and(|d| jiff::ZonedDateTime::now().date() > d)));
+    let due = crate::rules::is_label_collection(&sub.collection).then(|| queue::label_due_date(&crate::dates::local_day(&config, &sub.created_at))).flatten();
+    ctx.insert("due", &due.filter(|_| open).map(|d| human_date(&config, &d.to_string())));
+    ctx.insert("overdue", &(open && due.is_some_and(|d| crate::dates::today(&config) > d)));
     ctx.insert("open", &open);
     let mut preview = Vec::new();
     if let Some(c) = collection {
@@ -206,7 +210,8 @@ pub(crate) async fn item_view(
         .iter()
         .map(|i| {
             let alt = fields.get(i.field.split('[').next().unwrap_or("")).and_then(|v| v.get("alt")).and_then(Json::as_str).unwrap_or("");
-            json!({"id": i.id, "field": i.field, "width": i.width, "height": i.height, "alt": alt})
+            let label = crate::journal::path_label(collection.map(|c| &c.schema), &i.field);
+            json!({"id": i.id, "field": i.field, "label": label, "width": i.width, "height": i.height, "alt": alt})
         })
         .collect();
     ctx.insert("images", &imgs);
@@ -239,7 +244,7 @@ pub(crate) async fn item_view(
     let body_errors: Vec<&str> = errors.iter().filter(|e| e.field == "vt_body").map(|e| e.message.as_str()).collect();
     ctx.insert("body_error", &if body_errors.is_empty() { Json::Null } else { Json::String(body_errors.join(" ; ")) });
     ctx.insert("errors", &collection.map(|c| error_summary(&c.schema, &errors)).unwrap_or_default());
-    let journal = crate::journal::lines(&audit, collection.map(|c| &c.schema), &collection_title(&config, &sub.collection));
+    let journal = crate::journal::lines(&config, &audit, collection.map(|c| &c.schema), &collection_title(&config, &sub.collection));
     ctx.insert("audit", &journal);
     ctx.insert("sub", &sub);
     Ok((status, Html(render(state, "item.html", ctx)?)).into_response())
@@ -394,6 +399,14 @@ pub(crate) async fn image(State(state): State<AppState>, _m: Mod, UrlPath((id, i
         img.data,
     )
         .into_response())
+}
+
+/// A picture of the preview (a resized variant or the cleaned original, from
+/// the image cache; see [`crate::preview::cached_asset`]).
+pub(crate) async fn preview_asset(State(state): State<AppState>, _m: Mod, UrlPath((_id, file)): UrlPath<(i64, String)>) -> Result<Response, AppError> {
+    let site = state.site_dir.clone();
+    let (mime, bytes) = tokio::task::spawn_blocking(move || crate::preview::cached_asset(&site, &file)).await?.ok_or(AppError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "private, no-store")], bytes).into_response())
 }
 
 /// The page rendered by the generator with the site's templates, as it will be published.

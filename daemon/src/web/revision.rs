@@ -105,7 +105,7 @@ fn render_status(
     let body = sub.payload.body.trim();
     ctx.insert("body_html", &if body.is_empty() { String::new() } else { crate::markdown::render_untrusted(body) });
     let due = if crate::rules::is_label_collection(&sub.collection) && sub.status.is_open() && sub.status != Status::Approved {
-        queue::label_due_date(&sub.created_at).map(|d| d.strftime("%d/%m/%Y").to_string())
+        queue::label_due_date(&crate::dates::local_day(&config, &sub.created_at)).map(|d| super::human_date(&config, &d.to_string()))
     } else {
         None
     };

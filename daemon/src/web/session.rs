@@ -1,7 +1,8 @@
 //! Who is speaking to the moderation: the session cookie and its CSRF token
 //! ([`Mod`], [`MaybeMod`] extractors), login (throttled, argon2 under the
-//! hashing permits), logout, the one-time setup link for the first account,
-//! and the checked return path after login. No queue or content here.
+//! hashing permits), logout, the one-time links (the first account's, and
+//! password reset links sent by an admin), and the checked return path after
+//! login. No queue or content here.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path as UrlPath, RawQuery, State};
@@ -297,20 +298,30 @@ pub(crate) fn valid_setup_token(t: &str) -> bool {
     t.len() == 48 && t.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-pub(crate) async fn setup_page(State(state): State<AppState>, UrlPath(token): UrlPath<String>) -> Result<Response, AppError> {
-    if !valid_setup_token(&token) {
+/// The unused, still valid link of `token` (404 otherwise: unknown, used, expired).
+async fn setup_link_of(state: &AppState, token: &str) -> Result<auth::SetupLink, AppError> {
+    if !valid_setup_token(token) {
         return Err(AppError::NotFound);
     }
-    let t = token.clone();
-    if !state.db.read(move |c| auth::setup_token_valid(c, &t)).await? {
-        return Err(AppError::NotFound);
-    }
-    setup_render(&state, &token, StatusCode::OK, None, "")
+    let t = token.to_string();
+    state.db.read(move |c| auth::setup_link(c, &t)).await?.ok_or(AppError::NotFound)
 }
 
-pub(crate) fn setup_render(state: &AppState, token: &str, status: StatusCode, error: Option<&str>, username: &str) -> Result<Response, AppError> {
+pub(crate) async fn setup_page(State(state): State<AppState>, UrlPath(token): UrlPath<String>) -> Result<Response, AppError> {
+    let link = setup_link_of(&state, &token).await?;
+    setup_render(&state, &token, &link, StatusCode::OK, None, "")
+}
+
+/// The page of a one-time link: the first admin's account (name and
+/// password), or a new password for the account of a reset link.
+pub(crate) fn setup_render(state: &AppState, token: &str, link: &auth::SetupLink, status: StatusCode, error: Option<&str>, username: &str) -> Result<Response, AppError> {
     let mut ctx = tera::Context::new();
-    ctx.insert("page_title", "Installation");
+    let reset_for = match link {
+        auth::SetupLink::Reset(user) => Some(user.username.as_str()),
+        auth::SetupLink::FirstAdmin => None,
+    };
+    ctx.insert("page_title", if reset_for.is_some() { "Nouveau mot de passe" } else { "Installation" });
+    ctx.insert("reset_for", &reset_for);
     ctx.insert("error", &error);
     ctx.insert("username", username);
     ctx.insert("action", &format!("/moderation/setup/{token}"));
@@ -319,18 +330,16 @@ pub(crate) fn setup_render(state: &AppState, token: &str, status: StatusCode, er
 }
 
 pub(crate) async fn setup_post(State(state): State<AppState>, UrlPath(token): UrlPath<String>, body: Bytes) -> Result<Response, AppError> {
-    if !valid_setup_token(&token) {
-        return Err(AppError::NotFound);
-    }
+    let link = setup_link_of(&state, &token).await?;
     let pairs = parse_urlencoded(&body, 20)?;
     check_login_token(&state, &pairs)?;
     let username = field(&pairs, "username").trim().to_string();
     let password = field(&pairs, "password").to_string();
     if password != field(&pairs, "password2") {
-        return setup_render(&state, &token, StatusCode::UNPROCESSABLE_ENTITY, Some("Les deux mots de passe diffèrent."), &username);
+        return setup_render(&state, &token, &link, StatusCode::UNPROCESSABLE_ENTITY, Some("Les deux mots de passe diffèrent."), &username);
     }
     if let Err(e) = auth::check_password_strength(&password) {
-        return setup_render(&state, &token, StatusCode::UNPROCESSABLE_ENTITY, Some(&e.to_string()), &username);
+        return setup_render(&state, &token, &link, StatusCode::UNPROCESSABLE_ENTITY, Some(&e.to_string()), &username);
     }
     let path = format!("/moderation/setup/{token}");
     let phc = state.hasher.hash(password).await.map_err(|e| hash_error(&state, &path, None, e))?;
@@ -345,7 +354,7 @@ pub(crate) async fn setup_post(State(state): State<AppState>, UrlPath(token): Ur
             if msg.contains("lien d'installation") {
                 Err(AppError::NotFound)
             } else {
-                setup_render(&state, &token, StatusCode::UNPROCESSABLE_ENTITY, Some(&msg), &username)
+                setup_render(&state, &token, &link, StatusCode::UNPROCESSABLE_ENTITY, Some(&msg), &username)
             }
         }
         Err(e) => Err(e.into()),
