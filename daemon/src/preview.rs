@@ -25,30 +25,43 @@ use crate::queue::{StoredImage, Submission};
 /// Renders the page of `sub` as it would be published; errors are readable (they
 /// are what the build would say after approval).
 pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage]) -> Result<String, String> {
-    let opts = BuildOptions::new(site_dir);
-    let mut timings = Vec::new();
-    let mut loaded = pipeline::load(&opts, &mut timings).map_err(|e| e.to_string())?;
-    let collection = loaded
-        .config
+    let config = vitrine_generator::Config::load(site_dir).map_err(|e| e.to_string())?;
+    let collection = config
         .collection(&sub.collection)
         .ok_or_else(|| format!("collection « {} » absente de la configuration", sub.collection))?
         .clone();
     let slug = format!("apercu-{}", sub.reference.to_ascii_lowercase());
     let rel = format!("{}/{slug}/index.md", collection.dir);
     let date = jiff::ZonedDateTime::now().date().to_string();
+    let text = crate::publish::render_entry(&collection, &sub.payload, &date);
+    let pictures: Vec<(String, Vec<u8>)> =
+        images.iter().map(|img| (crate::publish::image_file_name(&img.field, &img.ext), img.data.clone())).collect();
+    render_page(site_dir, &rel, &text, &pictures)
+}
+
+/// Renders the entry page of the file `rel` (under `content/`, replacing the
+/// file of that name if there is one) with `text`, and `pictures` (file
+/// name, bytes) beside it, as the build would: the correspondents' editor
+/// previews an entry through it too. Drafts are rendered.
+pub fn render_page(site_dir: &Path, rel: &str, text: &str, pictures: &[(String, Vec<u8>)]) -> Result<String, String> {
+    let opts = BuildOptions::new(site_dir);
+    let mut timings = Vec::new();
+    let mut loaded = pipeline::load(&opts, &mut timings).map_err(|e| e.to_string())?;
+    let folder = rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
     let sources = &mut loaded.sources;
     sources.pages.retain(|p| p.rel != rel);
-    sources.pages.push(SourceFile { rel: rel.clone(), text: crate::publish::render_entry(&collection, &sub.payload, &date) });
+    sources.pages.push(SourceFile { rel: rel.to_string(), text: text.to_string() });
     let scratch = site_dir.join(crate::db::DATA_DIR).join(format!("preview-{}", crate::security::random_token(6)));
     let result = (|| {
-        if !images.is_empty() {
+        if !pictures.is_empty() {
             std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
         }
-        for img in images {
-            let name = crate::publish::image_file_name(&img.field, &img.ext);
-            let p = scratch.join(&name);
-            std::fs::write(&p, &img.data).map_err(|e| format!("{}: {e}", p.display()))?;
-            loaded.sources.assets.push(Asset { rel: format!("{}/{slug}/{name}", collection.dir), src: p });
+        for (name, bytes) in pictures {
+            let p = scratch.join(name);
+            std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+            let asset = format!("{folder}/{name}");
+            loaded.sources.assets.retain(|a| a.rel != asset);
+            loaded.sources.assets.push(Asset { rel: asset, src: p });
         }
         loaded.sources.assets.sort();
         let now = build_time(&loaded.config, None);
@@ -89,11 +102,14 @@ pub const BANNER_CSS: &str = ".vitrine-preview{background:#fff4e0;color:#1b1b1b;
 
 /// Adds a visible "preview" banner right after `<body …>`, and its stylesheet in the head.
 pub fn with_banner(html: &str, back_url: &str) -> String {
-    let banner = format!(
-        "<div role=\"note\" class=\"vitrine-preview\">\
-         <strong>Aperçu, non publié.</strong> Cette page montre la soumission telle qu'elle sera publiée. \
-         <a href=\"{back_url}\">Retour à la relecture</a></div>"
-    );
+    with_banner_text(html, "Cette page montre la soumission telle qu'elle sera publiée.", back_url, "Retour à la relecture")
+}
+
+/// [`with_banner`] with its own sentence and link text (`back_url` may be
+/// empty: no link). The texts are the daemon's own, not user input.
+pub fn with_banner_text(html: &str, sentence: &str, back_url: &str, back_text: &str) -> String {
+    let back = if back_url.is_empty() { String::new() } else { format!(" <a href=\"{back_url}\">{back_text}</a>") };
+    let banner = format!("<div role=\"note\" class=\"vitrine-preview\"><strong>Aperçu, non publié.</strong> {sentence}{back}</div>");
     let html = match html.find("</head>") {
         Some(i) => format!("{}<link rel=\"stylesheet\" href=\"/_vitrine/preview.css\">{}", &html[..i], &html[i..]),
         None => html.to_string(),
