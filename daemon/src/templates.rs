@@ -20,6 +20,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("item.html", include_str!("../templates/item.html")),
     ("users.html", include_str!("../templates/users.html")),
     ("mail.html", include_str!("../templates/mail.html")),
+    ("contents.html", include_str!("../templates/contents.html")),
+    ("entry.html", include_str!("../templates/entry.html")),
 ];
 
 /// Compiles the embedded templates, with autoescaping on for `.html`; fails
