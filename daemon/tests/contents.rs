@@ -197,6 +197,15 @@ async fn invalid_or_hostile_values_write_nothing_or_stay_text() {
     assert!(page.contains("pirate"), "`---` lines in the body stay body text");
     assert!(!s.join("etc").exists() && !s.join("content/etc").exists());
 
+    // The preview: the site's own template, the form's values, nothing written.
+    let before = content_snapshot(s);
+    let r = send(&st, post_form("/moderation/contenus/trainings/seminaire-de-contact-strasbourg/apercu", &training(&csrf, "", "Titre en aperçu", "2027-05-19T13:00", "Texte *en aperçu*."), ck)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = body(r).await;
+    assert!(html.contains("Aperçu, non publié") && html.contains("Titre en aperçu") && html.contains("<em>en aperçu</em>"), "preview");
+    assert!(html.contains("vt-sessions-title"), "rendered by the theme's training template");
+    assert_eq!(content_snapshot(s), before, "the preview writes nothing");
+
     // Unknown collection, a slug with path segments: not found.
     for uri in ["/moderation/contenus/nope/x", "/moderation/contenus/trainings/..%2F..%2Fvitrine", "/moderation/contenus/trainings/_index"] {
         assert_eq!(send(&st, get(uri, ck)).await.status(), StatusCode::NOT_FOUND, "{uri}");
