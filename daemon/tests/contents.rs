@@ -206,6 +206,37 @@ async fn invalid_or_hostile_values_write_nothing_or_stay_text() {
     assert!(html.contains("vt-sessions-title"), "rendered by the theme's training template");
     assert_eq!(content_snapshot(s), before, "the preview writes nothing");
 
+    // Pictures: through the teachers' checks, under new names, an earlier version's kept.
+    let mut project: Vec<(&str, &str)> = valid_project().into_iter().filter(|(k, _)| !k.starts_with("vt_name") && !k.starts_with("vt_email")).collect();
+    project.push(("csrf", &csrf));
+    project.push(("cover.alt", "Une rivière"));
+    let multipart_post = |uri: &str, texts: &[(&str, &str)], png: &[u8]| {
+        post_raw(uri, &format!("multipart/form-data; boundary={BOUNDARY}"), multipart(texts, &[("cover", "c.png", png)]), ck)
+    };
+    let r = send(&st, multipart_post("/moderation/contenus/nouveau/projects", &project, &png(64, 48))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    let bundle = s.join("content/projects/rivieres-d-europe");
+    let covers = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with("cover-")).collect();
+        v.sort();
+        v
+    };
+    let first = covers(&bundle);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(std::fs::read_to_string(bundle.join("index.md")).unwrap().contains(&format!("\"src\":\"{}\"", first[0])));
+    assert!(std::fs::read_to_string(s.join("public/projets/rivieres-d-europe/index.html")).unwrap().contains("alt=\"Une rivière\""));
+    let html = body(send(&st, get("/moderation/contenus/projects/rivieres-d-europe", ck)).await).await;
+    let h = hidden_value(&html, "vt_hash");
+    let mut again = project.clone();
+    again.push(("vt_hash", &h));
+    let r = send(&st, multipart_post("/moderation/contenus/projects/rivieres-d-europe", &again, &png(80, 40))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", body(r).await);
+    let both = covers(&bundle);
+    assert_eq!(both.len(), 2, "the first version's picture stays: {both:?}");
+    assert!(both.contains(&first[0]));
+    let r = send(&st, multipart_post("/moderation/contenus/nouveau/projects", &project, b"not a picture")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a bad picture is a field error");
+
     // Unknown collection, a slug with path segments: not found.
     for uri in ["/moderation/contenus/nope/x", "/moderation/contenus/trainings/..%2F..%2Fvitrine", "/moderation/contenus/trainings/_index"] {
         assert_eq!(send(&st, get(uri, ck)).await.status(), StatusCode::NOT_FOUND, "{uri}");
