@@ -202,6 +202,7 @@ async fn apply(
     title: &str,
 ) -> Result<Outcome, EditorError> {
     let _guard = state.publish_lock.lock().await;
+    let started = std::time::Instant::now();
     let config = state.config();
     // Where the text goes, and what the file holds now.
     let (rel, slug, previous) = match &target {
@@ -239,6 +240,7 @@ async fn apply(
     if let Err(reason) = checked {
         return Ok(Outcome::Refused(reason));
     }
+    let checked_in = started.elapsed();
     // Write.
     let (cfg, data_dir, coll) = (config.clone(), state.data_dir.clone(), collection.clone());
     let (tgt, t, p, ttl) = (target.clone(), text.clone(), pictures.clone(), title.to_string());
@@ -282,6 +284,7 @@ async fn apply(
             return Ok(Outcome::Refused(reason));
         }
     }
+    let rebuilt_in = started.elapsed();
     // Record: git (when content/ is in a repository), then the journal.
     let message = format!("{} : {} « {} » ({})", action_words(action), collection.singular.to_lowercase(), title, file.key());
     let (content_dir, author) = (config.content_dir(), who.author.clone());
@@ -301,6 +304,14 @@ async fn apply(
     }
     let (actor, key) = (who.actor.clone(), file.key());
     state.db.write(move |c| crate::entry_log::record(c, &actor, action, &key, detail)).await?;
+    tracing::info!(
+        "{} {} : vérifiée en {} ms, écrite et reconstruite en {} ms, enregistrée (git, journal) en {} ms",
+        action_words(action),
+        file.key(),
+        checked_in.as_millis(),
+        (rebuilt_in - checked_in).as_millis(),
+        (started.elapsed() - rebuilt_in).as_millis()
+    );
     let url = collection.entry_url(&file.slug);
     Ok(Outcome::Saved { file, url })
 }
