@@ -157,6 +157,21 @@ async fn correspondent_creates_edits_withdraws_and_restores_a_training() {
     let (_, start) = public_page(&b, &public_url).await;
     assert_eq!(start.as_deref(), Some("2027-03-10T14:00"), "the first date is back");
 
+    // On a phone: no page-wide horizontal scrolling, the list's state column in view.
+    for (name, url) in [("list", format!("{base}/moderation/contenus")), ("entry", entry_url.clone())] {
+        b.set_window_size(390, 900).await.unwrap();
+        b.goto(&url).await.unwrap();
+        let widths = b
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth, Math.ceil((document.querySelector('table.contents th:nth-child(2)') || document.body).getBoundingClientRect().right)];")
+            .await
+            .unwrap();
+        let w: Vec<u64> = widths.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert!(w[0] <= w[1], "{name}: the page scrolls sideways at 390 px ({w:?})");
+        assert!(w[2] <= w[1], "{name}: the state column is out of view at 390 px ({w:?})");
+        b.screenshot_full_page(format!("target/shots/contents-{name}-390.png"), 390).await.unwrap();
+        b.screenshot_full_page(format!("target/shots/contents-{name}-1280.png"), 1280).await.unwrap();
+    }
+
     let violations = b.csp_violations().await.unwrap();
     assert!(violations.is_empty(), "CSP violations: {violations:?}");
     b.close().await;
