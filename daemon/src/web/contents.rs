@@ -90,8 +90,8 @@ pub(crate) async fn list_page(State(state): State<AppState>, m: Mod, Query(q): Q
     }
     let search = q.q.unwrap_or_default().chars().take(200).collect::<String>();
     let today = jiff::ZonedDateTime::now().date().to_string();
-    let (cfg, only) = (config.clone(), collection.clone());
-    let mut all = tokio::task::spawn_blocking(move || content::list(&cfg, only.as_deref(), &today)).await?;
+    let (cfg, only, st) = (config.clone(), collection.clone(), state.clone());
+    let mut all = tokio::task::spawn_blocking(move || content::list(&cfg, only.as_deref(), &today, &st.content_list)).await?;
     let needle = search.trim().to_lowercase();
     if !needle.is_empty() {
         all.retain(|e| e.title.to_lowercase().contains(&needle) || e.slug.contains(&needle));
