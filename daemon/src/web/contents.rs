@@ -108,7 +108,7 @@ pub(crate) async fn list_page(State(state): State<AppState>, m: Mod, Query(q): Q
                 "url": format!("/moderation/contenus/{}/{}", e.collection, e.slug),
                 "title": e.title,
                 "type": super::collection_singular(&config, &e.collection),
-                "date": e.date.as_deref().map(super::human_date).unwrap_or_default(),
+                "date": e.date.as_deref().map(day).unwrap_or_default(),
                 "state": e.state,
                 "state_label": e.state.label(),
             })
@@ -215,7 +215,7 @@ async fn form_page(state: &AppState, m: &Mod, collection: &Collection, file: Opt
                         "id": v.id,
                         "at": super::human_time(&config, &v.at),
                         "title": v.title,
-                        "date": v.date.as_deref().map(super::human_date).unwrap_or_default(),
+                        "date": v.date.as_deref().map(day).unwrap_or_default(),
                         "draft": v.draft,
                     })
                 })
@@ -446,4 +446,10 @@ fn encode_query(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
+}
+
+/// An entry's date (`YYYY-MM-DD`, a day, not a moment: no time zone) as French
+/// readers write it, `20/11/2026`; anything else as it is.
+fn day(d: &str) -> String {
+    d.parse::<jiff::civil::Date>().map(|d| d.strftime("%d/%m/%Y").to_string()).unwrap_or_else(|_| d.to_string())
 }
