@@ -269,6 +269,11 @@ async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
         if !(state["text"].as_str().unwrap_or("").contains("modifications demandées") && left >= 0.0 && right <= inner) {
             problems.push(format!("queue at {width} px: state column out of view: {state}"));
         }
+        // The « Contenus » editor (issue 12): list, an entry, a new entry's form.
+        for page in ["/moderation/contenus", "/moderation/contenus/trainings/seminaire-de-contact-strasbourg", "/moderation/contenus/nouveau/projects"] {
+            b.goto(&format!("{base}{page}")).await.unwrap();
+            problems.extend(daemon_page_problems(&b, &format!("{page} at {width} px")).await);
+        }
         // The preview is a page of the site served by the daemon: the site's policy, no violation.
         b.goto(&format!("{base}/moderation/item/{id}/preview")).await.unwrap();
         b.screenshot(format!("target/shots/moderation-preview-{width}.png")).await.unwrap();

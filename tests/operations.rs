@@ -86,6 +86,10 @@ fn backup_under_load_then_restore_keeps_every_acknowledged_submission() {
     }
     // Everything acknowledged before the backup starts must be in it; posting goes on meanwhile.
     let before: Vec<(String, String)> = acked.lock().unwrap().clone();
+    // A version the correspondents' editor kept (issue 12): part of what a backup keeps.
+    let kept = site.join(".vitrine/history/pages/a-propos");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::write(kept.join("20260101T000000000Z-ab12cd.md"), "---\ntitle: \"Avant\"\n---\n").unwrap();
     let backup = dir.path().join("sauvegarde");
     let (ok, out, err) = vitrine(&["backup", backup.to_str().unwrap(), "--site", site.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
@@ -100,6 +104,7 @@ fn backup_under_load_then_restore_keeps_every_acknowledged_submission() {
     assert!(backup.join("queue.sqlite3").is_file() && backup.join("secret").is_file());
     assert!(backup.join("site/vitrine.yaml").is_file() && backup.join("site/content").is_dir());
     assert!(backup.join("outbox").is_dir(), "the notifications are kept");
+    assert!(backup.join("history/pages/a-propos/20260101T000000000Z-ab12cd.md").is_file(), "the editor's versions are kept");
 
     // A second backup into the same folder is refused, naming it.
     let (ok, _, err) = vitrine(&["backup", backup.to_str().unwrap(), "--site", site.to_str().unwrap()]);

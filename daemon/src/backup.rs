@@ -3,7 +3,8 @@
 //!
 //! A backup folder holds `queue.sqlite3` (SQLite's online backup, consistent
 //! as of one commit: see [`crate::db::backup_to`]), the secret files of
-//! `.vitrine/` (mode kept), `outbox/` (with `sent/` and `parked/`), and under
+//! `.vitrine/` (mode kept), `outbox/` (with `sent/` and `parked/`), `history/`
+//! (the versions the correspondents' editor kept, [`crate::content`]), and under
 //! `site/` the sources: `vitrine.yaml`, `content/`, `data/`, `themes/`,
 //! `templates/`, `static/` (those present). The queue is copied first, so
 //! the content is at least as recent as the queue. It does not copy
@@ -94,8 +95,10 @@ pub fn backup(site: &Path, dest: &Path) -> Result<Summary, BackupError> {
                 summary.files += 1;
             }
         }
-        if data.join("outbox").is_dir() {
-            summary.files += copy_tree(&data.join("outbox"), &dest.join("outbox"), true)?;
+        for dir in ["outbox", "history"] {
+            if data.join(dir).is_dir() {
+                summary.files += copy_tree(&data.join(dir), &dest.join(dir), true)?;
+            }
         }
     }
     for item in SITE_ITEMS {
@@ -167,8 +170,10 @@ pub fn restore(src: &Path, site: &Path, force: bool) -> Result<Summary, BackupEr
             summary.files += 1;
         }
     }
-    if src.join("outbox").is_dir() {
-        summary.files += copy_tree(&src.join("outbox"), &data.join("outbox"), true)?;
+    for dir in ["outbox", "history"] {
+        if src.join(dir).is_dir() {
+            summary.files += copy_tree(&src.join(dir), &data.join(dir), true)?;
+        }
     }
     if site_src.is_dir() {
         summary.files += copy_tree(&site_src, site, true)?;

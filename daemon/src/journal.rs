@@ -64,6 +64,11 @@ pub fn action_label(action: &str) -> String {
         "password_changed" => "Mot de passe changé",
         "password_reset_link" => "Lien pour un nouveau mot de passe envoyé",
         "personal_data_erased" => "Données personnelles de l’auteur effacées",
+        "content_created" => "Entrée créée",
+        "content_edited" => "Entrée modifiée",
+        "content_withdrawn" => "Retirée du site",
+        "content_republished" => "Remise en ligne",
+        "content_version_restored" => "Version antérieure restaurée",
         other => return humanize(other),
     };
     known.to_string()
@@ -186,6 +191,22 @@ pub fn details(action: &str, detail: &str, schema: Option<&Schema>, collection_t
             if let Some(r) = take("role") {
                 let role = r.as_str().and_then(crate::auth::Role::parse).map(|r| r.label().to_string()).unwrap_or_else(|| plain(r));
                 push(&mut out, "Rôle", role);
+            }
+        }
+        a if a.starts_with("content_") => {
+            take("entry");
+            take("file");
+            if let Some(t) = take("title") {
+                push(&mut out, "Titre", plain(t));
+            }
+            if take("version").is_some() {
+                push(&mut out, "Version précédente", "conservée (voir « Versions précédentes »)".into());
+            }
+            if take("git").is_some() {
+                push(&mut out, "Git", "changement enregistré (commit)".into());
+            }
+            if let Some(e) = take("git_error") {
+                push(&mut out, "Git", format!("commit refusé : {}", plain(e)));
             }
         }
         _ => {}

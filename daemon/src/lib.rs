@@ -11,14 +11,19 @@
 //! Notification e-mails always go to the `.vitrine/outbox/` folder first; when
 //! `daemon.smtp` is configured, [`smtp`] then delivers them in the background.
 //!
-//! What it deliberately does not do: edit existing content files (approval
-//! only ever creates new files).
+//! Approval only ever creates new files; correspondents change existing
+//! entries through [`editor`], which keeps every previous version
+//! (`.vitrine/history/`, and a git commit when `content/` is in a repository).
 
 pub mod auth;
 pub mod backup;
+pub mod content;
 pub mod dates;
 pub mod db;
+pub mod editor;
+pub mod entry_log;
 pub mod error;
+pub mod git;
 pub mod images;
 pub mod journal;
 pub mod mails;

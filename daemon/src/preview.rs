@@ -27,30 +27,56 @@ use crate::queue::{StoredImage, Submission};
 /// uploads and their resized variants) point to [`asset_url`]: they are not in
 /// `public/` before approval.
 pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage]) -> Result<String, String> {
-    let opts = BuildOptions::new(site_dir);
-    let mut timings = Vec::new();
-    let mut loaded = pipeline::load(&opts, &mut timings).map_err(|e| e.to_string())?;
-    let collection = loaded
-        .config
+    let config = vitrine_generator::Config::load(site_dir).map_err(|e| e.to_string())?;
+    let collection = config
         .collection(&sub.collection)
         .ok_or_else(|| format!("collection « {} » absente de la configuration", sub.collection))?
         .clone();
     let slug = format!("apercu-{}", sub.reference.to_ascii_lowercase());
     let rel = format!("{}/{slug}/index.md", collection.dir);
     let date = jiff::ZonedDateTime::now().date().to_string();
+    let text = crate::publish::render_entry(&collection, &sub.payload, &date);
+    let pictures: Vec<(String, Vec<u8>)> =
+        images.iter().map(|img| (crate::publish::image_file_name(&img.field, &img.ext), img.data.clone())).collect();
+    let target = |file: &str, cache_name: Option<&str>| match cache_name {
+        Some(name) => Some(asset_url(sub.id, name)),
+        None => images
+            .iter()
+            .find(|i| crate::publish::image_file_name(&i.field, &i.ext) == file)
+            .map(|i| format!("/moderation/item/{}/image/{}", sub.id, i.id)),
+    };
+    render_page(site_dir, &rel, &text, &pictures, &target)
+}
+
+/// Where a preview finds a file of the entry: given its name under the entry's
+/// URL and, when it is in the image cache, its cache file name; `None` keeps
+/// the address the page has.
+pub type AssetTarget<'a> = &'a dyn Fn(&str, Option<&str>) -> Option<String>;
+
+/// Renders the entry page of the file `rel` (under `content/`, replacing the
+/// file of that name if there is one) with `text`, and `pictures` (file
+/// name, bytes) beside it, as the build would: the correspondents' editor
+/// previews an entry through it too. Drafts are rendered. The entry's files
+/// are pointed where `target` says (moderators' routes before publication).
+pub fn render_page(site_dir: &Path, rel: &str, text: &str, pictures: &[(String, Vec<u8>)], target: AssetTarget<'_>) -> Result<String, String> {
+    let opts = BuildOptions::new(site_dir);
+    let mut timings = Vec::new();
+    let mut loaded = pipeline::load(&opts, &mut timings).map_err(|e| e.to_string())?;
+    let folder = rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
     let sources = &mut loaded.sources;
     sources.pages.retain(|p| p.rel != rel);
-    sources.pages.push(SourceFile { rel: rel.clone(), text: crate::publish::render_entry(&collection, &sub.payload, &date) });
+    sources.pages.push(SourceFile { rel: rel.to_string(), text: text.to_string() });
     let scratch = site_dir.join(crate::db::DATA_DIR).join(format!("preview-{}", crate::security::random_token(6)));
     let result = (|| {
-        if !images.is_empty() {
+        if !pictures.is_empty() {
             std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
         }
-        for img in images {
-            let name = crate::publish::image_file_name(&img.field, &img.ext);
-            let p = scratch.join(&name);
-            std::fs::write(&p, &img.data).map_err(|e| format!("{}: {e}", p.display()))?;
-            loaded.sources.assets.push(Asset { rel: format!("{}/{slug}/{name}", collection.dir), src: p });
+        for (name, bytes) in pictures {
+            let p = scratch.join(name);
+            std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+            let asset = format!("{folder}/{name}");
+            loaded.sources.assets.retain(|a| a.rel != asset);
+            loaded.sources.assets.push(Asset { rel: asset, src: p });
         }
         loaded.sources.assets.sort();
         let now = build_time(&loaded.config, None);
@@ -88,14 +114,10 @@ pub fn render_preview(site_dir: &Path, sub: &Submission, images: &[StoredImage])
         for a in &model.assets {
             let url = format!("/{}", a.rel);
             let Some(file) = url.strip_prefix(&entry_url) else { continue };
-            let target = match a.src.strip_prefix(&cache).ok().and_then(|p| p.to_str()).filter(|n| is_cache_name(n)) {
-                Some(name) => asset_url(sub.id, name),
-                None => match images.iter().find(|i| crate::publish::image_file_name(&i.field, &i.ext) == file) {
-                    Some(i) => format!("/moderation/item/{}/image/{}", sub.id, i.id),
-                    None => continue,
-                },
-            };
-            urls.insert(file.to_string(), target);
+            let cache_name = a.src.strip_prefix(&cache).ok().and_then(|p| p.to_str()).filter(|n| is_cache_name(n));
+            if let Some(url) = target(file, cache_name) {
+                urls.insert(file.to_string(), url);
+            }
         }
         Ok(rewrite_urls(&html, &entry_url, &urls))
     })();
@@ -169,11 +191,14 @@ pub const BANNER_CSS: &str = ".vitrine-preview{background:#fff4e0;color:#1b1b1b;
 
 /// Adds a visible "preview" banner right after `<body …>`, and its stylesheet in the head.
 pub fn with_banner(html: &str, back_url: &str) -> String {
-    let banner = format!(
-        "<div role=\"note\" class=\"vitrine-preview\">\
-         <strong>Aperçu, non publié.</strong> Cette page montre la soumission telle qu'elle sera publiée. \
-         <a href=\"{back_url}\">Retour à la relecture</a></div>"
-    );
+    with_banner_text(html, "Cette page montre la soumission telle qu'elle sera publiée.", back_url, "Retour à la relecture")
+}
+
+/// [`with_banner`] with its own sentence and link text (`back_url` may be
+/// empty: no link). The texts are the daemon's own, not user input.
+pub fn with_banner_text(html: &str, sentence: &str, back_url: &str, back_text: &str) -> String {
+    let back = if back_url.is_empty() { String::new() } else { format!(" <a href=\"{back_url}\">{back_text}</a>") };
+    let banner = format!("<div role=\"note\" class=\"vitrine-preview\"><strong>Aperçu, non publié.</strong> {sentence}{back}</div>");
     let html = match html.find("</head>") {
         Some(i) => format!("{}<link rel=\"stylesheet\" href=\"/_vitrine/preview.css\">{}", &html[..i], &html[i..]),
         None => html.to_string(),

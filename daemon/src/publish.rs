@@ -87,11 +87,22 @@ pub fn image_file_name(field_path: &str, ext: &str) -> String {
 /// YAML front matter + body. Values are written as JSON, which is valid YAML 1.2
 /// flow syntax, so no quoting rule can be got wrong.
 pub fn render_entry(collection: &Collection, payload: &Payload, date: &str) -> String {
+    render_entry_with(collection, payload, Some(date), false)
+}
+
+/// [`render_entry`] for the correspondents' editor ([`crate::content`]): the
+/// date may be absent, and a withdrawn entry carries `draft: true`.
+pub fn render_entry_with(collection: &Collection, payload: &Payload, date: Option<&str>, draft: bool) -> String {
     let fields = &payload.fields;
     let mut fm = String::from("---\n");
     let title = if payload.title.is_empty() { fields.get("title").and_then(Json::as_str).unwrap_or_default() } else { &payload.title };
     fm.push_str(&format!("title: {}\n", Json::String(title.to_string())));
-    fm.push_str(&format!("date: {date}\n"));
+    if let Some(date) = date {
+        fm.push_str(&format!("date: {date}\n"));
+    }
+    if draft {
+        fm.push_str("draft: true\n");
+    }
     for f in &collection.schema.fields {
         if f.name == "title" {
             continue;
@@ -109,7 +120,7 @@ pub fn render_entry(collection: &Collection, payload: &Payload, date: &str) -> S
     fm
 }
 
-fn write_new_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PublishError> {
+pub(crate) fn write_new_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PublishError> {
     let dest = dir.join(name);
     // A unique hidden temporary file (removed if anything fails), fsynced, then
     // linked to its name without replacing anything (`persist_noclobber`).
@@ -127,7 +138,7 @@ fn write_new_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PublishErr
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> Result<(), PublishError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), PublishError> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 

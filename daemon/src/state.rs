@@ -155,6 +155,8 @@ pub struct Inner {
     pub tera: tera::Tera,
     /// One publication (file write + rebuild) at a time.
     pub publish_lock: tokio::sync::Mutex<()>,
+    /// What the « Contenus » list read of each entry file, by size and modification time.
+    pub content_list: crate::content::ListCache,
     /// Site builder used to check an entry before approval and to rebuild after
     /// publication; with `None` the check loads the site from disk each time
     /// and publication writes the entry's files without rebuilding.
@@ -210,6 +212,7 @@ impl AppState {
             settings,
             tera,
             publish_lock: tokio::sync::Mutex::new(()),
+            content_list: Default::default(),
             rebuilder,
             mailer,
             delivery_wake: Arc::new(tokio::sync::Notify::new()),

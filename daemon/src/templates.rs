@@ -21,6 +21,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("../templates/users.html")),
     ("mail.html", include_str!("../templates/mail.html")),
     ("account.html", include_str!("../templates/account.html")),
+    ("contents.html", include_str!("../templates/contents.html")),
+    ("entry.html", include_str!("../templates/entry.html")),
 ];
 
 /// Compiles the embedded templates, with autoescaping on for `.html`; fails

@@ -11,9 +11,11 @@
 //! - `public`: the teachers' form pages and form POST; `api`: the JSON API;
 //! - `revision`: the secret status page and the teacher's revision;
 //! - `session`: login, logout, setup link, the moderator extractors;
-//! - `moderation`: queue, item, edit, decisions; `users`: accounts (admins).
+//! - `moderation`: queue, item, edit, decisions; `users`: accounts (admins);
+//! - `contents`: the « Contenus » editor (every entry of `content/`, history).
 
 mod api;
+mod contents;
 mod error;
 mod extract;
 mod layout;
@@ -63,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .route("/proposer/{path}/", get(static_form_page))
         .route("/healthz", get(|| async { "ok" }))
         .merge(moderation::routes())
+        .merge(contents::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), error_layout))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(DefaultBodyLimit::max(max_body))

@@ -253,6 +253,59 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
     cases.push(case("unknown queue filter", get("/moderation/queue?status=evil", Some(&cookie)), Some(StatusCode::BAD_REQUEST)));
     cases.push(case("unknown collection", post_form("/submit/pages", &valid_project(), None), Some(StatusCode::NOT_FOUND)));
 
+    // The correspondents' editor (issue 12): POST only, CSRF, session; hostile values refused
+    // before anything is written (those stored as text are in tests/contents.rs).
+    let entry = "/moderation/contenus/trainings/seminaire-de-contact-strasbourg";
+    let training = |extra: &[(&'static str, &'static str)]| -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = [
+            ("title", "Formation"),
+            ("summary", "Une demi-journée pour découvrir eTwinning."),
+            ("scope", "nationale"),
+            ("mode", "en ligne"),
+            ("audience[0]", "enseignants"),
+            ("organiser", "Canopé"),
+            ("sessions[0].start", "2027-03-10T14:00"),
+            ("sessions[0].end", "2027-03-10T17:00"),
+            ("sessions[0].place", "En ligne"),
+            ("vt_hash", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            p.retain(|(n, _)| n != k);
+            p.push((k.to_string(), v.to_string()));
+        }
+        p.push(("csrf".into(), csrf.clone()));
+        p
+    };
+    let post = |uri: &str, p: Vec<(String, String)>| {
+        let refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        post_form(uri, &refs, Some(&cookie))
+    };
+    for action in ["", "/retirer", "/remettre", "/versions/20260101T000000000Z-aa/restaurer", "/apercu"] {
+        let uri = format!("{entry}{action}");
+        cases.push(case(format!("contenus{action} without CSRF"), post_form(&uri, &[("vt_hash", "0")], Some(&cookie)), Some(StatusCode::FORBIDDEN)));
+        cases.push(case(format!("contenus{action} with wrong CSRF"), post_form(&uri, &[("csrf", "0000")], Some(&cookie)), Some(StatusCode::FORBIDDEN)));
+        cases.push(case(format!("contenus{action} unauthenticated"), post_form(&uri, &[("csrf", &csrf)], None), Some(StatusCode::UNAUTHORIZED)));
+        if !action.is_empty() {
+            cases.push(case(format!("GET contenus{action}"), get(&uri, Some(&cookie)), Some(StatusCode::METHOD_NOT_ALLOWED)));
+        }
+    }
+    cases.push(case("contenus: new entry without CSRF", post_form("/moderation/contenus/nouveau/trainings", &[("title", "x")], Some(&cookie)), Some(StatusCode::FORBIDDEN)));
+    cases.push(case("contenus: traversal in slug", post("/moderation/contenus/trainings/..%2F..%2Fvitrine", training(&[])), Some(StatusCode::NOT_FOUND)));
+    cases.push(case("contenus: traversal in collection", post("/moderation/contenus/..%2Fdata/x", training(&[])), Some(StatusCode::NOT_FOUND)));
+    cases.push(case("contenus: section page as slug", post("/moderation/contenus/trainings/_index", training(&[])), Some(StatusCode::NOT_FOUND)));
+    cases.push(case("contenus: traversal in version id", post(&format!("{entry}/versions/..%2F..%2Fsecret/restaurer"), training(&[])), Some(StatusCode::NOT_FOUND)));
+    cases.push(case("contenus: stale hash", post(entry, training(&[])), Some(StatusCode::CONFLICT)));
+    cases.push(case("contenus: stale hash on withdraw", post(&format!("{entry}/retirer"), training(&[])), Some(StatusCode::CONFLICT)));
+    cases.push(case("contenus: script in title", post("/moderation/contenus/nouveau/trainings", training(&[("title", "<script>alert(1)</script>")])), Some(StatusCode::UNPROCESSABLE_ENTITY)));
+    cases.push(case("contenus: YAML in the date", post("/moderation/contenus/nouveau/trainings", training(&[("vt_date", "2026-01-01\ndraft: true")])), Some(StatusCode::UNPROCESSABLE_ENTITY)));
+    cases.push(case("contenus: javascript: URL", post("/moderation/contenus/nouveau/trainings", training(&[("registration_url", "javascript:alert(1)")])), Some(StatusCode::UNPROCESSABLE_ENTITY)));
+    cases.push(case("contenus: raw HTML in the body", post("/moderation/contenus/nouveau/trainings", training(&[("vt_body", "<img src=x onerror=alert(1)>")])), Some(StatusCode::UNPROCESSABLE_ENTITY)));
+    cases.push(case("contenus: traversal in a field name", post("/moderation/contenus/nouveau/trainings", training(&[("../../x", "y")])), Some(StatusCode::BAD_REQUEST)));
+    cases.push(case("contenus: unknown collection", post("/moderation/contenus/nouveau/nope", training(&[])), Some(StatusCode::NOT_FOUND)));
+
     let n = cases.len();
     let mut failures = Vec::new();
     for c in cases {

@@ -479,8 +479,14 @@ impl Site {
     pub fn check_addition(&mut self, pages: Vec<load::SourceFile>, assets: Vec<load::Asset>) -> Result<(), Error> {
         let mut undo = Undo { pages: Vec::new(), assets: (!assets.is_empty()).then(|| self.prepared.sources.assets.clone()) };
         let mut changed: HashSet<String> = HashSet::new();
+        // The parse of a file replaced for the trial, put back afterwards: the real
+        // edit that follows a check (the daemon's editor) is then patched in place.
+        let mut saved = Vec::new();
         for file in pages {
             let rel = file.rel.clone();
+            if let Some(s) = self.parse_cache.saved(&rel) {
+                saved.push((rel.clone(), s));
+            }
             self.parse_cache.forget(&rel);
             let old = replace_page(&mut self.prepared.sources.pages, &rel, Some(file));
             changed.insert(rel.clone());
@@ -520,6 +526,9 @@ impl Site {
             self.card_cache.forget(rel);
         }
         self.undo_sources(undo);
+        for (rel, s) in saved {
+            self.parse_cache.restore(&rel, s);
+        }
         result
     }
 

@@ -312,11 +312,26 @@ type ParseResult = Result<(Parsed, Vec<Diagnostic>), Vec<Diagnostic>>;
 #[derive(Default)]
 pub struct ParseCache(HashMap<String, (usize, std::sync::Arc<ParseResult>)>);
 
+/// One file's entry of a [`ParseCache`], taken out and put back around a trial build.
+pub struct CachedParse((usize, std::sync::Arc<ParseResult>));
+
 impl ParseCache {
     /// Forgets a file whose text changed (or that failed to build), so that the next
     /// build parses it again.
     pub fn forget(&mut self, rel: &str) {
         self.0.remove(rel);
+    }
+
+    /// The cached parse of `rel`, to [`ParseCache::restore`] after a trial build
+    /// with another text (`incremental::Site::check_addition`): the next edit of
+    /// that file can then still be patched in place.
+    pub fn saved(&self, rel: &str) -> Option<CachedParse> {
+        self.0.get(rel).cloned().map(CachedParse)
+    }
+
+    /// Puts back what [`ParseCache::saved`] returned.
+    pub fn restore(&mut self, rel: &str, saved: CachedParse) {
+        self.0.insert(rel.to_string(), saved.0);
     }
 
     /// Every page of `sources` parsed (in parallel), from the cache when it holds

@@ -346,3 +346,34 @@ fn random_edits_match_full_builds() {
         fs::remove_dir_all(&full).unwrap();
     }
 }
+
+/// The daemon's editor checks an edit in memory (`check_addition` with the new
+/// text of an existing file) before writing it: the rebuild that follows must
+/// still patch the model in place (one page for a body edit), not rebuild it.
+#[test]
+fn an_edit_checked_in_memory_first_is_still_patched_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    write(&site, "vitrine.yaml", CONFIG.as_bytes());
+    for (name, text) in [("base.html", BASE), ("entry.html", ENTRY), ("list.html", LIST), ("term.html", TERM), ("taxonomy.html", TAX), ("index.html", INDEX), ("404.html", "introuvable")] {
+        write(&site, &format!("themes/default/templates/{name}"), text.as_bytes());
+    }
+    write(&site, "content/_index.md", b"---\ntitle: Accueil\n---\nBienvenue.\n");
+    for n in 0..4 {
+        write(&site, &format!("content/projects/p{n}.md"), format!("---\ntitle: \"Projet {n}\"\ndate: 2026-01-0{}\n---\nTexte {n}.\n", n + 1).as_bytes());
+    }
+    let mut opts = BuildOptions::new(&site);
+    opts.out = dir.path().join("out");
+    let (mut inc, _) = Site::open(opts).unwrap();
+    let p = site.join("content/projects/p1.md");
+    let base = fs::read_to_string(&p).unwrap();
+    fs::write(&p, format!("{base}\nUn.\n")).unwrap();
+    let plain = inc.apply(std::slice::from_ref(&p)).unwrap().pages;
+    assert_eq!(plain, 1, "a body edit renders its page only");
+    let text = format!("{base}\nDeux.\n");
+    inc.check_addition(vec![vitrine_generator::load::SourceFile { rel: "projects/p1.md".into(), text: text.clone() }], Vec::new()).unwrap();
+    fs::write(&p, &text).unwrap();
+    let checked = inc.apply(&[p]).unwrap().pages;
+    assert_eq!(checked, plain, "checked first, then patched in place");
+    assert!(fs::read_to_string(dir.path().join("out/projets/p1/index.html")).unwrap().contains("Deux."));
+}

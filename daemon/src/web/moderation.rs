@@ -264,8 +264,23 @@ pub(crate) fn keep_current_references(c: &vitrine_generator::config::Collection,
     }
 }
 
-pub(crate) async fn item_page(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>) -> Result<Response, AppError> {
-    item_view(&state, &m, id, None, StatusCode::OK).await
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct SavedQuery {
+    ok: Option<String>,
+}
+
+pub(crate) async fn item_page(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>, Query(q): Query<SavedQuery>) -> Result<Response, AppError> {
+    let saved = q.ok.as_deref() == Some("enregistre");
+    let r = item_view(&state, &m, id, None, StatusCode::OK).await;
+    match r {
+        // The notice after a moderator's edit (the page's `flash`).
+        Ok(resp) if saved => {
+            let html = super::body_string(resp.into_body()).await;
+            let notice = "<div class=\"notice\" role=\"status\"><p>Enregistré : les modifications sont gardées pour la publication.</p></div>";
+            Ok(Html(html.replacen("<main id=\"contenu\" tabindex=\"-1\">", &format!("<main id=\"contenu\" tabindex=\"-1\">\n{notice}"), 1)).into_response())
+        }
+        other => other,
+    }
 }
 
 pub(crate) async fn edit(State(state): State<AppState>, m: Mod, UrlPath(id): UrlPath<i64>, body: Bytes) -> Result<Response, AppError> {
@@ -286,7 +301,7 @@ pub(crate) async fn edit(State(state): State<AppState>, m: Mod, UrlPath(id): Url
             let payload = crate::payload::Payload::new(checked.fields, &body);
             let who = actor(&m);
             state.db.write(move |c| queue::update_payload(c, id, &payload, &who)).await?;
-            Ok(Redirect::to(&format!("/moderation/item/{id}")).into_response())
+            Ok(Redirect::to(&format!("/moderation/item/{id}?ok=enregistre")).into_response())
         }
     }
 }
