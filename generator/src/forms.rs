@@ -116,6 +116,12 @@ fn required_mark(f: &Field) -> &'static str {
     if f.required { " <span class=\"required\">(obligatoire)</span>" } else { "" }
 }
 
+/// `unit` (a French plural) as written after the number `n`: « 1 élément »,
+/// « 2 éléments » (« choix » does not change).
+fn singular_if_one(n: i64, unit: &str) -> &str {
+    if n == 1 { unit.strip_suffix('s').unwrap_or(unit) } else { unit }
+}
+
 /// The limits of a field, announced next to it before anyone fails them.
 pub fn limits_hint(f: &Field) -> Option<String> {
     let unit = match &f.kind {
@@ -131,8 +137,8 @@ pub fn limits_hint(f: &Field) -> Option<String> {
         (Kind::Integer, None, None) => None,
         (_, Some(a), Some(b)) if unit.is_empty() => Some(format!("De {a} à {b}.")),
         (_, Some(a), Some(b)) => Some(format!("De {a} à {b} {unit}.")),
-        (_, None, Some(b)) if !unit.is_empty() => Some(format!("{b} {unit} au plus.")),
-        (_, Some(a), None) if !unit.is_empty() => Some(format!("{a} {unit} au moins.")),
+        (_, None, Some(b)) if !unit.is_empty() => Some(format!("{b} {} au plus.", singular_if_one(b, unit))),
+        (_, Some(a), None) if !unit.is_empty() => Some(format!("{a} {} au moins.", singular_if_one(a, unit))),
         _ => None,
     }
 }
@@ -718,6 +724,9 @@ mod tests {
         let html = render_form_fields(&s, &Json::Null, &[]);
         assert!(html.contains("De 20 à 400 caractères."), "{html}");
         assert!(html.contains("2 éléments au plus."), "{html}");
+        let tags = s.fields.iter().find(|f| f.name == "tags").unwrap();
+        let one = Field { min: Some(1), max: None, ..tags.clone() };
+        assert_eq!(limits_hint(&one).as_deref(), Some("1 élément au moins."));
         assert!(html.contains("200 caractères au plus."), "title: {html}");
     }
 
