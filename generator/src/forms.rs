@@ -368,10 +368,11 @@ fn render_list(out: &mut String, f: &Field, item: &Field, path: &str, value: Opt
             out.push_str("</div>");
         }
         _ => {
-            // The rows filled in, one empty row, and one more when this list's
-            // "add one" button was pressed; never more than `max`.
+            // The rows filled in (one empty row when there are none), and one
+            // more when this list's "add one" button was pressed; never more
+            // than `max`. No spare empty row beside the button.
             let max = f.max.map(|m| m.max(0) as usize).unwrap_or(usize::MAX);
-            let wanted = items.len() + 1 + usize::from(opts.more.as_deref() == Some(path));
+            let wanted = items.len().max(1) + usize::from(opts.more.as_deref() == Some(path));
             let rows = wanted.min(max.max(items.len())).max(1);
             let row_opts = FormOptions { in_list: true, ..opts.clone() };
             let noun = item_label(f, item);
@@ -743,6 +744,9 @@ mod tests {
         assert!(html.contains("name=\"tags[1]\""), "one more row for tags");
         assert!(!html.contains("name=\"partners[1].school\""), "not for the other list");
         assert_eq!(buttons(&html), 0, "tags is at its maximum of 2: no button");
+        let one = render_form_fields(&s, &serde_json::json!({"tags": ["a"]}), &[]);
+        assert!(one.contains("name=\"tags[0]\"") && !one.contains("name=\"tags[1]\""), "a filled row, no spare empty one");
+        assert_eq!(buttons(&one), 1);
         let full = render_form_fields_with(&s, &serde_json::json!({"tags": ["a", "b"]}), &[], &more);
         assert!(!full.contains("name=\"tags[2]\""), "never more than max");
     }
@@ -846,7 +850,7 @@ mod tests {
         assert!(html.contains("<legend>Pays <span class=\"required\">(obligatoire)</span></legend>"));
         assert!(html.contains("type=\"file\" id=\"f-cover\" name=\"cover\""));
         // Rows of a list may stay empty: the browser must not demand them.
-        let row = &html[html.find("name=\"partners[1].school\"").unwrap()..];
+        let row = &html[html.find("name=\"partners[0].school\"").unwrap()..];
         assert!(!row[..row.find('>').unwrap()].contains("required"), "blank row marked required");
         assert!(html[html.find("name=\"title\"").unwrap()..].split('>').next().unwrap().contains("required"));
     }
