@@ -35,6 +35,9 @@ struct SearchState {
     options: SearchOptions,
     fossicked_pages: Vec<FossickedData>,
     built_indexes: Vec<PagefindIndexes>,
+    // vitrine: build the indexes from the pages themselves rather than from copies
+    // (for an index that is built once, see `api::PagefindIndex::into_files`).
+    consume_pages: bool,
 }
 
 impl SearchState {
@@ -43,6 +46,7 @@ impl SearchState {
             options,
             fossicked_pages: vec![],
             built_indexes: vec![],
+            consume_pages: false,
         }
     }
 
@@ -113,6 +117,24 @@ impl SearchState {
         Ok(self.fossicked_pages.len() - existing_page_count)
     }
 
+    /// vitrine: adds parsed pages, replacing those of the same URL (one pass, not one scan per page).
+    pub fn add_fossicked(&mut self, pages: impl Iterator<Item = FossickedData>) {
+        let mut at: HashMap<String, usize> = self
+            .fossicked_pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.url.clone(), i))
+            .collect();
+        for page in pages {
+            if let Some(&i) = at.get(&page.url) {
+                self.fossicked_pages[i] = page;
+            } else {
+                at.insert(page.url.clone(), self.fossicked_pages.len());
+                self.fossicked_pages.push(page);
+            }
+        }
+    }
+
     pub fn fossick_one(&mut self, file: Fossicker) -> Result<FossickedData> {
         let result = file.fossick_sync(&self.options);
         if let Some(result) = result.as_ref().ok() {
@@ -163,7 +185,13 @@ impl SearchState {
 
         log.status("[Reading languages]");
 
-        let pages_with_data = self.fossicked_pages.iter().filter(|d| {
+        // vitrine: pages moved, not cloned, when the index is built once.
+        let all_pages = if self.consume_pages {
+            std::mem::take(&mut self.fossicked_pages)
+        } else {
+            self.fossicked_pages.clone()
+        };
+        let pages_with_data = all_pages.into_iter().filter(|d| {
             if used_custom_body && !d.has_custom_body && !d.force_inclusion {
                 return false;
             }
@@ -174,9 +202,9 @@ impl SearchState {
         for page in pages_with_data {
             let language = page.language.clone();
             if let Some(lang_pages) = language_map.get_mut(&language) {
-                lang_pages.push(page.clone());
+                lang_pages.push(page);
             } else {
-                language_map.insert(language, vec![page.clone()]);
+                language_map.insert(language, vec![page]);
             }
         }
 

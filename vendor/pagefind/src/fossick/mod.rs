@@ -34,6 +34,13 @@ lazy_static! {
 pub mod parser;
 mod splitting;
 
+// vitrine: see `parse_digest`; the key is the language and the included characters.
+const WORD_CACHE_MAX: usize = 1 << 19;
+thread_local! {
+    static WORD_CACHE: std::cell::RefCell<(String, HashMap<String, Vec<splitting::IndexableWord>>)> =
+        std::cell::RefCell::new((String::new(), HashMap::new()));
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FossickedWord {
     pub position: u32,
@@ -419,6 +426,7 @@ impl Fossicker {
         debug_assert!(((weight_max * weight_multiplier) as u8) < std::u8::MAX);
 
         let mut weight_stack: Vec<u8> = vec![(1.0 * weight_multiplier) as u8];
+        let word_cache_key = format!("{}|{:?}", data.language, options.include_characters);
 
         let mut track_word = |word: &str,
                               append_whitespace: bool,
@@ -506,6 +514,62 @@ impl Fossicker {
             }
 
             let word_weight = *weight_stack.last().unwrap_or(&1);
+
+            // vitrine: outside segmented scripts, what a word is indexed as depends
+            // on the word alone (for one language and set of options): remembered
+            // per thread, across pages, instead of normalised and stemmed again at
+            // each occurrence. Same entries, in the same order, as below.
+            if !segmented {
+                WORD_CACHE.with(|cache| {
+                    let mut cache = cache.borrow_mut();
+                    if cache.0 != word_cache_key || cache.1.len() > WORD_CACHE_MAX {
+                        cache.0.clone_from(&word_cache_key);
+                        cache.1.clear();
+                    }
+                    if !cache.1.contains_key(base_word.as_str()) {
+                        let mut words = get_indexable_words(
+                            &base_word,
+                            stemmer.as_ref(),
+                            &options.include_characters,
+                        );
+                        let tails = get_dotted_tails(
+                            &base_word,
+                            stemmer.as_ref(),
+                            &options.include_characters,
+                            &words,
+                        );
+                        words.extend(tails);
+                        cache.1.insert(base_word.clone(), words);
+                    }
+                    let words = &cache.1[base_word.as_str()];
+                    let compound_count = words.iter().filter(|w| w.is_compound_part).count();
+                    let partial_weight = if compound_count > 0 && word_weight > 0 {
+                        (word_weight / compound_count.try_into().unwrap_or(std::u8::MAX)).max(1)
+                    } else {
+                        0
+                    };
+                    for indexable in words {
+                        let weight = if indexable.is_compound_part {
+                            partial_weight
+                        } else {
+                            word_weight
+                        };
+                        let entry = FossickedWord {
+                            position: total_word_index.try_into().unwrap(),
+                            weight,
+                            original_word: indexable.original.clone(),
+                        };
+                        if let Some(repeat) = map.get_mut(&indexable.stemmed) {
+                            repeat.push(entry);
+                        } else {
+                            map.insert(indexable.stemmed.clone(), vec![entry]);
+                        }
+                    }
+                });
+                max_word_index = total_word_index;
+                total_word_index += 1;
+                return;
+            }
 
             let mut indexable_words =
                 get_indexable_words(&base_word, stemmer.as_ref(), &options.include_characters);

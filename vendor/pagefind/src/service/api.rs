@@ -53,6 +53,20 @@ pub struct IndexedFileResponse {
 
 pub struct PagefindIndex {
     search_index: Arc<tokio::sync::Mutex<SearchState>>,
+    // vitrine: a copy of the options, so pages can be parsed on `&self` from many threads.
+    options: SearchOptions,
+}
+
+/// vitrine: one parsed page, made by [`PagefindIndex::fossick`] (on any thread) and
+/// given to [`PagefindIndex::add_pages`]; cheap to keep and clone for a later index.
+#[derive(Clone, Debug)]
+pub struct FossickedPage(crate::fossick::FossickedData);
+
+impl FossickedPage {
+    /// The page's URL as the index records it.
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
 }
 
 impl PagefindIndex {
@@ -74,8 +88,27 @@ impl PagefindIndex {
 
         let options = SearchOptions::load(service_options)?;
         Ok(Self {
-            search_index: Arc::new(tokio::sync::Mutex::new(SearchState::new(options))),
+            search_index: Arc::new(tokio::sync::Mutex::new(SearchState::new(options.clone()))),
+            options,
         })
+    }
+
+    /// vitrine: parses one HTML page (as `add_html_file` would) without adding it,
+    /// on `&self`, so many pages can be parsed at once (rayon).
+    pub fn fossick(&self, source_path: String, content: String) -> Result<FossickedPage> {
+        let file = Fossicker::new_synthetic(Some(PathBuf::from(source_path)), None, content);
+        Ok(FossickedPage(file.fossick_sync(&self.options)?))
+    }
+
+    /// vitrine: adds pages parsed by [`Self::fossick`], in order; a page whose URL was
+    /// added before replaces it.
+    pub fn add_pages(&mut self, pages: impl IntoIterator<Item = FossickedPage>) -> Result<()> {
+        let mut state = self
+            .search_index
+            .try_lock()
+            .map_err(|_| anyhow::anyhow!("index busy"))?;
+        state.add_fossicked(pages.into_iter().map(|p| p.0));
+        Ok(())
     }
 
     /// Add an HTML file that isn't on disk into this search index.
@@ -211,6 +244,15 @@ impl PagefindIndex {
         let resolved_output_path = state.write_files(output_path.map(Into::into)).await;
 
         Ok(resolved_output_path.to_string_lossy().into())
+    }
+
+    /// vitrine: [`Self::get_files`] for an index built once: its pages are moved
+    /// into the index instead of copied.
+    pub async fn into_files(self) -> Result<Vec<SyntheticFile>> {
+        let mut state = self.search_index.lock().await;
+        state.consume_pages = true;
+        state.build_indexes().await?;
+        Ok(state.get_files().await)
     }
 
     /// Build the search index for this instance and return the files as a list of
