@@ -16,7 +16,7 @@
 //!   bundle in parallel; the index it writes is pagefind's, byte for byte.
 //! - [`PageCache`]: pages already parsed, by output path and hash of their HTML,
 //!   kept by `vitrine serve` and the daemon between rebuilds, so an edit re-parses
-//!   only the pages whose HTML changed.
+//!   only the pages whose HTML changed and gzips only the bundle files that changed.
 //! - The rest of pagefind is async (tokio); a private current-thread runtime runs
 //!   it, so the generator stays synchronous for its callers.
 //!
@@ -42,7 +42,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use pagefind::api::{FossickedPage, PagefindIndex};
+use pagefind::api::{FossickedPage, GzCache, PagefindIndex};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
@@ -69,14 +69,21 @@ fn search_error(message: impl std::fmt::Display) -> Error {
 }
 
 /// Pages already parsed for the index: by output path, the SHA-256 of the page's
-/// HTML and what pagefind made of it. Shared (cheap to clone) between a site kept in
+/// HTML and what pagefind made of it; and the last bundle's gzipped files (by name,
+/// CRC-32 and length of their content), so only new ones are compressed. Shared (cheap to clone) between a site kept in
 /// memory and its deferred index jobs; each [`index`] run keeps only the pages it
 /// indexed.
 #[derive(Clone, Default)]
-pub struct PageCache(Arc<Mutex<CachedPages>>);
+pub struct PageCache(Arc<Mutex<Cached>>);
 
-/// The pages of a [`PageCache`]: output path → (SHA-256 of the HTML, parsed page).
-type CachedPages = HashMap<String, ([u8; 32], FossickedPage)>;
+/// What a [`PageCache`] holds.
+#[derive(Default)]
+struct Cached {
+    /// Output path → (SHA-256 of the HTML, parsed page).
+    pages: HashMap<String, ([u8; 32], FossickedPage)>,
+    /// The last bundle's gzipped files, so only new ones are compressed.
+    gz: GzCache,
+}
 
 /// Indexes `pages` (output path, HTML) and returns the bundle as outputs under
 /// `pagefind/`. Pages are parsed in parallel; with a `cache`, a page whose HTML is
@@ -90,6 +97,7 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>, cache: Op
     let options = pagefind::options::PagefindServiceConfig::builder().keep_index_url(false).build();
     let mut index = PagefindIndex::new(Some(options)).map_err(search_error)?;
     let previous = cache.map(|c| std::mem::take(&mut *c.0.lock().unwrap_or_else(PoisonError::into_inner))).unwrap_or_default();
+    let (previous, gz) = (previous.pages, cache.map(|_| previous.gz));
     let parsed: Vec<(&str, Option<[u8; 32]>, FossickedPage)> = pages
         .par_iter()
         .map(|&(path, bytes)| {
@@ -112,11 +120,14 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>, cache: Op
     drop(previous);
     if let Some(cache) = cache {
         let kept = parsed.iter().filter_map(|(p, h, page)| Some((p.to_string(), ((*h)?, page.clone())))).collect();
-        *cache.0.lock().unwrap_or_else(PoisonError::into_inner) = kept;
+        cache.0.lock().unwrap_or_else(PoisonError::into_inner).pages = kept;
     }
     index.add_pages(parsed.into_iter().map(|(_, _, page)| page)).map_err(search_error)?;
     let rt = tokio::runtime::Builder::new_current_thread().build().map_err(search_error)?;
-    let files = rt.block_on(index.into_files()).map_err(search_error)?;
+    let (files, gz) = rt.block_on(index.into_files(gz)).map_err(search_error)?;
+    if let (Some(cache), Some(gz)) = (cache, gz) {
+        cache.0.lock().unwrap_or_else(PoisonError::into_inner).gz = gz;
+    }
     let mut out: Vec<Output> = files
         .into_iter()
         // The theme talks to `pagefind.js` directly: pagefind's own UI bundles are not published.
@@ -452,9 +463,11 @@ mod tests {
         assert_eq!(bytes(&second), bytes(&index(pages, None).unwrap()));
         assert_ne!(bytes(&first), bytes(&second));
         // Only the pages of the last run are kept.
-        let kept: std::collections::BTreeSet<String> = cache.0.lock().unwrap().keys().cloned().collect();
+        let kept: std::collections::BTreeSet<String> = cache.0.lock().unwrap().pages.keys().cloned().collect();
         assert_eq!(kept, ["a/index.html", "b/index.html", "c/index.html"].map(String::from).into());
+        // The same pages again: every gzipped file comes from the cache, the same bytes.
+        assert_eq!(bytes(&index(pages, Some(&cache)).unwrap()), bytes(&second));
         index([("c/index.html", &c[..])], Some(&cache)).unwrap();
-        assert_eq!(cache.0.lock().unwrap().len(), 1);
+        assert_eq!(cache.0.lock().unwrap().pages.len(), 1);
     }
 }

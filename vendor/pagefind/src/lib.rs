@@ -366,6 +366,15 @@ impl SearchState {
     }
 
     pub async fn get_files(&self) -> Vec<SyntheticFile> {
+        self.get_files_reusing(None).await.0
+    }
+
+    /// vitrine: [`Self::get_files`], compressing only the files not in `reuse`
+    /// (and then returning the cache of this bundle's files).
+    pub async fn get_files_reusing(
+        &self,
+        reuse: Option<&output::GzCache>,
+    ) -> (Vec<SyntheticFile>, Option<output::GzCache>) {
         let outdir = &self.options.bundle_output;
 
         let index_entries: Vec<_> = self
@@ -374,14 +383,19 @@ impl SearchState {
             .map(|indexes| indexes.get_lang_meta(&self.options))
             .collect();
 
-        let mut files: Vec<_> =
-            join_all(self.built_indexes.iter().map(|indexes| async {
-                indexes.write_files_to_memory(&self.options, outdir).await
-            }))
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut files: Vec<SyntheticFile> = Vec::new();
+        let mut cache: Option<output::GzCache> = None;
+        for indexes in &self.built_indexes {
+            let (gz, made) = indexes.synthetic_files_reusing(outdir, reuse);
+            files.extend(gz);
+            cache = match (cache, made) {
+                (Some(mut all), Some(made)) => {
+                    all.extend(made);
+                    Some(all)
+                }
+                (all, made) => all.or(made),
+            };
+        }
 
         files.extend(
             output::write_common_to_memory(
@@ -403,7 +417,7 @@ impl SearchState {
             }
         }
 
-        files
+        (files, cache)
     }
 
     pub fn log_start(&self) {

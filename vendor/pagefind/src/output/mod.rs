@@ -8,6 +8,7 @@ use flate2::write::GzEncoder; // TODO: Replace flate2 with async-compression sin
 use flate2::Compression; //   // require that crate for the input compression anyway.
 use futures::future::join_all;
 use std::collections::BTreeMap;
+use hashbrown::HashMap;
 use include_dir::{include_dir, Dir};
 use minifier::js::minify;
 use tokio::fs::{create_dir_all, File};
@@ -301,6 +302,7 @@ impl PagefindIndexes {
         self.write_files(options, outdir, false).await;
     }
 
+    #[allow(dead_code)] // vitrine: `SearchState::get_files_reusing` calls `synthetic_files_reusing`.
     pub async fn write_files_to_memory(
         &self,
         options: &SearchOptions,
@@ -318,7 +320,7 @@ impl PagefindIndexes {
         if synthetic {
             // vitrine: in memory, the files are compressed in parallel (rayon); the
             // async path below compresses them one after the other.
-            return Some(self.synthetic_files(outdir));
+            return Some(self.synthetic_files_reusing(outdir, None).0);
         }
         let immutable_write_behaviour = if synthetic {
             WriteBehavior::Synthetic
@@ -393,9 +395,26 @@ impl PagefindIndexes {
     }
 }
 
+/// vitrine: the gzipped files of an earlier bundle, by name and the CRC-32 and
+/// length of what they hold, so an index built again compresses only new files.
+#[derive(Clone, Debug, Default)]
+pub struct GzCache(HashMap<(PathBuf, u32, usize), Vec<u8>>);
+
+impl GzCache {
+    pub(crate) fn extend(&mut self, other: GzCache) {
+        self.0.extend(other.0);
+    }
+}
+
 impl PagefindIndexes {
-    /// vitrine: the files of [`Self::write_files`] in memory, gzipped in parallel.
-    fn synthetic_files(&self, outdir: &PathBuf) -> Vec<SyntheticFile> {
+    /// vitrine: the files of [`Self::write_files`] in memory, gzipped in parallel;
+    /// with `reuse`, a file found there is not compressed again, and the cache of
+    /// this bundle's files is returned.
+    pub(crate) fn synthetic_files_reusing(
+        &self,
+        outdir: &PathBuf,
+        reuse: Option<&GzCache>,
+    ) -> (Vec<SyntheticFile>, Option<GzCache>) {
         use rayon::prelude::*;
         let mut jobs: Vec<(PathBuf, &[u8])> = vec![(
             outdir.join(format!("pagefind.{}.pf_meta", &self.meta_index.0)),
@@ -410,16 +429,31 @@ impl PagefindIndexes {
         jobs.extend(self.filter_indexes.iter().map(|(hash, index)| {
             (outdir.join(format!("filter/{}.pf_filter", hash)), index.as_slice())
         }));
-        let mut files: Vec<SyntheticFile> = jobs
+        let gzipped: Vec<(Option<(PathBuf, u32, usize)>, SyntheticFile)> = jobs
             .into_par_iter()
             .map(|(filename, content)| {
+                let key = reuse.map(|_| (filename.clone(), crc32fast::hash(content), content.len()));
+                if let (Some(key), Some(reuse)) = (&key, reuse) {
+                    if let Some(contents) = reuse.0.get(key) {
+                        return (Some(key.clone()), SyntheticFile { filename, contents: contents.clone() });
+                    }
+                }
                 // vitrine: zlib's default level: 1 % larger than `best()`, 4× faster.
                 let mut gz = GzEncoder::new(Vec::new(), Compression::default());
                 gz.write_all(b"pagefind_dcd").unwrap();
                 gz.write_all(content).unwrap();
-                SyntheticFile { filename, contents: gz.finish().unwrap() }
+                (key, SyntheticFile { filename, contents: gz.finish().unwrap() })
             })
             .collect();
+        let cache = reuse.map(|_| {
+            GzCache(
+                gzipped
+                    .iter()
+                    .filter_map(|(key, file)| Some((key.clone()?, file.contents.clone())))
+                    .collect(),
+            )
+        });
+        let mut files: Vec<SyntheticFile> = gzipped.into_iter().map(|(_, file)| file).collect();
         if self.language != "unknown" {
             if let Some(wasm_path) = self.lang_wasm_path() {
                 files.push(SyntheticFile {
@@ -432,7 +466,7 @@ impl PagefindIndexes {
                 });
             }
         }
-        files
+        (files, cache)
     }
 }
 

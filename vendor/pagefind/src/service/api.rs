@@ -33,7 +33,7 @@
 //! }
 //! ```
 
-pub use crate::output::SyntheticFile;
+pub use crate::output::{GzCache, SyntheticFile};
 use anyhow::{bail, Result};
 use rust_patch::Patch;
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
@@ -248,11 +248,13 @@ impl PagefindIndex {
 
     /// vitrine: [`Self::get_files`] for an index built once: its pages are moved
     /// into the index instead of copied.
-    pub async fn into_files(self) -> Result<Vec<SyntheticFile>> {
+    /// With `reuse` (the cache an earlier call returned), files already compressed
+    /// then are taken from it, and the cache of this bundle is returned.
+    pub async fn into_files(self, reuse: Option<GzCache>) -> Result<(Vec<SyntheticFile>, Option<GzCache>)> {
         let mut state = self.search_index.lock().await;
         state.consume_pages = true;
         state.build_indexes().await?;
-        Ok(state.get_files().await)
+        Ok(state.get_files_reusing(reuse.as_ref()).await)
     }
 
     /// Build the search index for this instance and return the files as a list of
