@@ -94,6 +94,14 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>, cache: Op
         .into_iter()
         .filter(|(p, _)| p.ends_with(".html") && !p.starts_with(&format!("{BUNDLE_DIR}/")) && *p != "404.html")
         .collect();
+    // Once a page marks its content `data-pagefind-body`, pagefind leaves out every
+    // page without it (listings, term pages): those are not even parsed.
+    let marked: Vec<bool> = pages.par_iter().map(|(_, b)| has_body_mark(b)).collect();
+    let pages: Vec<(&str, &[u8])> = if marked.contains(&true) {
+        pages.into_iter().zip(marked).filter_map(|(p, m)| m.then_some(p)).collect()
+    } else {
+        pages
+    };
     let options = pagefind::options::PagefindServiceConfig::builder().keep_index_url(false).build();
     let mut index = PagefindIndex::new(Some(options)).map_err(search_error)?;
     let previous = cache.map(|c| std::mem::take(&mut *c.0.lock().unwrap_or_else(PoisonError::into_inner))).unwrap_or_default();
@@ -142,6 +150,14 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>, cache: Op
         .collect();
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// Whether `html` may hold a `data-pagefind-body` attribute (attribute names are
+/// case-insensitive): a page without the string has none.
+fn has_body_mark(html: &[u8]) -> bool {
+    static MARK: std::sync::LazyLock<regex::bytes::Regex> =
+        std::sync::LazyLock::new(|| regex::bytes::Regex::new("(?i)data-pagefind-body").expect("a valid pattern"));
+    MARK.is_match(html)
 }
 
 /// Apostrophes pagefind should split words at: the typographic one and the
@@ -435,6 +451,13 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(b).unwrap();
         // Two pages with data-pagefind-body; the listing without it is left out.
         assert_eq!(json["languages"]["fr"]["page_count"], 2, "{json}");
+        // No page marks its content: every page is indexed, as pagefind does.
+        let out = index([("projets/index.html", &listing[..])], None).unwrap();
+        let entry = out.iter().find(|o| o.path == "pagefind/pagefind-entry.json").unwrap();
+        let Body::Bytes(b) = &entry.body else { panic!() };
+        let json: serde_json::Value = serde_json::from_slice(b).unwrap();
+        assert_eq!(json["languages"]["fr"]["page_count"], 1, "{json}");
+        assert!(has_body_mark(b"<main DATA-Pagefind-Body>") && !has_body_mark(b"<main data-pagefind-ignore>"));
     }
 
     fn bytes(outputs: &[Output]) -> Vec<(&str, &[u8])> {
