@@ -307,9 +307,15 @@ def _commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages, vname):
 
 def output_census(out):
     """Counts of what a build produced, to see that both tools did the same work."""
-    html = xml = 0
-    for _, _, files in os.walk(out):
+    html = xml = size = bundle_bytes = bundle_files = 0
+    bundle = os.path.join(out, "pagefind")
+    for dirpath, _, files in os.walk(out):
         for fn in files:
+            n = os.path.getsize(os.path.join(dirpath, fn))
+            size += n
+            if dirpath == bundle or dirpath.startswith(bundle + os.sep):
+                bundle_bytes += n
+                bundle_files += 1
             if fn.endswith(".html"):
                 html += 1
             elif fn.endswith(".xml"):
@@ -324,7 +330,8 @@ def output_census(out):
                       ("about page", "a-propos/index.html"),
                       ("sitemap", "sitemap.xml"), ("robots", "robots.txt"), ("404", "404.html")]:
         checks[name] = os.path.exists(os.path.join(out, rel))
-    return {"html": html, "xml": xml, "missing": [k for k, v in checks.items() if not v]}
+    return {"html": html, "xml": xml, "bytes": size, "bundle_bytes": bundle_bytes, "bundle_files": bundle_files,
+            "missing": [k for k, v in checks.items() if not v]}
 
 
 def summarise(tool, pages, samples):
@@ -343,8 +350,9 @@ def add_ratio(medians, hugo_key, vitrine_key):
         medians[vitrine_key]["ratio"] = "%.2f" % (medians[vitrine_key]["wall"] / medians[hugo_key]["wall"])
 
 
-def measure(active, cmds, pages, runs, scratch):
-    """Full builds, `runs` per tool, interleaved so that drift hits both alike."""
+def measure(active, cmds, pages, runs, scratch, drop=False):
+    """Full builds, `runs` per tool, interleaved so that drift hits both alike.
+    With `drop`, each output is deleted after its run (untimed), to bound tmpfs use."""
     samples = {t: [] for t in active}
     for i in range(runs):
         for tool in active:
@@ -352,6 +360,8 @@ def measure(active, cmds, pages, runs, scratch):
             if r["exit"] != 0:
                 die("%s failed on run %d:\n%s" % (tool, i + 1, r["output"][-4000:]))
             samples[tool].append(r)
+            if drop:
+                shutil.rmtree(cmds[tool][1], ignore_errors=True)
     medians = {t: summarise(t, pages, samples[t]) for t in active}
     add_ratio(medians, "hugo", "vitrine")
     add_ratio(medians, "hugo", "vitrine+search")
@@ -432,6 +442,8 @@ def main(argv=None):
                     help="also time vitrine with its search index on (tool vitrine+search)")
     ap.add_argument("--pagefind", default="pagefind",
                     help="the Pagefind CLI for the hugo+pagefind row (default: pagefind on PATH)")
+    ap.add_argument("--drop-outputs", action="store_true",
+                    help="delete each output after it is measured (for 100,000 projects on a small tmpfs; not with --noop)")
     ap.add_argument("--noop", action="store_true",
                     help="also time no-op rebuilds over the previous output and count rewritten files")
     args = ap.parse_args(argv)
@@ -502,12 +514,15 @@ def main(argv=None):
                     % (tool, pages, r["exit"], r["output"][-4000:]))
                 continue
             census = output_census(out)
-            log("bench: %s output: %d HTML files, %d XML files%s"
-                % (tool, census["html"], census["xml"],
+            log("bench: %s output: %d HTML files, %d XML files, %.0f MiB, search bundle %.1f MiB in %d files%s"
+                % (tool, census["html"], census["xml"], census["bytes"] / 2**20,
+                   census["bundle_bytes"] / 2**20, census["bundle_files"],
                    "; missing: " + ", ".join(census["missing"]) if census["missing"] else ""))
+            if args.drop_outputs:
+                shutil.rmtree(out, ignore_errors=True)
             active.append(tool)
         log("bench: load average before timing: %.2f" % load_average())
-        rows += measure(active, cmds, pages, args.runs, scratch)
+        rows += measure(active, cmds, pages, args.runs, scratch, args.drop_outputs and not args.noop)
         if args.noop:
             rows += measure_noop(active, cmds, pages, args.runs, scratch)
 
