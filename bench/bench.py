@@ -19,7 +19,9 @@ For each corpus size N it:
 With --noop it also times no-op rebuilds (the same build again over the
 previous output, nothing changed) and counts the output files they rewrote.
 With --search it also times vitrine with its static search index on (the
-same site plus bench/site/search/search.html), as the tool "vitrine+search".
+same site plus bench/site/search/search.html), as the tool "vitrine+search",
+and Hugo followed by the Pagefind CLI over Hugo's output ("hugo+pagefind"; the
+Hugo layouts then mark the same elements `data-pagefind-body`).
 
 SHARED is $SHARED, or --shared, or ../shared beside the repository.
 Standard library only. Needs root (or an existing install) for
@@ -170,6 +172,20 @@ def corpus_generator_version(shared):
 
 def make_hugo_site(shared, corpus, out):
     run([sys.executable, os.path.join(shared, "bench", "mk_hugo_site.py"), corpus, out])
+    # The Pagefind CLI indexes what vitrine's search index covers: the <article>
+    # of project, training and plain pages (as bench/site/templates mark it), not
+    # the listings. The attribute changes nothing else in Hugo's work.
+    for dirpath, _, files in os.walk(os.path.join(out, "layouts")):
+        for fn in files:
+            path = os.path.join(dirpath, fn)
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            marked = text.replace("<article>", "<article data-pagefind-body>") \
+                .replace('<article class="project">', '<article class="project" data-pagefind-body>') \
+                .replace('<article class="training">', '<article class="training" data-pagefind-body>')
+            if marked != text:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(marked)
 
 
 def make_vitrine_site(shared, corpus, out, search=False):
@@ -259,9 +275,14 @@ def sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages):
+def commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages, pagefind="pagefind"):
     cmds = _commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages, "vitrine")
     cmds.update(_commands(vitrine_exe, hugo_site, vitrine_site + "-search", out_root, pages, "vitrine+search"))
+    # Hugo, then the Pagefind CLI over its output (bundle in OUT/pagefind, as vitrine's).
+    hp_out = os.path.join(out_root, "hugo+pagefind-%d" % pages)
+    cmds["hugo+pagefind"] = ("rm -rf %s && hugo --quiet -s %s -d %s && exec %s --site %s --silent"
+                             % (sh_quote(hp_out), sh_quote(hugo_site), sh_quote(hp_out),
+                                sh_quote(pagefind), sh_quote(hp_out)), hp_out)
     return cmds
 
 
@@ -286,9 +307,15 @@ def _commands(vitrine_exe, hugo_site, vitrine_site, out_root, pages, vname):
 
 def output_census(out):
     """Counts of what a build produced, to see that both tools did the same work."""
-    html = xml = 0
-    for _, _, files in os.walk(out):
+    html = xml = size = bundle_bytes = bundle_files = 0
+    bundle = os.path.join(out, "pagefind")
+    for dirpath, _, files in os.walk(out):
         for fn in files:
+            n = os.path.getsize(os.path.join(dirpath, fn))
+            size += n
+            if dirpath == bundle or dirpath.startswith(bundle + os.sep):
+                bundle_bytes += n
+                bundle_files += 1
             if fn.endswith(".html"):
                 html += 1
             elif fn.endswith(".xml"):
@@ -303,7 +330,8 @@ def output_census(out):
                       ("about page", "a-propos/index.html"),
                       ("sitemap", "sitemap.xml"), ("robots", "robots.txt"), ("404", "404.html")]:
         checks[name] = os.path.exists(os.path.join(out, rel))
-    return {"html": html, "xml": xml, "missing": [k for k, v in checks.items() if not v]}
+    return {"html": html, "xml": xml, "bytes": size, "bundle_bytes": bundle_bytes, "bundle_files": bundle_files,
+            "missing": [k for k, v in checks.items() if not v]}
 
 
 def summarise(tool, pages, samples):
@@ -322,8 +350,9 @@ def add_ratio(medians, hugo_key, vitrine_key):
         medians[vitrine_key]["ratio"] = "%.2f" % (medians[vitrine_key]["wall"] / medians[hugo_key]["wall"])
 
 
-def measure(active, cmds, pages, runs, scratch):
-    """Full builds, `runs` per tool, interleaved so that drift hits both alike."""
+def measure(active, cmds, pages, runs, scratch, drop=False):
+    """Full builds, `runs` per tool, interleaved so that drift hits both alike.
+    With `drop`, each output is deleted after its run (untimed), to bound tmpfs use."""
     samples = {t: [] for t in active}
     for i in range(runs):
         for tool in active:
@@ -331,9 +360,15 @@ def measure(active, cmds, pages, runs, scratch):
             if r["exit"] != 0:
                 die("%s failed on run %d:\n%s" % (tool, i + 1, r["output"][-4000:]))
             samples[tool].append(r)
+            if drop:
+                shutil.rmtree(cmds[tool][1], ignore_errors=True)
     medians = {t: summarise(t, pages, samples[t]) for t in active}
     add_ratio(medians, "hugo", "vitrine")
     add_ratio(medians, "hugo", "vitrine+search")
+    add_ratio(medians, "hugo", "hugo+pagefind")
+    if "hugo+pagefind" in medians and "vitrine+search" in medians:
+        medians["vitrine+search"]["speedup"] = "%.1f×" % (
+            medians["hugo+pagefind"]["wall"] / medians["vitrine+search"]["wall"])
     for tool in active:
         log("bench: %s, %d projects: walls %s" % (tool, pages, medians[tool]["walls"]))
     return [medians[t] for t in active]
@@ -368,14 +403,18 @@ def fmt_row(cells, widths):
 
 
 def print_table(rows):
-    head = ["tool", "pages", "wall median (s)", "CPU median (s)", "peak RSS (MiB)", "ratio vitrine/hugo"]
+    head = ["tool", "pages", "wall median (s)", "CPU median (s)", "peak RSS (MiB)", "wall / hugo's"]
+    if any("speedup" in r for r in rows):
+        head.append("hugo+pagefind / vitrine+search")
     if any("rewritten" in r for r in rows):
         head.append("files rewritten")
     body = []
     for r in rows:
         row = [r["tool"], "{:,}".format(r["pages"]), "%.2f" % r["wall"], "%.2f" % r["cpu"],
                "%.0f" % r["rss_mib"], r.get("ratio", "")]
-        if len(head) > 6:
+        if "hugo+pagefind / vitrine+search" in head:
+            row.append(r.get("speedup", ""))
+        if "files rewritten" in head:
             row.append("{:,}".format(r["rewritten"]) if "rewritten" in r else "")
         body.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
@@ -401,23 +440,32 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     ap.add_argument("--search", action="store_true",
                     help="also time vitrine with its search index on (tool vitrine+search)")
+    ap.add_argument("--pagefind", default="pagefind",
+                    help="the Pagefind CLI for the hugo+pagefind row (default: pagefind on PATH)")
+    ap.add_argument("--drop-outputs", action="store_true",
+                    help="delete each output after it is measured (for 100,000 projects on a small tmpfs; not with --noop)")
     ap.add_argument("--noop", action="store_true",
                     help="also time no-op rebuilds over the previous output and count rewritten files")
     args = ap.parse_args(argv)
 
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     for t in tools:
-        if t not in ("hugo", "vitrine", "vitrine+search"):
+        if t not in ("hugo", "vitrine", "vitrine+search", "hugo+pagefind"):
             ap.error("unknown tool %r" % t)
     if args.search and "vitrine+search" not in tools:
         tools.append("vitrine+search")
+    if args.search and "hugo" in tools and "hugo+pagefind" not in tools:
+        tools.append("hugo+pagefind")
+    if "hugo+pagefind" in tools and shutil.which(args.pagefind) is None:
+        die("no Pagefind binary %r: `pip install 'pagefind[extended]'` (or npm i pagefind) and pass --pagefind"
+            % args.pagefind)
     if args.runs < 1:
         ap.error("--runs must be >= 1")
     shared = os.path.abspath(args.shared)
     if not os.path.isfile(os.path.join(shared, "bench", "gen_corpus.py")):
         die("%s/bench/gen_corpus.py not found: set SHARED=/path/to/shared or --shared" % shared)
 
-    ensure_tools("hugo" in tools)
+    ensure_tools("hugo" in tools or "hugo+pagefind" in tools)
     vitrine_exe = None
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
@@ -437,9 +485,10 @@ def main(argv=None):
 
     machine = machine_description()
     versions = {"hugo": " ".join(tool_version(["hugo", "version"]).split()[:2]) if "hugo" in tools else None,
-                "vitrine": git_rev() if vitrine_exe else None}
+                "vitrine": git_rev() if vitrine_exe else None,
+                "pagefind": tool_version([args.pagefind, "--version"]).strip() if "hugo+pagefind" in tools else None}
     log("bench: machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB, %(os)s, Linux %(kernel)s" % machine)
-    log("bench: hugo: %s; vitrine: %s" % (versions["hugo"], versions["vitrine"]))
+    log("bench: hugo: %s; vitrine: %s; pagefind: %s" % (versions["hugo"], versions["vitrine"], versions["pagefind"]))
     log("bench: outputs in %s, %d timed runs per tool" % (out_root, args.runs))
 
     rows, failures = [], []
@@ -447,13 +496,13 @@ def main(argv=None):
         corpus = make_corpus(shared, work, pages, args.seed)
         hugo_site = os.path.join(work, "hugo-site-%d" % pages)
         vitrine_site = os.path.join(work, "vitrine-site-%d" % pages)
-        if "hugo" in tools:
+        if "hugo" in tools or "hugo+pagefind" in tools:
             make_hugo_site(shared, corpus, hugo_site)
         if "vitrine" in tools:
             make_vitrine_site(shared, corpus, vitrine_site)
         if "vitrine+search" in tools:
             make_vitrine_site(shared, corpus, vitrine_site + "-search", search=True)
-        cmds = commands(vitrine_exe or "vitrine", hugo_site, vitrine_site, out_root, pages)
+        cmds = commands(vitrine_exe or "vitrine", hugo_site, vitrine_site, out_root, pages, args.pagefind)
         active = []
         for tool in tools:
             line, out = cmds[tool]
@@ -465,20 +514,23 @@ def main(argv=None):
                     % (tool, pages, r["exit"], r["output"][-4000:]))
                 continue
             census = output_census(out)
-            log("bench: %s output: %d HTML files, %d XML files%s"
-                % (tool, census["html"], census["xml"],
+            log("bench: %s output: %d HTML files, %d XML files, %.0f MiB, search bundle %.1f MiB in %d files%s"
+                % (tool, census["html"], census["xml"], census["bytes"] / 2**20,
+                   census["bundle_bytes"] / 2**20, census["bundle_files"],
                    "; missing: " + ", ".join(census["missing"]) if census["missing"] else ""))
+            if args.drop_outputs:
+                shutil.rmtree(out, ignore_errors=True)
             active.append(tool)
         log("bench: load average before timing: %.2f" % load_average())
-        rows += measure(active, cmds, pages, args.runs, scratch)
+        rows += measure(active, cmds, pages, args.runs, scratch, args.drop_outputs and not args.noop)
         if args.noop:
             rows += measure_noop(active, cmds, pages, args.runs, scratch)
 
     shutil.rmtree(scratch, ignore_errors=True)
     print()
     print("Machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB RAM, %(os)s, Linux %(kernel)s" % machine)
-    print("Hugo: %s · vitrine: %s · median of %d runs, output on %s · load average %.2f at the end"
-          % (versions["hugo"], versions["vitrine"], args.runs, out_root, load_average()))
+    print("Hugo: %s · Pagefind CLI: %s · vitrine: %s · median of %d runs, output on %s · load average %.2f at the end"
+          % (versions["hugo"], versions["pagefind"], versions["vitrine"], args.runs, out_root, load_average()))
     print()
     if rows:
         print_table(rows)

@@ -65,13 +65,14 @@ pub struct SearchJob {
     out: PathBuf,
     pages: HashSet<String>,
     generation: u64,
+    cache: search::PageCache,
 }
 
 impl SearchJob {
     /// Indexes the pages as they are on disk now. A page removed since the snapshot
     /// is left out (a later job covers the change).
     pub fn run(&self) -> Result<Vec<Output>, Error> {
-        search::index_site_present(&self.out, &self.pages)
+        search::index_site_present(&self.out, &self.pages, Some(&self.cache))
     }
 }
 
@@ -98,6 +99,9 @@ pub struct Site {
     /// Templates and cards of the last successful render, for in-place edits; `None`
     /// after a change that needs new ones (templates, config…) or after a failure.
     views: Option<render::Views>,
+    /// Pages already parsed for the search index, by hash of their HTML: a rebuild
+    /// re-parses only the pages that changed.
+    search_cache: search::PageCache,
 }
 
 /// Changed Markdown files by path under `content/`, each with its new version
@@ -209,6 +213,7 @@ impl Site {
             parse_cache,
             card_cache: CardCache::default(),
             views: None,
+            search_cache: search::PageCache::default(),
         })
     }
 
@@ -560,7 +565,12 @@ impl Site {
     /// [`SearchJob::run`] without holding the site, then give the result to
     /// [`Site::finish_search`].
     pub fn search_job(&self) -> Option<SearchJob> {
-        self.search_pending().then(|| SearchJob { out: self.opts.out.clone(), pages: self.paths.clone(), generation: self.generation })
+        self.search_pending().then(|| SearchJob {
+            out: self.opts.out.clone(),
+            pages: self.paths.clone(),
+            generation: self.generation,
+            cache: self.search_cache.clone(),
+        })
     }
 
     /// Writes the bundle `job` made and removes the files of the previous one. A
@@ -628,7 +638,12 @@ impl Site {
         if index_now && let Some(new_paths) = new_paths.as_ref() {
             // The index covers every page: fresh ones from `outputs`, the others from disk.
             let t = Instant::now();
-            let bundle = if full { search::index_outputs(&outputs)? } else { search::index_site(&self.opts.out, new_paths, &outputs)? };
+            let cache = Some(&self.search_cache);
+            let bundle = if full {
+                search::index_outputs(&outputs, cache)?
+            } else {
+                search::index_site(&self.opts.out, new_paths, &outputs, cache)?
+            };
             new_bundle = Some(bundle.iter().map(|o| o.path.clone()).collect());
             outputs.extend(bundle);
             timings.push(("recherche", t.elapsed()));

@@ -153,7 +153,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, Error> {
     let mut outputs = render_all(&p, opts.live_reload, &mut timings)?;
     if search::enabled(&p.sources) {
         let t = Instant::now();
-        let bundle = search::index_outputs(&outputs)?;
+        let bundle = search::index_outputs(&outputs, None)?;
         outputs.extend(bundle);
         timings.push(("recherche", t.elapsed()));
     }

@@ -10,8 +10,15 @@
 //!   `data-pagefind-filter="name"` elements holding the taxonomy terms and the
 //!   content type. Pages without `data-pagefind-body` (listings, term pages) are
 //!   left out once any page has it.
-//! - Pagefind is async (tokio); a private current-thread runtime runs it, so the
-//!   generator stays synchronous for its callers.
+//! - Speed: pagefind's own API parses one page at a time and gzips its files one
+//!   after the other. The copy of pagefind in `vendor/pagefind` (patched, see its
+//!   `VITRINE.md`) lets [`index`] parse every page in parallel (rayon) and gzips the
+//!   bundle in parallel; the index it writes is pagefind's, byte for byte.
+//! - [`PageCache`]: pages already parsed, by output path and hash of their HTML,
+//!   kept by `vitrine serve` and the daemon between rebuilds, so an edit re-parses
+//!   only the pages whose HTML changed and gzips only the bundle files that changed.
+//! - The rest of pagefind is async (tokio); a private current-thread runtime runs
+//!   it, so the generator stays synchronous for its callers.
 //!
 //! - French elision: pagefind splits a word into parts only at ASCII punctuation,
 //!   so `l'eau` is indexed as `leau` *and* `eau`, but the typographic `l’eau` the
@@ -32,7 +39,11 @@
 //! What it does not do: search on the server, or load anything from outside the
 //! site (the bundle is self-contained; no Node, no external binary, no network).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use pagefind::api::{FossickedPage, GzCache, PagefindIndex};
+use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::config::Config;
@@ -57,35 +68,74 @@ fn search_error(message: impl std::fmt::Display) -> Error {
     Error::Template { file: BUNDLE_DIR.into(), message: format!("index de recherche : {message}") }
 }
 
-/// Indexes `pages` (output path, HTML) and returns the bundle as outputs under `pagefind/`.
-pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<Output>, Error> {
+/// Pages already parsed for the index: by output path, the SHA-256 of the page's
+/// HTML and what pagefind made of it; and the last bundle's gzipped files (by name,
+/// CRC-32 and length of their content), so only new ones are compressed. Shared (cheap to clone) between a site kept in
+/// memory and its deferred index jobs; each [`index`] run keeps only the pages it
+/// indexed.
+#[derive(Clone, Default)]
+pub struct PageCache(Arc<Mutex<Cached>>);
+
+/// What a [`PageCache`] holds.
+#[derive(Default)]
+struct Cached {
+    /// Output path → (SHA-256 of the HTML, parsed page).
+    pages: HashMap<String, ([u8; 32], FossickedPage)>,
+    /// The last bundle's gzipped files, so only new ones are compressed.
+    gz: GzCache,
+}
+
+/// Indexes `pages` (output path, HTML) and returns the bundle as outputs under
+/// `pagefind/`. Pages are parsed in parallel; with a `cache`, a page whose HTML is
+/// the one parsed last time is taken from it instead.
+pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>, cache: Option<&PageCache>) -> Result<Vec<Output>, Error> {
     use rayon::prelude::*;
     let pages: Vec<(&str, &[u8])> = pages
         .into_iter()
         .filter(|(p, _)| p.ends_with(".html") && !p.starts_with(&format!("{BUNDLE_DIR}/")) && *p != "404.html")
         .collect();
-    // Pagefind parses the pages one by one; their copies for it are made in parallel.
-    let pages: Vec<(String, String)> = pages
+    // Once a page marks its content `data-pagefind-body`, pagefind leaves out every
+    // page without it (listings, term pages): those are not even parsed.
+    let marked: Vec<bool> = pages.par_iter().map(|(_, b)| has_body_mark(b)).collect();
+    let pages: Vec<(&str, &[u8])> = if marked.contains(&true) {
+        pages.into_iter().zip(marked).filter_map(|(p, m)| m.then_some(p)).collect()
+    } else {
+        pages
+    };
+    let options = pagefind::options::PagefindServiceConfig::builder().keep_index_url(false).build();
+    let mut index = PagefindIndex::new(Some(options)).map_err(search_error)?;
+    let previous = cache.map(|c| std::mem::take(&mut *c.0.lock().unwrap_or_else(PoisonError::into_inner))).unwrap_or_default();
+    let (previous, gz) = (previous.pages, cache.map(|_| previous.gz));
+    let parsed: Vec<(&str, Option<[u8; 32]>, FossickedPage)> = pages
         .par_iter()
-        .map(|(p, b)| {
-            let text = String::from_utf8_lossy(b);
-            let changed = match for_index(&text) {
-                std::borrow::Cow::Owned(s) => Some(s),
-                std::borrow::Cow::Borrowed(_) => None,
+        .map(|&(path, bytes)| {
+            let hash: Option<[u8; 32]> = cache.is_some().then(|| Sha256::digest(bytes).into());
+            if let Some(hash) = hash
+                && let Some((old, page)) = previous.get(path)
+                && *old == hash
+            {
+                return Ok((path, Some(hash), page.clone()));
+            }
+            let text = String::from_utf8_lossy(bytes);
+            let html = match for_index(&text) {
+                std::borrow::Cow::Owned(s) => s,
+                std::borrow::Cow::Borrowed(_) => text.into_owned(),
             };
-            (p.to_string(), changed.unwrap_or_else(|| text.into_owned()))
+            index.fossick(path.to_string(), html).map(|page| (path, hash, page))
         })
-        .collect();
+        .collect::<Result<_, _>>()
+        .map_err(search_error)?;
+    drop(previous);
+    if let Some(cache) = cache {
+        let kept = parsed.iter().filter_map(|(p, h, page)| Some((p.to_string(), ((*h)?, page.clone())))).collect();
+        cache.0.lock().unwrap_or_else(PoisonError::into_inner).pages = kept;
+    }
+    index.add_pages(parsed.into_iter().map(|(_, _, page)| page)).map_err(search_error)?;
     let rt = tokio::runtime::Builder::new_current_thread().build().map_err(search_error)?;
-    let files = rt.block_on(async move {
-        let options = pagefind::options::PagefindServiceConfig::builder().keep_index_url(false).build();
-        let mut index = pagefind::api::PagefindIndex::new(Some(options))?;
-        for (path, html) in pages {
-            index.add_html_file(Some(path), None, html).await?;
-        }
-        index.get_files().await
-    });
-    let files = files.map_err(search_error)?;
+    let (files, gz) = rt.block_on(index.into_files(gz)).map_err(search_error)?;
+    if let (Some(cache), Some(gz)) = (cache, gz) {
+        cache.0.lock().unwrap_or_else(PoisonError::into_inner).gz = gz;
+    }
     let mut out: Vec<Output> = files
         .into_iter()
         // The theme talks to `pagefind.js` directly: pagefind's own UI bundles are not published.
@@ -100,6 +150,14 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result
         .collect();
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
+}
+
+/// Whether `html` may hold a `data-pagefind-body` attribute (attribute names are
+/// case-insensitive): a page without the string has none.
+fn has_body_mark(html: &[u8]) -> bool {
+    static MARK: std::sync::LazyLock<regex::bytes::Regex> =
+        std::sync::LazyLock::new(|| regex::bytes::Regex::new("(?i)data-pagefind-body").expect("a valid pattern"));
+    MARK.is_match(html)
 }
 
 /// Apostrophes pagefind should split words at: the typographic one and the
@@ -247,25 +305,37 @@ fn reads_text(tag: &str) -> bool {
 }
 
 /// Indexes the HTML among `outputs` (a full build's outputs).
-pub fn index_outputs(outputs: &[Output]) -> Result<Vec<Output>, Error> {
-    index(outputs.iter().filter_map(|o| match &o.body {
-        Body::Bytes(b) => Some((o.path.as_str(), b.as_slice())),
-        Body::Copy(_) => None,
-    }))
+pub fn index_outputs(outputs: &[Output], cache: Option<&PageCache>) -> Result<Vec<Output>, Error> {
+    index(
+        outputs.iter().filter_map(|o| match &o.body {
+            Body::Bytes(b) => Some((o.path.as_str(), b.as_slice())),
+            Body::Copy(_) => None,
+        }),
+        cache,
+    )
 }
 
 /// For an incremental rebuild: indexes every HTML page of `paths`, taking fresh
 /// ones from `outputs` and the others from the output directory.
-pub fn index_site(out_dir: &std::path::Path, paths: &std::collections::HashSet<String>, outputs: &[Output]) -> Result<Vec<Output>, Error> {
+pub fn index_site(
+    out_dir: &std::path::Path,
+    paths: &std::collections::HashSet<String>,
+    outputs: &[Output],
+    cache: Option<&PageCache>,
+) -> Result<Vec<Output>, Error> {
     let html = read_pages(out_dir, paths, outputs, false)?;
-    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
+    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())), cache)
 }
 
 /// Indexes the HTML pages among `paths` as they are in `out_dir` now; a page that
 /// is not there any more is left out (for a deferred index, see `incremental`).
-pub fn index_site_present(out_dir: &std::path::Path, paths: &std::collections::HashSet<String>) -> Result<Vec<Output>, Error> {
+pub fn index_site_present(
+    out_dir: &std::path::Path,
+    paths: &std::collections::HashSet<String>,
+    cache: Option<&PageCache>,
+) -> Result<Vec<Output>, Error> {
     let html = read_pages(out_dir, paths, &[], true)?;
-    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())))
+    index(html.iter().map(|(p, b)| (p.as_str(), b.as_slice())), cache)
 }
 
 /// The HTML pages among `paths` (but the bundle's own files): from `fresh` when
@@ -370,7 +440,7 @@ mod tests {
         let a = page("Potagers sans frontières", "Un jardin partagé avec une école espagnole.", &[("countries", "Espagne"), ("type", "Projet")]);
         let b = page("Ciel pour tous", "Astronomie avec la Pologne.", &[("countries", "Pologne"), ("type", "Projet")]);
         let listing = b"<html lang=\"fr\"><body><h1>Liste</h1></body></html>".to_vec();
-        let out = index([("projets/a/index.html", &a[..]), ("projets/b/index.html", &b[..]), ("projets/index.html", &listing[..])]).unwrap();
+        let out = index([("projets/a/index.html", &a[..]), ("projets/b/index.html", &b[..]), ("projets/index.html", &listing[..])], None).unwrap();
         let paths: Vec<&str> = out.iter().map(|o| o.path.as_str()).collect();
         assert!(paths.contains(&"pagefind/pagefind.js"), "{paths:?}");
         assert!(paths.iter().any(|p| p.starts_with("pagefind/pagefind-entry.json")), "{paths:?}");
@@ -381,5 +451,46 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(b).unwrap();
         // Two pages with data-pagefind-body; the listing without it is left out.
         assert_eq!(json["languages"]["fr"]["page_count"], 2, "{json}");
+        // No page marks its content: every page is indexed, as pagefind does.
+        let out = index([("projets/index.html", &listing[..])], None).unwrap();
+        let entry = out.iter().find(|o| o.path == "pagefind/pagefind-entry.json").unwrap();
+        let Body::Bytes(b) = &entry.body else { panic!() };
+        let json: serde_json::Value = serde_json::from_slice(b).unwrap();
+        assert_eq!(json["languages"]["fr"]["page_count"], 1, "{json}");
+        assert!(has_body_mark(b"<main DATA-Pagefind-Body>") && !has_body_mark(b"<main data-pagefind-ignore>"));
+    }
+
+    fn bytes(outputs: &[Output]) -> Vec<(&str, &[u8])> {
+        outputs
+            .iter()
+            .map(|o| match &o.body {
+                Body::Bytes(b) => (o.path.as_str(), b.as_slice()),
+                Body::Copy(_) => panic!("{}", o.path),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cached_pages_give_the_bundle_a_fresh_index_gives() {
+        let a = page("Potagers sans frontières", "Un jardin partagé avec l’école d’Oviedo.", &[("countries", "Espagne")]);
+        let b = page("Ciel pour tous", "Astronomie avec la Pologne.", &[("countries", "Pologne")]);
+        let b2 = page("Ciel pour tous", "Astronomie et météo avec la Pologne.", &[("countries", "Pologne"), ("levels", "Lycée")]);
+        let c = page("Eau vive", "L’eau de la rivière.", &[("countries", "France")]);
+        let cache = PageCache::default();
+        let first = index([("a/index.html", &a[..]), ("b/index.html", &b[..])], Some(&cache)).unwrap();
+        assert_eq!(bytes(&first), bytes(&index([("a/index.html", &a[..]), ("b/index.html", &b[..])], None).unwrap()));
+        // b changed, c is new: the cached a and the fresh b and c make the bundle
+        // a build from nothing makes, byte for byte.
+        let pages = [("a/index.html", &a[..]), ("b/index.html", &b2[..]), ("c/index.html", &c[..])];
+        let second = index(pages, Some(&cache)).unwrap();
+        assert_eq!(bytes(&second), bytes(&index(pages, None).unwrap()));
+        assert_ne!(bytes(&first), bytes(&second));
+        // Only the pages of the last run are kept.
+        let kept: std::collections::BTreeSet<String> = cache.0.lock().unwrap().pages.keys().cloned().collect();
+        assert_eq!(kept, ["a/index.html", "b/index.html", "c/index.html"].map(String::from).into());
+        // The same pages again: every gzipped file comes from the cache, the same bytes.
+        assert_eq!(bytes(&index(pages, Some(&cache)).unwrap()), bytes(&second));
+        index([("c/index.html", &c[..])], Some(&cache)).unwrap();
+        assert_eq!(cache.0.lock().unwrap().pages.len(), 1);
     }
 }
