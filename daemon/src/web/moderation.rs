@@ -91,7 +91,7 @@ pub(crate) async fn queue_page(State(state): State<AppState>, m: Mod, Query(q): 
             json!({
                 "id": s.id,
                 "reference": s.reference,
-                "collection_title": collection_title(&config, &s.collection),
+                "collection_title": super::collection_singular(&config, &s.collection),
                 "title": s.payload.title,
                 "created": human_date(&config, &s.created_at),
                 "status": s.status.as_str(),
