@@ -426,30 +426,14 @@ pub fn create(
     text: &dyn Fn(&str) -> String,
     pictures: &[(String, Vec<u8>)],
 ) -> Result<EntryFile, ContentError> {
-    let parent = config.content_dir().join(&collection.dir);
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let base = crate::publish::slugify(title);
-    for n in 1..=200 {
-        let slug = if n == 1 { base.clone() } else { format!("{base}-{n}") };
-        if parent.join(format!("{slug}.md")).exists() {
-            continue;
-        }
-        let dir = parent.join(&slug);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io(&dir)(e)),
-        }
-        sync_dir(&parent)?;
-        for (name, bytes) in pictures {
-            write_new_file(&dir, name, bytes)?;
-        }
-        write_new_file(&dir, "index.md", text(&slug).as_bytes())?;
-        sync_dir(&dir)?;
-        let prefix = if collection.dir.is_empty() { String::new() } else { format!("{}/", collection.dir) };
-        return Ok(EntryFile { collection: collection.name.clone(), rel: format!("{prefix}{slug}/index.md"), path: dir.join("index.md"), slug, bundle: true });
+    let (slug, dir) = crate::publish::create_bundle_dir(config, collection, title)?;
+    for (name, bytes) in pictures {
+        write_new_file(&dir, name, bytes)?;
     }
-    Err(PublishError::NoFreeSlug(base).into())
+    write_new_file(&dir, "index.md", text(&slug).as_bytes())?;
+    sync_dir(&dir)?;
+    let prefix = if collection.dir.is_empty() { String::new() } else { format!("{}/", collection.dir) };
+    Ok(EntryFile { collection: collection.name.clone(), rel: format!("{prefix}{slug}/index.md"), path: dir.join("index.md"), slug, bundle: true })
 }
 
 /// Removes a bundle [`create`] made whose rebuild failed (only an entry's

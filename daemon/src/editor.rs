@@ -27,7 +27,6 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value as Json, json};
 use vitrine_generator::config::Collection;
-use vitrine_generator::load::{Asset, SourceFile};
 use vitrine_generator::schema::FieldError;
 
 use crate::content::{self, ContentError, EntryFile};
@@ -236,7 +235,7 @@ async fn apply(
     }
     let st = state.clone();
     let (r, t, p) = (rel.clone(), text.clone(), pictures.clone());
-    let checked = tokio::task::spawn_blocking(move || site_check(&st, &r, &t, &p)).await?;
+    let checked = tokio::task::spawn_blocking(move || crate::workflow::site_check(&st, &r, &t, &p)).await?;
     if let Err(reason) = checked {
         return Ok(Outcome::Refused(reason));
     }
@@ -316,31 +315,6 @@ async fn apply(
     Ok(Outcome::Saved { file, url })
 }
 
-/// Whether the site builds with `text` at `rel` and `pictures` beside it (in memory).
-fn site_check(state: &AppState, rel: &str, text: &str, pictures: &[(String, Vec<u8>)]) -> Result<(), String> {
-    let folder = rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
-    let scratch = state.data_dir.join(format!("check-{}", crate::security::random_token(6)));
-    let result = (|| {
-        let mut assets = Vec::new();
-        if !pictures.is_empty() {
-            std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-        }
-        for (name, bytes) in pictures {
-            let p = scratch.join(name);
-            std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
-            assets.push(Asset { rel: format!("{folder}/{name}"), src: p });
-        }
-        let pages = vec![SourceFile { rel: rel.to_string(), text: text.to_string() }];
-        let built = match &state.rebuilder {
-            Some(rb) => rb.check(pages, assets),
-            None => vitrine_generator::incremental::Site::load(vitrine_generator::BuildOptions::new(&state.site_dir))
-                .and_then(|mut site| site.check_addition(pages, assets)),
-        };
-        built.map_err(|e| e.to_string())
-    })();
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
-}
 
 /// The page of an entry as it would be published with the form's values
 /// (withdrawn entries and future dates included), rendered by the site's

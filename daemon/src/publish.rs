@@ -191,28 +191,7 @@ pub fn publish(config: &Config, sub: &Submission, images: &[StoredImage]) -> Res
             return Err(PublishError::Invalid(problems.join("; ")));
         }
     }
-    let parent = config.content_dir().join(&collection.dir);
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let title = sub.payload.title.as_str();
-    let base = slugify(title);
-    let mut chosen = None;
-    for n in 1..=200 {
-        let slug = if n == 1 { base.clone() } else { format!("{base}-{n}") };
-        if parent.join(format!("{slug}.md")).exists() {
-            continue;
-        }
-        let dir = parent.join(&slug);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {
-                chosen = Some((slug, dir));
-                break;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(PublishError::Io { path: dir, source: e }),
-        }
-    }
-    let (slug, dir) = chosen.ok_or_else(|| PublishError::NoFreeSlug(base.clone()))?;
-    sync_dir(&parent)?;
+    let (slug, dir) = create_bundle_dir(config, collection, &sub.payload.title)?;
     for img in images {
         let name = image_file_name(&img.field, &img.ext);
         write_new_file(&dir, &name, &img.data)?;
@@ -223,6 +202,32 @@ pub fn publish(config: &Config, sub: &Submission, images: &[StoredImage]) -> Res
     sync_dir(&dir)?;
     let rel_dir = format!("content/{}/{}", collection.dir, slug);
     Ok(Published { rel_dir, dir, url: collection.entry_url(&slug), slug })
+}
+
+/// Creates the folder of a new bundle for `title` in `collection`: the first
+/// free slug (`titre`, `titre-2`, … up to 200, never a name a file or folder
+/// already has, `create_dir` deciding races), the parent folder synced. The
+/// one rule for approvals and the correspondents' editor.
+pub fn create_bundle_dir(config: &Config, collection: &Collection, title: &str) -> Result<(String, PathBuf), PublishError> {
+    let parent = config.content_dir().join(&collection.dir);
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let base = slugify(title);
+    for n in 1..=200 {
+        let slug = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+        if parent.join(format!("{slug}.md")).exists() {
+            continue;
+        }
+        let dir = parent.join(&slug);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                sync_dir(&parent)?;
+                return Ok((slug, dir));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(PublishError::Io { path: dir, source: e }),
+        }
+    }
+    Err(PublishError::NoFreeSlug(base))
 }
 
 /// Which schema fields of a collection are pictures (top level or list items).

@@ -79,19 +79,27 @@ pub fn check_blocking(state: &AppState, sub: &Submission, images: &[StoredImage]
     if !diags.is_empty() {
         return Err(vitrine_generator::error::Diagnostics(diags).to_string());
     }
-    // Then the whole site with it, in memory. Pictures need a file: a scratch folder.
+    // Then the whole site with it, in memory.
+    site_check(state, &rel, &text, &pictures)
+}
+
+/// Whether the site builds with `text` at `rel` and `pictures` beside it (in memory):
+/// the one check before anything is written, for approvals and the editor.
+/// Pictures need a file: a scratch folder under `.vitrine/`, removed after.
+pub fn site_check(state: &AppState, rel: &str, text: &str, pictures: &[(String, Vec<u8>)]) -> Result<(), String> {
+    let folder = rel.rsplit_once('/').map_or("", |(d, _)| d).to_string();
     let scratch = state.data_dir.join(format!("check-{}", crate::security::random_token(6)));
     let result = (|| {
         let mut assets = Vec::new();
         if !pictures.is_empty() {
             std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
         }
-        for (name, bytes) in &pictures {
+        for (name, bytes) in pictures {
             let p = scratch.join(name);
             std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
-            assets.push(Asset { rel: format!("{}/{slug}/{name}", collection.dir), src: p });
+            assets.push(Asset { rel: format!("{folder}/{name}"), src: p });
         }
-        let pages = vec![SourceFile { rel: rel.clone(), text }];
+        let pages = vec![SourceFile { rel: rel.to_string(), text: text.to_string() }];
         let built = match &state.rebuilder {
             Some(rb) => rb.check(pages, assets),
             None => vitrine_generator::incremental::Site::load(vitrine_generator::BuildOptions::new(&state.site_dir))
