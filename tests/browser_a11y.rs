@@ -197,19 +197,16 @@ async fn skip_link_problems(b: &browser::Browser, at: &str, class: &str, in_main
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_pages_and_error_pages_pass_the_basic_accessibility_checks() {
-    use vitrine_daemon::auth::Role;
     use vitrine_daemon::state::{AppState, Settings};
     let Some(b) = browser::Browser::start().await.unwrap() else { return };
     b.watch_csp().await.unwrap();
     let site = tempfile::tempdir().unwrap();
     common::copy_example_site(site.path());
     let st = AppState::new(site.path(), Settings { rate_limit_per_minute: 0, ..Settings::default() }, None).unwrap();
-    let phc = vitrine_daemon::security::hash_password("mot de passe du correspondant").unwrap();
+    browser::add_correspondent(&st).await;
     let id = st
         .db
         .write(move |c| {
-            vitrine_daemon::auth::create_user(c, "correspondant", &phc, Role::Moderator, "test")
-                .map_err(|e| vitrine_daemon::db::DbError::Conflict(e.to_string()))?;
             let r = vitrine_daemon::queue::insert(
                 c,
                 vitrine_daemon::queue::NewSubmission {

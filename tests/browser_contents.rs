@@ -10,7 +10,6 @@
 mod browser;
 mod common;
 
-use vitrine_daemon::auth::Role;
 use vitrine_daemon::state::{AppState, Settings};
 
 /// Clicks the element matching `css` after scrolling it into view at once.
@@ -70,14 +69,7 @@ async fn correspondent_creates_edits_withdraws_and_restores_a_training() {
     let settings = Settings { rate_limit_per_minute: 0, ..Settings::default() };
     let rebuilder = vitrine_daemon::server::incremental_rebuilder(site.path().to_path_buf());
     let st = AppState::new(site.path(), settings, Some(rebuilder)).unwrap();
-    let phc = vitrine_daemon::security::hash_password("mot de passe du correspondant").unwrap();
-    st.db
-        .write(move |c| {
-            vitrine_daemon::auth::create_user(c, "correspondant", &phc, Role::Moderator, "test")
-                .map_err(|e| vitrine_daemon::db::DbError::Conflict(e.to_string()))
-        })
-        .await
-        .unwrap();
+    browser::add_correspondent(&st).await;
     let server = browser::DaemonServer::start(st.clone()).await;
     let base = server.base.clone();
     b.set_window_size(1280, 1400).await.unwrap();

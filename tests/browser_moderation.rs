@@ -11,7 +11,6 @@
 mod browser;
 mod common;
 
-use vitrine_daemon::auth::Role;
 use vitrine_daemon::state::{AppState, Settings};
 
 /// Ticks a checkbox by clicking its label, as a person does.
@@ -75,14 +74,7 @@ async fn teacher_submits_with_a_mistake_then_moderator_approves_and_page_is_live
     let settings = Settings { min_fill_secs: 0, rate_limit_per_minute: 0, ..Settings::default() };
     let rebuilder = vitrine_daemon::server::incremental_rebuilder(site.path().to_path_buf());
     let st = AppState::new(site.path(), settings, Some(rebuilder)).unwrap();
-    let phc = vitrine_daemon::security::hash_password("mot de passe du correspondant").unwrap();
-    st.db
-        .write(move |c| {
-            vitrine_daemon::auth::create_user(c, "correspondant", &phc, Role::Moderator, "test")
-                .map_err(|e| vitrine_daemon::db::DbError::Conflict(e.to_string()))
-        })
-        .await
-        .unwrap();
+    browser::add_correspondent(&st).await;
     let server = browser::DaemonServer::start(st.clone()).await;
     let base = server.base.clone();
 

@@ -33,7 +33,7 @@
 mod serve;
 
 #[allow(unused_imports)] // each test file uses the server it needs
-pub use serve::{DaemonServer, StaticServer};
+pub use serve::{CORRESPONDENT, CORRESPONDENT_PASSWORD, DaemonServer, StaticServer, add_correspondent};
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};

@@ -208,3 +208,20 @@ impl DaemonServer {
         self.task.await.unwrap();
     }
 }
+
+/// The moderator account the browser tests log in with: « correspondant ».
+pub const CORRESPONDENT: &str = "correspondant";
+/// Its password.
+pub const CORRESPONDENT_PASSWORD: &str = "mot de passe du correspondant";
+
+/// Adds the account [`CORRESPONDENT`] (role moderator) to the queue of `st`.
+pub async fn add_correspondent(st: &vitrine_daemon::state::AppState) {
+    let phc = vitrine_daemon::security::hash_password(CORRESPONDENT_PASSWORD).unwrap();
+    st.db
+        .write(move |c| {
+            vitrine_daemon::auth::create_user(c, CORRESPONDENT, &phc, vitrine_daemon::auth::Role::Moderator, "test")
+                .map_err(|e| vitrine_daemon::db::DbError::Conflict(e.to_string()))
+        })
+        .await
+        .unwrap();
+}
