@@ -33,7 +33,8 @@ const PAGEFIND_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 struct SearchState {
     options: SearchOptions,
-    fossicked_pages: Vec<FossickedData>,
+    // vitrine: shared, so a kept site hands its cached pages over without deep copies.
+    fossicked_pages: Vec<std::sync::Arc<FossickedData>>,
     built_indexes: Vec<PagefindIndexes>,
     // vitrine: build the indexes from the pages themselves rather than from copies
     // (for an index that is built once, see `api::PagefindIndex::into_files`).
@@ -112,13 +113,13 @@ impl SearchState {
         }
 
         let existing_page_count = self.fossicked_pages.len();
-        self.fossicked_pages.extend(results);
+        self.fossicked_pages.extend(results.into_iter().map(std::sync::Arc::new));
 
         Ok(self.fossicked_pages.len() - existing_page_count)
     }
 
     /// vitrine: adds parsed pages, replacing those of the same URL (one pass, not one scan per page).
-    pub fn add_fossicked(&mut self, pages: impl Iterator<Item = FossickedData>) {
+    pub fn add_fossicked(&mut self, pages: impl Iterator<Item = std::sync::Arc<FossickedData>>) {
         let mut at: HashMap<String, usize> = self
             .fossicked_pages
             .iter()
@@ -143,9 +144,9 @@ impl SearchState {
                 .iter()
                 .position(|page| page.url == result.url);
             if let Some(existing) = existing {
-                *self.fossicked_pages.get_mut(existing).unwrap() = result.clone();
+                *self.fossicked_pages.get_mut(existing).unwrap() = std::sync::Arc::new(result.clone());
             } else {
-                self.fossicked_pages.push(result.clone());
+                self.fossicked_pages.push(std::sync::Arc::new(result.clone()));
             }
         }
         result
@@ -198,7 +199,7 @@ impl SearchState {
             !d.word_data.is_empty()
         });
 
-        let mut language_map: HashMap<String, Vec<fossick::FossickedData>> = HashMap::new();
+        let mut language_map: HashMap<String, Vec<std::sync::Arc<fossick::FossickedData>>> = HashMap::new();
         for page in pages_with_data {
             let language = page.language.clone();
             if let Some(lang_pages) = language_map.get_mut(&language) {

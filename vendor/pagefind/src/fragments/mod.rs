@@ -24,6 +24,8 @@ pub struct PageFragmentData {
 
 #[derive(Debug, Clone)]
 pub struct PageFragment {
+    // vitrine: no longer written (a page's number is its position in `build_indexes`).
+    #[allow(dead_code)]
     pub page_number: usize,
     pub data: PageFragmentData,
 }

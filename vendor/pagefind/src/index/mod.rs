@@ -47,13 +47,50 @@ enum SortType {
 /// Results from processing a single page in parallel.
 /// Contains the word map, filter entries, and encoded page data for one page.
 struct PageProcessingResult {
-    word_map: HashMap<String, PackedWord>,
+    /// vitrine: the page's words, split into [`WORD_SHARDS`] maps by [`word_shard`].
+    word_shards: Vec<Vec<PackedWord>>,
     filter_entries: Vec<(String, String, usize)>, // (filter, value, page_number)
     encoded_page: IntermediaryPageData,
 }
 
+/// vitrine: how many shards the word merge is split into (more than threads, so
+/// uneven shards still balance).
+const WORD_SHARDS: usize = 32;
+
+/// vitrine: the merge shard of a word (any stable spread will do: the merged
+/// words are sorted afterwards).
+fn word_shard(word: &str) -> usize {
+    let mut h: u32 = 2166136261;
+    for b in word.bytes() {
+        h = (h ^ b as u32).wrapping_mul(16777619);
+    }
+    h as usize % WORD_SHARDS
+}
+
+/// Adds one page's entry for `word` to the merged map: pages appended (the
+/// caller goes through pages in order), variants merged by form.
+fn merge_word(word_map: &mut HashMap<String, PackedWord>, packed: PackedWord) {
+    match word_map.get_mut(packed.word.as_str()) {
+        Some(existing) => {
+            existing.pages.extend(packed.pages);
+            for variant in packed.additional_variants {
+                if let Some(existing_variant) =
+                    existing.additional_variants.iter_mut().find(|v| v.form == variant.form)
+                {
+                    existing_variant.pages.extend(variant.pages);
+                } else {
+                    existing.additional_variants.push(variant);
+                }
+            }
+        }
+        None => {
+            word_map.insert(packed.word.clone(), packed);
+        }
+    }
+}
+
 pub async fn build_indexes(
-    mut pages: Vec<FossickedData>,
+    pages: Vec<std::sync::Arc<FossickedData>>,
     language: String,
     options: &SearchOptions,
 ) -> Result<PagefindIndexes> {
@@ -74,14 +111,12 @@ pub async fn build_indexes(
             - Sort the `pages` array and output the page numbers to `alternate_sorts`
     */
 
-    let mut word_map: HashMap<String, PackedWord> = HashMap::new();
     let mut filter_map: HashMap<String, HashMap<String, Vec<usize>>> = HashMap::new();
     let mut fragment_hashes: HashMap<String, IntermediaryPageData> = HashMap::new();
     let mut fragments: Vec<(usize, (String, IntermediaryPageData))> = Vec::new();
 
-    for (page_number, page) in pages.iter_mut().enumerate() {
-        page.fragment.page_number = page_number;
-    }
+    // vitrine: pages are shared (a kept site's cache holds them too): a page's number
+    // is its position here, not written into the page.
 
     // Get all possible sort keys
     let mut sorts: Vec<_> = pages
@@ -108,10 +143,11 @@ pub async fn build_indexes(
     for (sort_key, sort_type) in sort_types {
         let mut page_values: Vec<_> = pages
             .iter()
-            .flat_map(|page| {
+            .enumerate()
+            .flat_map(|(page_number, page)| {
                 page.sort
                     .get(&sort_key)
-                    .map(|v| (v, page.fragment.page_number))
+                    .map(|v| (v, page_number))
             })
             .collect();
         options.logger.v_info(format!(
@@ -149,7 +185,9 @@ pub async fn build_indexes(
     // Process pages in parallel - each page builds its own word map
     let page_results: Vec<PageProcessingResult> = pages
         .into_par_iter()
-        .map(|page| {
+        .enumerate()
+        .map(|(page_number, page)| {
+            let page: &FossickedData = &page;
             let mut local_word_map: HashMap<String, PackedWord> = HashMap::new();
 
             // Meta field IDs were assigned per-page,
@@ -160,12 +198,12 @@ pub async fn build_indexes(
                 .map(|name| meta_fields_ref.iter().position(|f| f == *name).unwrap() as u16)
                 .collect();
 
-            for (word, positions) in page.word_data {
+            for (word, positions) in &page.word_data {
                 // Group positions by original_word for this page
                 let mut normalized_positions: Vec<FossickedWord> = Vec::new();
                 let mut variant_positions: BTreeMap<String, Vec<FossickedWord>> = BTreeMap::new();
 
-                for fossicked in positions {
+                for fossicked in positions.iter().cloned() {
                     if fossicked.original_word.is_none() {
                         // No diacritics - original matches normalized form
                         normalized_positions.push(fossicked);
@@ -190,13 +228,13 @@ pub async fn build_indexes(
                 if !normalized_positions.is_empty() {
                     packed_word.pages.push(positions_to_packed_page(
                         normalized_positions,
-                        page.fragment.page_number,
+                        page_number,
                     ));
                 }
 
                 for (variant_form, variant_pos) in variant_positions {
                     let variant_page =
-                        positions_to_packed_page(variant_pos, page.fragment.page_number);
+                        positions_to_packed_page(variant_pos, page_number);
 
                     if let Some(existing_variant) = packed_word
                         .additional_variants
@@ -213,12 +251,12 @@ pub async fn build_indexes(
                 }
             }
 
-            for (word, meta_positions) in page.meta_word_data {
+            for (word, meta_positions) in &page.meta_word_data {
                 let mut normalized_meta_positions: Vec<MetaFossickedWord> = Vec::new();
                 let mut variant_meta_positions: BTreeMap<String, Vec<MetaFossickedWord>> =
                     BTreeMap::new();
 
-                for mut meta_fossicked in meta_positions {
+                for mut meta_fossicked in meta_positions.iter().cloned() {
                     meta_fossicked.field_id = field_id_map[meta_fossicked.field_id as usize];
                     if let Some(original) = meta_fossicked.original_word.clone() {
                         variant_meta_positions
@@ -245,12 +283,12 @@ pub async fn build_indexes(
                     if let Some(existing_page) = packed_word
                         .pages
                         .iter_mut()
-                        .find(|p| p.page_number == page.fragment.page_number)
+                        .find(|p| p.page_number == page_number)
                     {
                         existing_page.meta_locs = meta_locs;
                     } else {
                         packed_word.pages.push(PackedPage {
-                            page_number: page.fragment.page_number,
+                            page_number: page_number,
                             locs: vec![],
                             meta_locs,
                         });
@@ -269,12 +307,12 @@ pub async fn build_indexes(
                         if let Some(existing_page) = existing_variant
                             .pages
                             .iter_mut()
-                            .find(|p| p.page_number == page.fragment.page_number)
+                            .find(|p| p.page_number == page_number)
                         {
                             existing_page.meta_locs = meta_locs;
                         } else {
                             existing_variant.pages.push(PackedPage {
-                                page_number: page.fragment.page_number,
+                                page_number: page_number,
                                 locs: vec![],
                                 meta_locs,
                             });
@@ -283,7 +321,7 @@ pub async fn build_indexes(
                         packed_word.additional_variants.push(PackedVariant {
                             form: variant_form,
                             pages: vec![PackedPage {
-                                page_number: page.fragment.page_number,
+                                page_number: page_number,
                                 locs: vec![],
                                 meta_locs,
                             }],
@@ -300,7 +338,7 @@ pub async fn build_indexes(
                 .iter()
                 .flat_map(|(filter, values)| {
                     values.iter().map(move |value| {
-                        (filter.clone(), value.clone(), page.fragment.page_number)
+                        (filter.clone(), value.clone(), page_number)
                     })
                 })
                 .collect();
@@ -310,47 +348,49 @@ pub async fn build_indexes(
             let encoded_page = IntermediaryPageData {
                 full_hash: format!("{}_{}", language_ref, full_hash(encoded_data.as_bytes())),
                 word_count: page.fragment.data.word_count,
-                page_number: page.fragment.page_number,
+                page_number: page_number,
                 encoded_data,
             };
 
+            let mut word_shards: Vec<Vec<PackedWord>> = (0..WORD_SHARDS).map(|_| Vec::new()).collect();
+            for packed in local_word_map.into_values() {
+                word_shards[word_shard(&packed.word)].push(packed);
+            }
             PageProcessingResult {
-                word_map: local_word_map,
+                word_shards,
                 filter_entries,
                 encoded_page,
             }
         })
         .collect();
 
-    // Merge results sequentially
+    // vitrine: the word maps are merged in parallel, one shard of words per task
+    // (a word's shard is a hash of it); each shard takes the pages in order, so a
+    // word's pages and variants come out in the order the sequential merge gave.
+    let mut shard_inputs: Vec<Vec<Vec<PackedWord>>> =
+        (0..WORD_SHARDS).map(|_| Vec::with_capacity(page_results.len())).collect();
+    let mut rest = Vec::with_capacity(page_results.len());
     for result in page_results {
-        // Merge word maps using Entry API to avoid unnecessary clones
-        for (word, packed) in result.word_map {
-            match word_map.entry(word) {
-                hashbrown::hash_map::Entry::Occupied(mut entry) => {
-                    let existing = entry.get_mut();
-                    existing.pages.extend(packed.pages); // Move, not clone
-                                                         // Merge additional_variants
-                    for variant in packed.additional_variants {
-                        if let Some(existing_variant) = existing
-                            .additional_variants
-                            .iter_mut()
-                            .find(|v| v.form == variant.form)
-                        {
-                            existing_variant.pages.extend(variant.pages);
-                        } else {
-                            existing.additional_variants.push(variant);
-                        }
-                    }
-                }
-                hashbrown::hash_map::Entry::Vacant(entry) => {
-                    entry.insert(packed);
+        for (shard, map) in result.word_shards.into_iter().enumerate() {
+            shard_inputs[shard].push(map);
+        }
+        rest.push((result.filter_entries, result.encoded_page));
+    }
+    let merged_shards: Vec<Vec<PackedWord>> = shard_inputs
+        .into_par_iter()
+        .map(|maps| {
+            let mut word_map: HashMap<String, PackedWord> = HashMap::new();
+            for words in maps {
+                for packed in words {
+                    merge_word(&mut word_map, packed);
                 }
             }
-        }
-
+            word_map.into_values().collect()
+        })
+        .collect();
+    for (filter_entries, encoded_page) in rest {
         // Merge filter entries using or_default for cleaner code
-        for (filter, value, page_number) in result.filter_entries {
+        for (filter, value, page_number) in filter_entries {
             filter_map
                 .entry(filter)
                 .or_default()
@@ -360,7 +400,6 @@ pub async fn build_indexes(
         }
 
         // Handle fragment hashing (must be sequential due to collision handling)
-        let encoded_page = result.encoded_page;
         let mut short_hash = &encoded_page.full_hash[0..=(language.len() + 7)];
 
         // If we hit a collision, extend one until we stop colliding
@@ -380,14 +419,6 @@ pub async fn build_indexes(
             }
         }
         fragment_hashes.insert(short_hash.to_string(), encoded_page);
-    }
-
-    // Sort pages within each word by page_number to maintain correct order after parallel processing
-    for packed_word in word_map.values_mut() {
-        packed_word.pages.sort_by_key(|p| p.page_number);
-        for variant in &mut packed_word.additional_variants {
-            variant.pages.sort_by_key(|p| p.page_number);
-        }
     }
 
     fragments.extend(
@@ -512,8 +543,9 @@ pub async fn build_indexes(
     }
 
     // TODO: Parameterize these chunk sizes via byte size rather than word count
-    let word_count = word_map.len();
-    let chunks = chunk_index(word_map, options.index_chunk_size);
+    let words: Vec<PackedWord> = merged_shards.into_iter().flatten().collect();
+    let word_count = words.len();
+    let chunks = chunk_index(words, options.index_chunk_size);
     meta.index_chunks = chunk_meta(&chunks);
 
     // Encode word index chunks in parallel (delta encoding + CBOR serialization)
@@ -635,15 +667,9 @@ fn positions_to_packed_page(mut positions: Vec<FossickedWord>, page_number: usiz
     }
 }
 
-fn chunk_index(word_map: HashMap<String, PackedWord>, chunk_size: usize) -> Vec<Vec<PackedWord>> {
-    // Accumulate into HashMap for O(1) inserts, then sort once before encoding
-    // to produce a stable hash without paying BTreeMap's per-insert overhead.
-    let mut words = word_map
-        .into_iter()
-        .map(|(_, w)| w)
-        .collect::<Vec<PackedWord>>();
-    // vitrine: sorted without a copy of each word (words are unique keys).
-    words.sort_unstable_by(|a, b| a.word.cmp(&b.word));
+fn chunk_index(mut words: Vec<PackedWord>, chunk_size: usize) -> Vec<Vec<PackedWord>> {
+    // vitrine: the merged words (unique) sorted in parallel, without a copy of each word.
+    words.par_sort_unstable_by(|a, b| a.word.cmp(&b.word));
 
     let mut index_chunks = Vec::new();
 

@@ -60,7 +60,7 @@ pub struct PagefindIndex {
 /// vitrine: one parsed page, made by [`PagefindIndex::fossick`] (on any thread) and
 /// given to [`PagefindIndex::add_pages`]; cheap to keep and clone for a later index.
 #[derive(Clone, Debug)]
-pub struct FossickedPage(crate::fossick::FossickedData);
+pub struct FossickedPage(std::sync::Arc<crate::fossick::FossickedData>);
 
 impl FossickedPage {
     /// The page's URL as the index records it.
@@ -97,7 +97,7 @@ impl PagefindIndex {
     /// on `&self`, so many pages can be parsed at once (rayon).
     pub fn fossick(&self, source_path: String, content: String) -> Result<FossickedPage> {
         let file = Fossicker::new_synthetic(Some(PathBuf::from(source_path)), None, content);
-        Ok(FossickedPage(file.fossick_sync(&self.options)?))
+        Ok(FossickedPage(std::sync::Arc::new(file.fossick_sync(&self.options)?)))
     }
 
     /// vitrine: adds pages parsed by [`Self::fossick`], in order; a page whose URL was
