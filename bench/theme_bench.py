@@ -13,7 +13,8 @@ For each size N it:
      generated file) or the script stops; warnings are counted and printed;
   3. times RUNS full builds from scratch: `rm -rf OUT SITE/.vitrine && vitrine build
      --site SITE --out OUT` under /usr/bin/time -v (the image cache, in .vitrine/,
-     goes too), OUT on tmpfs (/dev/shm) when it has room;
+     goes too), OUT on tmpfs (/dev/shm) when memory has room for both the output and
+     the build (else on disk, WORK/out);
   4. measures the last full build's output: total size and files, HTML pages, the
      search bundle (OUT/pagefind/), the picture files published, and the distinct
      pictures the image stage processed (manifests in .vitrine/cache/images/);
@@ -233,7 +234,10 @@ def main(argv=None):
             os.environ["VITRINE_NOW"] = manifest["today"] + "T08:00:00+01:00"
             if args.out_root:
                 out_root = os.path.abspath(args.out_root)
-            elif os.path.isdir("/dev/shm") and tmpfs_free_gib("/dev/shm") > 3 + 0.02 * n / 1000:
+            elif os.path.isdir("/dev/shm") and min(tmpfs_free_gib("/dev/shm"), mem_available_gib()) > \
+                    4 + (0.1 + 0.25) * n / 1000:
+                # tmpfs lives in memory: only when the output (~0.1 GiB per 1,000 projects)
+                # and the build's own peak (~0.25 GiB per 1,000) fit beside each other.
                 out_root = "/dev/shm/vitrine-theme-bench-out"
             else:
                 out_root = os.path.join(work, "out")
