@@ -43,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
@@ -107,8 +108,12 @@ def check(r, what):
     """Stops unless the build exited 0 with no error line; returns its warning count."""
     errors, warnings = diagnostics(r["output"])
     if r["exit"] != 0 or errors:
-        die("%s of the generated site failed (exit %d, %d error lines, peak RSS %.0f MiB):\n%s"
-            % (what, r["exit"], len(errors), r["rss_mib"], r["output"][-6000:]))
+        trace = r.get("trace", [])
+        die("%s of the generated site failed (exit %d after %.1f s, %d error lines, peak RSS %.0f MiB; "
+            "RSS trace, last samples: %s):\n%s"
+            % (what, r["exit"], r["wall"], len(errors), r["rss_mib"],
+               ", ".join("%.0f s %.0f MiB" % x for x in trace[-1::-max(1, len(trace) // 12)][::-1]),
+               r["output"][-6000:]))
     m = re.search(r"(\d+) avertissement", summary_line(r["output"]))
     count = int(m.group(1)) if m else len(warnings)
     log("theme-bench: %s: exit 0, 0 errors, %d warnings" % (what, count))
@@ -166,11 +171,70 @@ def census(out, site):
             "picture_files": img_files, "picture_bytes": img_bytes, "distinct_processed": processed}
 
 
+def rss_of_tree(pid):
+    """Resident KiB of pid's descendants (GNU time -> sh -> exec vitrine)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for task in os.listdir("/proc/%d/task" % p):
+                with open("/proc/%d/task/%s/children" % (p, task)) as f:
+                    todo += [int(c) for c in f.read().split()]
+            if p != pid:
+                with open("/proc/%d/status" % p) as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def timed_traced(cmd_line, scratch, every=0.5):
+    """bench.timed, plus a trace [(seconds, RSS MiB)] of the build sampled every `every` s."""
+    tfile = os.path.join(scratch, "time.txt")
+    ofile = os.path.join(scratch, "out.txt")
+    trace = []
+    with open(ofile, "w") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([bench.GNU_TIME, "-v", "-o", tfile, "sh", "-c", cmd_line],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            trace.append((time.perf_counter() - t0, rss_of_tree(proc.pid) / 1024))
+            try:
+                proc.wait(every)
+            except subprocess.TimeoutExpired:
+                pass
+        wall = time.perf_counter() - t0
+    with open(ofile, encoding="utf-8", errors="replace") as f:
+        output = f.read()
+    t = bench.parse_gnu_time(tfile)
+    return {"wall": wall, "cpu": t["user"] + t["sys"], "rss_mib": t["max_rss_kib"] / 1024,
+            "exit": proc.returncode, "output": output, "trace": trace}
+
+
+def stage_rss(r):
+    """RSS at the end of each stage of the summary line (stages are consecutive, from
+    the process start; load and model overlap the trace's first samples)."""
+    m = re.search(r"\((chargement [^)]*)\)", summary_line(r["output"]))
+    if not m or not r.get("trace"):
+        return ""
+    start = r["wall"] - int(re.search(r"en (\d+) ms", summary_line(r["output"])).group(1)) / 1000
+    out, t = [], start
+    for part in m.group(1).split(", "):
+        name, ms = part.rsplit(" ", 2)[0], int(part.rsplit(" ", 2)[1])
+        t += ms / 1000
+        seen = [rss for (ts, rss) in r["trace"] if ts <= t]
+        if seen:
+            out.append("%s %.0f" % (name, max(seen)))
+    return "peak RSS (MiB) by the end of: " + ", ".join(out)
+
+
 def timed_build(cmd_line, scratch, min_free, what):
     free = mem_available_gib()
     if free < min_free:
         die("%s: only %.1f GiB of memory available, %.1f GiB asked (--min-free-gib); not starting" % (what, free, min_free))
-    r = bench.timed(cmd_line, scratch)
+    r = timed_traced(cmd_line, scratch)
     r["mem_free_before_gib"] = free
     r["load"] = bench.load_average()
     return r
@@ -206,6 +270,8 @@ def main(argv=None):
     ap.add_argument("--vmem-gib", type=float, default=None, help="ulimit -v for each build, in GiB (default none)")
     ap.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=None,
                     help="one untimed build first (default: below 50,000 projects); every build is checked anyway")
+    ap.add_argument("--no-search", action="store_true",
+                    help="build without the search index (the theme's search.html removed from the generated site)")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = ap.parse_args(argv)
     if args.runs is not None and args.runs < 1:
@@ -231,6 +297,11 @@ def main(argv=None):
             runs = args.runs or (3 if n < 50000 else 1)
             min_free = args.min_free_gib if args.min_free_gib is not None else 2 + 0.13 * n / 1000
             site, manifest = make_site(work, n, args.seed, extra)
+            search_page = os.path.join(site, "themes", "default", "templates", "search.html")
+            if args.no_search and os.path.exists(search_page):
+                os.remove(search_page)  # a theme without search.html: no search index
+            elif not args.no_search:
+                shutil.copy(os.path.join(bench.REPO, "themes", "default", "templates", "search.html"), search_page)
             os.environ["VITRINE_NOW"] = manifest["today"] + "T08:00:00+01:00"
             if args.out_root:
                 out_root = os.path.abspath(args.out_root)
@@ -259,8 +330,10 @@ def main(argv=None):
                 r = timed_build(full, scratch, min_free, "full build %d" % (i + 1))
                 warnings = check(r, "full build %d" % (i + 1))
                 r["summary"] = summary_line(r["output"])
+                r["stage_rss"] = stage_rss(r)
                 log("theme-bench: full %d/%d: %.2f s wall, %.2f s CPU, %.0f MiB; load %.2f; %s"
                     % (i + 1, runs, r["wall"], r["cpu"], r["rss_mib"], r["load"], r["summary"]))
+                log("theme-bench:   " + r["stage_rss"])
                 fulls.append(r)
             c = census(out, site)
             log("theme-bench: output %.1f MiB in %d files (%d HTML); search bundle %.1f MiB in %d files; "
@@ -290,7 +363,7 @@ def main(argv=None):
                              "cpus": [round(x["cpu"], 2) for x in rs],
                              "rsss": [round(x["rss_mib"]) for x in rs],
                              "loads": [round(x["load"], 2) for x in rs],
-                             "summary_of_median": med["summary"]}
+                             "summary_of_median": med["summary"], "stage_rss_of_median": med.get("stage_rss", "")}
             res["noop"]["changes"] = noops[0]["changes"]
             results.append(res)
             if args.drop_outputs:
@@ -303,8 +376,8 @@ def main(argv=None):
 
     print()
     print("Machine: %(cpu)s, %(cores)s cores, %(memory_gib)s GiB RAM, %(os)s, Linux %(kernel)s" % machine)
-    print("vitrine %s, default theme, search on; load average %.2f at the end; no reference tool "
-          "(absolute figures; rates per 1,000 entries)" % (rev, bench.load_average()))
+    print("vitrine %s, default theme, search %s; load average %.2f at the end; no reference tool "
+          "(absolute figures; rates per 1,000 entries)" % (rev, "off" if args.no_search else "on", bench.load_average()))
     print()
     body = []
     for r in results:
@@ -332,8 +405,9 @@ def main(argv=None):
                      "cover pictures in content", "output / 1k entries"], body))
     print()
     for r in results:
-        print("- %s projects, stages of the median full build: `%s`; of the median no-op: `%s`"
-              % ("{:,}".format(r["projects"]), r["full"]["summary_of_median"], r["noop"]["summary_of_median"]))
+        print("- %s projects, stages of the median full build: `%s` (%s); of the median no-op: `%s`"
+              % ("{:,}".format(r["projects"]), r["full"]["summary_of_median"], r["full"]["stage_rss_of_median"],
+                 r["noop"]["summary_of_median"]))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"machine": machine, "vitrine": rev, "results": results}, f, indent=2, ensure_ascii=False)
