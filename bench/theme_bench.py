@@ -30,8 +30,10 @@ the split of past and upcoming training sessions is the same on every run.
 Runs default to 3 below 50,000 projects and 1 from 50,000 (--runs to force).
 Before each timed build it checks free memory (MemAvailable) against
 --min-free-gib (default: 2 GiB + what the build was measured to need, 0.22 GiB per
-1,000 projects with search, 0.11 without) and stops if there is less; --vmem-gib puts a `ulimit -v` on each build. Standard library only (reuses
-bench.py's helpers). Never run by the test suite.
+1,000 projects with search, 0.11 without) and stops if there is less; --vmem-gib
+puts a `ulimit -v` on each build, and --kill-below-gib kills a build (by its pid)
+when the machine's available memory falls below that while it runs. Standard
+library only (reuses bench.py's helpers). Never run by the test suite.
 """
 
 import argparse
@@ -39,6 +41,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -172,8 +175,8 @@ def census(out, site):
 
 
 def rss_of_tree(pid):
-    """Resident KiB of pid's descendants (GNU time -> sh -> exec vitrine)."""
-    total, todo = 0, [pid]
+    """(resident KiB, pids) of pid's descendants (GNU time -> sh -> exec vitrine)."""
+    total, todo, pids = 0, [pid], []
     while todo:
         p = todo.pop()
         try:
@@ -181,17 +184,20 @@ def rss_of_tree(pid):
                 with open("/proc/%d/task/%s/children" % (p, task)) as f:
                     todo += [int(c) for c in f.read().split()]
             if p != pid:
+                pids.append(p)
                 with open("/proc/%d/status" % p) as f:
                     for line in f:
                         if line.startswith("VmRSS:"):
                             total += int(line.split()[1])
         except (OSError, ValueError):
             pass
-    return total
+    return total, pids
 
 
-def timed_traced(cmd_line, scratch, every=0.5):
-    """bench.timed, plus a trace [(seconds, RSS MiB)] of the build sampled every `every` s."""
+def timed_traced(cmd_line, scratch, every=0.5, kill_below_gib=None):
+    """bench.timed, plus a trace [(seconds, RSS MiB)] of the build sampled every `every` s.
+    With kill_below_gib, the build is killed (SIGKILL, by pid) as soon as the machine's
+    available memory falls below it: the build is the one to go, not a neighbour's."""
     tfile = os.path.join(scratch, "time.txt")
     ofile = os.path.join(scratch, "out.txt")
     trace = []
@@ -199,8 +205,18 @@ def timed_traced(cmd_line, scratch, every=0.5):
         t0 = time.perf_counter()
         proc = subprocess.Popen([bench.GNU_TIME, "-v", "-o", tfile, "sh", "-c", cmd_line],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        killed = None
         while proc.poll() is None:
-            trace.append((time.perf_counter() - t0, rss_of_tree(proc.pid) / 1024))
+            rss, pids = rss_of_tree(proc.pid)
+            trace.append((time.perf_counter() - t0, rss / 1024))
+            free = mem_available_gib()
+            if kill_below_gib is not None and free < kill_below_gib and killed is None and pids:
+                killed = free
+                for p in pids:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except OSError:
+                        pass
             try:
                 proc.wait(every)
             except subprocess.TimeoutExpired:
@@ -209,6 +225,8 @@ def timed_traced(cmd_line, scratch, every=0.5):
     with open(ofile, encoding="utf-8", errors="replace") as f:
         output = f.read()
     t = bench.parse_gnu_time(tfile)
+    if killed is not None:
+        output += "\ntheme-bench: build killed: %.2f GiB of memory available, under --kill-below-gib\n" % killed
     return {"wall": wall, "cpu": t["user"] + t["sys"], "rss_mib": t["max_rss_kib"] / 1024,
             "exit": proc.returncode, "output": output, "trace": trace}
 
@@ -230,11 +248,14 @@ def stage_rss(r):
     return "peak RSS (MiB) by the end of: " + ", ".join(out)
 
 
+KILL_BELOW = [None]  # --kill-below-gib
+
+
 def timed_build(cmd_line, scratch, min_free, what):
     free = mem_available_gib()
     if free < min_free:
         die("%s: only %.1f GiB of memory available, %.1f GiB asked (--min-free-gib); not starting" % (what, free, min_free))
-    r = timed_traced(cmd_line, scratch)
+    r = timed_traced(cmd_line, scratch, kill_below_gib=KILL_BELOW[0])
     r["mem_free_before_gib"] = free
     r["load"] = bench.load_average()
     return r
@@ -270,12 +291,15 @@ def main(argv=None):
     ap.add_argument("--vmem-gib", type=float, default=None, help="ulimit -v for each build, in GiB (default none)")
     ap.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=None,
                     help="one untimed build first (default: below 50,000 projects); every build is checked anyway")
+    ap.add_argument("--kill-below-gib", type=float, default=None,
+                    help="kill a build when the machine's available memory falls below this (default: never)")
     ap.add_argument("--no-search", action="store_true",
                     help="build without the search index (the theme's search.html removed from the generated site)")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = ap.parse_args(argv)
     if args.runs is not None and args.runs < 1:
         ap.error("--runs must be >= 1")
+    KILL_BELOW[0] = args.kill_below_gib
     if not os.access(bench.GNU_TIME, os.X_OK):
         bench.ensure_tools(False)
 
