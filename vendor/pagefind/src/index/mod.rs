@@ -57,6 +57,9 @@ struct PageProcessingResult {
 /// uneven shards still balance).
 const WORD_SHARDS: usize = 32;
 
+/// vitrine: pages processed (and their per-page word maps held) at once.
+const PAGE_BATCH: usize = 1024;
+
 /// vitrine: the merge shard of a word (any stable spread will do: the merged
 /// words are sorted afterwards).
 fn word_shard(word: &str) -> usize {
@@ -183,10 +186,8 @@ pub async fn build_indexes(
     let language_ref = language.clone();
 
     // Process pages in parallel - each page builds its own word map
-    let page_results: Vec<PageProcessingResult> = pages
-        .into_par_iter()
-        .enumerate()
-        .map(|(page_number, page)| {
+    // vitrine: one page's word map, filters and fragment (run on pages in parallel).
+    let process = |(page_number, page): (usize, std::sync::Arc<FossickedData>)| {
             let page: &FossickedData = &page;
             let mut local_word_map: HashMap<String, PackedWord> = HashMap::new();
 
@@ -361,33 +362,41 @@ pub async fn build_indexes(
                 filter_entries,
                 encoded_page,
             }
-        })
-        .collect();
+    };
 
-    // vitrine: the word maps are merged in parallel, one shard of words per task
-    // (a word's shard is a hash of it); each shard takes the pages in order, so a
-    // word's pages and variants come out in the order the sequential merge gave.
-    let mut shard_inputs: Vec<Vec<Vec<PackedWord>>> =
-        (0..WORD_SHARDS).map(|_| Vec::with_capacity(page_results.len())).collect();
-    let mut rest = Vec::with_capacity(page_results.len());
-    for result in page_results {
-        for (shard, map) in result.word_shards.into_iter().enumerate() {
-            shard_inputs[shard].push(map);
+    // vitrine: pages are processed a batch at a time (in parallel), and each batch's
+    // word lists are merged in parallel, one shard of words per task (a word's shard
+    // is a hash of it), before the next batch: only one batch of per-page maps is
+    // held at once. Pages go in order, so a word's pages and variants come out in
+    // the order the sequential merge gave.
+    let page_total = pages.len();
+    let mut shard_maps: Vec<HashMap<String, PackedWord>> = (0..WORD_SHARDS).map(|_| HashMap::new()).collect();
+    let mut rest = Vec::with_capacity(page_total);
+    let mut numbered = pages.into_iter().enumerate();
+    loop {
+        let batch: Vec<(usize, std::sync::Arc<FossickedData>)> = numbered.by_ref().take(PAGE_BATCH).collect();
+        if batch.is_empty() {
+            break;
         }
-        rest.push((result.filter_entries, result.encoded_page));
-    }
-    let merged_shards: Vec<Vec<PackedWord>> = shard_inputs
-        .into_par_iter()
-        .map(|maps| {
-            let mut word_map: HashMap<String, PackedWord> = HashMap::new();
-            for words in maps {
+        let page_results: Vec<PageProcessingResult> = batch.into_par_iter().map(process).collect();
+        let mut shard_inputs: Vec<Vec<Vec<PackedWord>>> =
+            (0..WORD_SHARDS).map(|_| Vec::with_capacity(page_results.len())).collect();
+        for result in page_results {
+            for (shard, words) in result.word_shards.into_iter().enumerate() {
+                shard_inputs[shard].push(words);
+            }
+            rest.push((result.filter_entries, result.encoded_page));
+        }
+        shard_maps.par_iter_mut().zip(shard_inputs.into_par_iter()).for_each(|(word_map, inputs)| {
+            for words in inputs {
                 for packed in words {
-                    merge_word(&mut word_map, packed);
+                    merge_word(word_map, packed);
                 }
             }
-            word_map.into_values().collect()
-        })
-        .collect();
+        });
+    }
+    let merged_shards: Vec<Vec<PackedWord>> =
+        shard_maps.into_par_iter().map(|word_map| word_map.into_values().collect()).collect();
     for (filter_entries, encoded_page) in rest {
         // Merge filter entries using or_default for cleaner code
         for (filter, value, page_number) in filter_entries {
