@@ -54,6 +54,9 @@ use crate::output::{Body, Output};
 
 /// URL of the search page.
 pub const SEARCH_URL: &str = "/recherche/";
+/// Pages parsed at once before they go to the index.
+const PARSE_BATCH: usize = 1024;
+
 /// Directory of the pagefind bundle in the output.
 pub const BUNDLE_DIR: &str = "pagefind";
 /// The theme template of the search page; search is on when it exists.
@@ -106,31 +109,39 @@ pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>, cache: Op
     let mut index = PagefindIndex::new(Some(options)).map_err(search_error)?;
     let previous = cache.map(|c| std::mem::take(&mut *c.0.lock().unwrap_or_else(PoisonError::into_inner))).unwrap_or_default();
     let (previous, gz) = (previous.pages, cache.map(|_| previous.gz));
-    let parsed: Vec<(&str, Option<[u8; 32]>, FossickedPage)> = pages
-        .par_iter()
-        .map(|&(path, bytes)| {
-            let hash: Option<[u8; 32]> = cache.is_some().then(|| Sha256::digest(bytes).into());
-            if let Some(hash) = hash
-                && let Some((old, page)) = previous.get(path)
-                && *old == hash
-            {
-                return Ok((path, Some(hash), page.clone()));
-            }
-            let text = String::from_utf8_lossy(bytes);
-            let html = match for_index(&text) {
-                std::borrow::Cow::Owned(s) => s,
-                std::borrow::Cow::Borrowed(_) => text.into_owned(),
-            };
-            index.fossick(path.to_string(), html).map(|page| (path, hash, page))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(search_error)?;
+    // Pages are parsed a batch at a time and handed to the index at once, which
+    // processes them and lets them go: only a batch of parsed pages is held (and,
+    // with a cache, the parsed pages it keeps, which are shared, not copied).
+    let mut kept = HashMap::new();
+    for batch in pages.chunks(PARSE_BATCH) {
+        let parsed: Vec<(&str, Option<[u8; 32]>, FossickedPage)> = batch
+            .par_iter()
+            .map(|&(path, bytes)| {
+                let hash: Option<[u8; 32]> = cache.is_some().then(|| Sha256::digest(bytes).into());
+                if let Some(hash) = hash
+                    && let Some((old, page)) = previous.get(path)
+                    && *old == hash
+                {
+                    return Ok((path, Some(hash), page.clone()));
+                }
+                let text = String::from_utf8_lossy(bytes);
+                let html = match for_index(&text) {
+                    std::borrow::Cow::Owned(s) => s,
+                    std::borrow::Cow::Borrowed(_) => text.into_owned(),
+                };
+                index.fossick(path.to_string(), html).map(|page| (path, hash, page))
+            })
+            .collect::<Result<_, _>>()
+            .map_err(search_error)?;
+        if cache.is_some() {
+            kept.extend(parsed.iter().filter_map(|(p, h, page)| Some((p.to_string(), ((*h)?, page.clone())))));
+        }
+        index.stream_pages(parsed.into_iter().map(|(_, _, page)| page)).map_err(search_error)?;
+    }
     drop(previous);
     if let Some(cache) = cache {
-        let kept = parsed.iter().filter_map(|(p, h, page)| Some((p.to_string(), ((*h)?, page.clone())))).collect();
         cache.0.lock().unwrap_or_else(PoisonError::into_inner).pages = kept;
     }
-    index.add_pages(parsed.into_iter().map(|(_, _, page)| page)).map_err(search_error)?;
     let rt = tokio::runtime::Builder::new_current_thread().build().map_err(search_error)?;
     let (files, gz) = rt.block_on(index.into_files(gz)).map_err(search_error)?;
     if let (Some(cache), Some(gz)) = (cache, gz) {

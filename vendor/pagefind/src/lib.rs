@@ -39,6 +39,23 @@ struct SearchState {
     // vitrine: build the indexes from the pages themselves rather than from copies
     // (for an index that is built once, see `api::PagefindIndex::into_files`).
     consume_pages: bool,
+    // vitrine: pages processed as they are added (`stream_fossicked`), by language.
+    streamed: Option<Streamed>,
+}
+
+/// vitrine: the state of an index built as pages come: each page with a
+/// `data-pagefind-body` element and a language goes straight into its language's
+/// index (and can be dropped); the others wait for the end, where pagefind's own
+/// rules apply to them (pages without the element are left out once one page has
+/// it, pages without a language join the site's main language).
+#[derive(Default)]
+struct Streamed {
+    builders: HashMap<String, index::LangIndexBuilder>,
+    pending: HashMap<String, Vec<std::sync::Arc<FossickedData>>>,
+    /// Pages without `data-pagefind-body`, in order.
+    held: Vec<std::sync::Arc<FossickedData>>,
+    /// Pages with it but without a language, in order.
+    unknown: Vec<std::sync::Arc<FossickedData>>,
 }
 
 impl SearchState {
@@ -48,6 +65,7 @@ impl SearchState {
             fossicked_pages: vec![],
             built_indexes: vec![],
             consume_pages: false,
+            streamed: None,
         }
     }
 
@@ -133,6 +151,96 @@ impl SearchState {
                 at.insert(page.url.clone(), self.fossicked_pages.len());
                 self.fossicked_pages.push(page);
             }
+        }
+    }
+
+    /// vitrine: adds parsed pages to an index built as they come (see [`Streamed`]);
+    /// URLs must not repeat. Pages are processed a batch at a time per language.
+    pub fn stream_fossicked(&mut self, pages: impl Iterator<Item = std::sync::Arc<FossickedData>>) {
+        let streamed = self.streamed.get_or_insert_with(Default::default);
+        for page in pages {
+            if page.word_data.is_empty() && page.has_custom_body {
+                continue;
+            }
+            if !page.has_custom_body {
+                streamed.held.push(page);
+            } else if page.language == "unknown" {
+                streamed.unknown.push(page);
+            } else {
+                let language = page.language.clone();
+                let pending = streamed.pending.entry(language.clone()).or_default();
+                pending.push(page);
+                if pending.len() >= index::PAGE_BATCH {
+                    let batch = std::mem::take(pending);
+                    streamed
+                        .builders
+                        .entry(language.clone())
+                        .or_insert_with(|| index::LangIndexBuilder::new(language))
+                        .add_batch(batch);
+                }
+            }
+        }
+    }
+
+    /// vitrine: finishes an index built by [`Self::stream_fossicked`].
+    async fn build_streamed(&mut self, mut streamed: Streamed) -> Result<()> {
+        if streamed.builders.is_empty() && streamed.pending.is_empty() && streamed.unknown.is_empty() {
+            // No page has `data-pagefind-body`: pagefind's own path, on every page.
+            self.fossicked_pages = std::mem::take(&mut streamed.held);
+            self.consume_pages = true;
+            return self.build_indexes().await;
+        }
+        // Pages without the element are left out, except those forced in.
+        for page in std::mem::take(&mut streamed.held) {
+            if page.force_inclusion && !page.word_data.is_empty() {
+                if page.language == "unknown" {
+                    streamed.unknown.push(page);
+                } else {
+                    streamed.pending.entry(page.language.clone()).or_default().push(page);
+                }
+            }
+        }
+        for (language, pages) in std::mem::take(&mut streamed.pending) {
+            streamed
+                .builders
+                .entry(language.clone())
+                .or_insert_with(|| index::LangIndexBuilder::new(language))
+                .add_batch(pages);
+        }
+        if !streamed.unknown.is_empty() {
+            let primary = streamed
+                .builders
+                .iter()
+                .max_by(|(lang_a, a), (lang_b, b)| {
+                    let size = a.page_count().cmp(&b.page_count());
+                    if matches!(size, Ordering::Equal) {
+                        return lang_b.cmp(lang_a);
+                    }
+                    size
+                })
+                .map(|(k, _)| k.clone())
+                .unwrap_or_else(|| "unknown".into());
+            let unknown = std::mem::take(&mut streamed.unknown);
+            streamed
+                .builders
+                .entry(primary.clone())
+                .or_insert_with(|| index::LangIndexBuilder::new(primary))
+                .add_batch(unknown);
+        }
+        let options = &self.options;
+        self.built_indexes = streamed
+            .builders
+            .into_values()
+            .filter_map(|builder| builder.finish(options).ok())
+            .collect();
+        Ok(())
+    }
+
+    /// vitrine: builds the indexes, from streamed pages when there are some.
+    pub async fn build_any(&mut self) -> Result<()> {
+        match self.streamed.take() {
+            Some(streamed) => self.build_streamed(streamed).await,
+            None => self.build_indexes().await,
         }
     }
 

@@ -111,6 +111,18 @@ impl PagefindIndex {
         Ok(())
     }
 
+    /// vitrine: adds pages parsed by [`Self::fossick`] to an index built as they
+    /// come, for [`Self::into_files`]: a page can be dropped once added (only a
+    /// batch of pages is held before it is processed). URLs must not repeat.
+    pub fn stream_pages(&mut self, pages: impl IntoIterator<Item = FossickedPage>) -> Result<()> {
+        let mut state = self
+            .search_index
+            .try_lock()
+            .map_err(|_| anyhow::anyhow!("index busy"))?;
+        state.stream_fossicked(pages.into_iter().map(|p| p.0));
+        Ok(())
+    }
+
     /// Add an HTML file that isn't on disk into this search index.
     /// Either a filepath or a URL must be provided.
     ///
@@ -253,7 +265,7 @@ impl PagefindIndex {
     pub async fn into_files(self, reuse: Option<GzCache>) -> Result<(Vec<SyntheticFile>, Option<GzCache>)> {
         let mut state = self.search_index.lock().await;
         state.consume_pages = true;
-        state.build_indexes().await?;
+        state.build_any().await?;
         Ok(state.get_files_reusing(reuse.as_ref()).await)
     }
 
