@@ -12,8 +12,10 @@
 //!   left out once any page has it.
 //! - Speed: pagefind's own API parses one page at a time and gzips its files one
 //!   after the other. The copy of pagefind in `vendor/pagefind` (patched, see its
-//!   `VITRINE.md`) lets [`index`] parse every page in parallel (rayon) and gzips the
-//!   bundle in parallel; the index it writes is pagefind's, byte for byte.
+//!   `VITRINE.md`) lets [`index`] parse pages in parallel (rayon), a batch at a time,
+//!   and hand each batch to an index that processes the pages and lets them go (only a
+//!   batch of parsed pages is held); it gzips the bundle in parallel. The index it
+//!   writes is pagefind's, byte for byte.
 //! - [`PageCache`]: pages already parsed, by output path and hash of their HTML,
 //!   kept by `vitrine serve` and the daemon between rebuilds, so an edit re-parses
 //!   only the pages whose HTML changed and gzips only the bundle files that changed.
