@@ -131,16 +131,6 @@ def summary_line(output):
     return lines[-1].strip() if lines else ""
 
 
-def snapshot(out):
-    snap = {}
-    for dirpath, _, files in os.walk(out):
-        for fn in files:
-            p = os.path.join(dirpath, fn)
-            st = os.lstat(p)
-            snap[os.path.relpath(p, out)] = (st.st_mtime_ns, st.st_size)
-    return snap
-
-
 def changes(before, after):
     created = sum(1 for k in after if k not in before)
     modified = sum(1 for k, v in after.items() if k in before and before[k] != v)
@@ -366,14 +356,14 @@ def main(argv=None):
                 "%d picture files (%.1f MiB); %d distinct pictures processed"
                 % (mib(c["bytes"]), c["files"], c["html"], mib(c["bundle_bytes"]), c["bundle_files"],
                    c["picture_files"], mib(c["picture_bytes"]), c["distinct_processed"]))
-            before = snapshot(out)
+            before = bench.snapshot(out)
             noops = []
             for i in range(runs):
                 r = timed_build(noop, scratch, min_free, "no-op build %d" % (i + 1))
                 if r["exit"] != 0:
                     die("no-op build %d failed:\n%s" % (i + 1, r["output"][-4000:]))
                 if i == 0:
-                    r["changes"] = changes(before, snapshot(out))
+                    r["changes"] = changes(before, bench.snapshot(out))
                 r["summary"] = summary_line(r["output"])
                 log("theme-bench: no-op %d/%d: %.3f s wall, %.3f s CPU, %.0f MiB; %s"
                     % (i + 1, runs, r["wall"], r["cpu"], r["rss_mib"], r["summary"]))
