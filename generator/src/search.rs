@@ -91,7 +91,7 @@ struct Cached {
 }
 
 /// Indexes `pages` (output path, HTML) and returns the bundle as outputs under
-/// `pagefind/`. Pages are parsed in parallel; with a `cache`, a page whose HTML is
+/// `pagefind/` (each path once). Pages are parsed in parallel; with a `cache`, a page whose HTML is
 /// the one parsed last time is taken from it instead.
 pub fn index<'a>(pages: impl IntoIterator<Item = (&'a str, &'a [u8])>, cache: Option<&PageCache>) -> Result<Vec<Output>, Error> {
     use rayon::prelude::*;

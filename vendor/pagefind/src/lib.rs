@@ -136,24 +136,6 @@ impl SearchState {
         Ok(self.fossicked_pages.len() - existing_page_count)
     }
 
-    /// vitrine: adds parsed pages, replacing those of the same URL (one pass, not one scan per page).
-    pub fn add_fossicked(&mut self, pages: impl Iterator<Item = std::sync::Arc<FossickedData>>) {
-        let mut at: HashMap<String, usize> = self
-            .fossicked_pages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.url.clone(), i))
-            .collect();
-        for page in pages {
-            if let Some(&i) = at.get(&page.url) {
-                self.fossicked_pages[i] = page;
-            } else {
-                at.insert(page.url.clone(), self.fossicked_pages.len());
-                self.fossicked_pages.push(page);
-            }
-        }
-    }
-
     /// vitrine: adds parsed pages to an index built as they come (see [`Streamed`]);
     /// URLs must not repeat. Pages are processed a batch at a time per language.
     pub fn stream_fossicked(&mut self, pages: impl Iterator<Item = std::sync::Arc<FossickedData>>) {

@@ -58,7 +58,7 @@ pub struct PagefindIndex {
 }
 
 /// vitrine: one parsed page, made by [`PagefindIndex::fossick`] (on any thread) and
-/// given to [`PagefindIndex::add_pages`]; cheap to keep and clone for a later index.
+/// given to [`PagefindIndex::stream_pages`]; cheap to keep and clone for a later index.
 #[derive(Clone, Debug)]
 pub struct FossickedPage(std::sync::Arc<crate::fossick::FossickedData>);
 
@@ -98,17 +98,6 @@ impl PagefindIndex {
     pub fn fossick(&self, source_path: String, content: String) -> Result<FossickedPage> {
         let file = Fossicker::new_synthetic(Some(PathBuf::from(source_path)), None, content);
         Ok(FossickedPage(std::sync::Arc::new(file.fossick_sync(&self.options)?)))
-    }
-
-    /// vitrine: adds pages parsed by [`Self::fossick`], in order; a page whose URL was
-    /// added before replaces it.
-    pub fn add_pages(&mut self, pages: impl IntoIterator<Item = FossickedPage>) -> Result<()> {
-        let mut state = self
-            .search_index
-            .try_lock()
-            .map_err(|_| anyhow::anyhow!("index busy"))?;
-        state.add_fossicked(pages.into_iter().map(|p| p.0));
-        Ok(())
     }
 
     /// vitrine: adds pages parsed by [`Self::fossick`] to an index built as they
